@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The launcher <-> guest agent protocol, spoken over one virtio-serial port
+ * named AGENT_PORT_NAME.
+ *
+ * Every message is a frame: an 8-byte header, then the payload.
+ *
+ *	offset 0  u8   type (enum agent_msg_type)
+ *	offset 1  u8   zero[3]
+ *	offset 4  u32  payload length, big-endian, at most AGENT_MAX_PAYLOAD
+ *
+ * Guest -> launcher
+ *	READY	payload: the guest kernel's release (uname -r), no NUL.
+ *		Sent once, when the agent has opened its port.
+ *	STDOUT	payload: bytes the command wrote to its stdout, in order.
+ *	STDERR	payload: bytes the command wrote to its stderr, in order.
+ *	EXIT	payload: 8 bytes, u32 how (0: exited, 1: killed by a signal)
+ *		then u32 code (exit status or signal number), big-endian.
+ *		Sent after the command's last STDOUT/STDERR frame.
+ *	ERROR	payload: text for the user (the command could not start).
+ *		An EXIT frame follows (status 126 or 127).
+ *
+ * Launcher -> guest
+ *	EXEC	payload: u32 argc, u32 envc (big-endian), then exactly
+ *		2 + argc + envc NUL-terminated strings: hostname, working
+ *		directory, argv[0..argc), env[0..envc) ("NAME=value").
+ *		The payload ends at the last NUL; argc >= 1.
+ *	STDIN	payload: bytes for the command's stdin.
+ *	STDIN_EOF  empty: close the command's stdin.
+ *	SIGNAL	payload: u32 signal number, delivered to the command's
+ *		process group.
+ *
+ * One EXEC per boot. Either side treats any other byte sequence (an
+ * unknown type, a non-zero pad, an oversized length, a malformed payload)
+ * as a protocol error and ends the session.
+ */
+#ifndef SLURM_VM_AGENT_PROTO_H
+#define SLURM_VM_AGENT_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define AGENT_PORT_NAME "slurmvm.agent"
+#define AGENT_HDR_LEN 8
+#define AGENT_MAX_PAYLOAD (1024 * 1024)
+/* STDOUT/STDERR/STDIN payloads are sent in chunks of at most this size. */
+#define AGENT_CHUNK (64 * 1024)
+
+enum agent_msg_type {
+	AGENT_READY = 1,
+	AGENT_STDOUT = 2,
+	AGENT_STDERR = 3,
+	AGENT_EXIT = 4,
+	AGENT_ERROR = 5,
+	AGENT_EXEC = 16,
+	AGENT_STDIN = 17,
+	AGENT_STDIN_EOF = 18,
+	AGENT_SIGNAL = 19,
+};
+
+enum agent_exit_how {
+	AGENT_EXITED = 0,
+	AGENT_SIGNALED = 1,
+};
+
+/* A parsed frame; data points into the caller's buffer. */
+struct agent_msg {
+	uint8_t type;
+	uint32_t len;
+	const uint8_t *data;
+};
+
+/* A decoded EXEC payload. The strings point into the payload; argv and env
+ * are allocated, NULL-terminated arrays freed by agent_exec_free(). */
+struct agent_exec {
+	const char *hostname;
+	const char *cwd;
+	char **argv;
+	char **env;
+};
+
+/* Receive buffer with the partial frame kept across reads. */
+struct agent_rx {
+	uint8_t buf[AGENT_HDR_LEN + AGENT_MAX_PAYLOAD];
+	size_t start; /* first byte not yet consumed */
+	size_t len;   /* end of the bytes read */
+};
+
+/*
+ * Parses one frame from buf[0..n). Returns the bytes it spans (> 0) and
+ * fills msg, 0 when buf holds only part of a frame, or -EPROTO when the
+ * bytes are not a valid frame. Never reads outside buf.
+ */
+ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg);
+
+/* Writes the header of a frame of type and payload length len to hdr. */
+void agent_msg_header(uint8_t hdr[AGENT_HDR_LEN], uint8_t type, uint32_t len);
+
+/*
+ * Reads from fd into rx. Returns the bytes read (> 0), 0 at end of file,
+ * or -errno (-EAGAIN for a non-blocking fd with nothing to read).
+ */
+ssize_t agent_rx_fill(struct agent_rx *rx, int fd);
+
+/*
+ * Takes the next complete frame from rx. Returns 1 and fills msg (valid
+ * until the next agent_rx_fill() or agent_rx_next()), 0 when no complete
+ * frame is buffered, or -EPROTO.
+ */
+int agent_rx_next(struct agent_rx *rx, struct agent_msg *msg);
+
+/*
+ * Writes one whole frame to a blocking fd, retrying partial writes.
+ * Returns 0 or -errno.
+ */
+int agent_send(int fd, uint8_t type, const void *data, size_t len);
+
+/*
+ * Encodes an EXEC payload into a malloc'd buffer (*out, *out_len; the
+ * caller frees it). Returns 0, -E2BIG when it would exceed
+ * AGENT_MAX_PAYLOAD, or -ENOMEM.
+ */
+int agent_exec_encode(const char *hostname, const char *cwd,
+		      char *const argv[], char *const env[], uint8_t **out,
+		      size_t *out_len);
+
+/*
+ * Decodes an EXEC payload. Returns 0 and fills ex (pointing into data, so
+ * data must outlive ex), -EPROTO on a malformed payload, or -ENOMEM.
+ */
+int agent_exec_decode(const uint8_t *data, size_t len, struct agent_exec *ex);
+
+/* Frees what agent_exec_decode() allocated; NULL-safe. */
+void agent_exec_free(struct agent_exec *ex);
+
+#endif

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * slurm-vm-launch: runs one Slurm task's command inside its own guest.
+ *
+ * The SPANK plugin puts this program in the task's argv[0] (the task's own
+ * argv[0] is in SLURMVM_ARGV0), so Slurm has already applied the task's CPU
+ * binding, environment, limits and TaskProlog when it starts. Stages:
+ *
+ *  1. read the launch config from the environment;
+ *  2. create the run directory and the disk overlay (vm.c);
+ *  3. start QEMU, open QMP (qmp.c);
+ *  4. wait for the guest agent, run the command, relay its I/O (session.c);
+ *  5. quit QEMU, remove the run directory, exit with the command's code.
+ *
+ * Exits with the command's status (128+N for signal N), or 125 when the
+ * guest could not run it; the reason is printed on stderr.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "launch_config.h"
+#include "launch_env.h"
+#include "plan.h"
+#include "qmp.h"
+#include "session.h"
+#include "vm.h"
+
+#define QMP_TIMEOUT_MS 30000
+#define QUIT_TIMEOUT_MS 5000
+
+extern char **environ;
+
+static unsigned long affinity_cpus(void)
+{
+	cpu_set_t set;
+	int n;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0)
+		return 1;
+	n = CPU_COUNT(&set);
+	return n > 0 ? (unsigned long)n : 1;
+}
+
+/* The task's environment without our own variables: what the guest gets. */
+static char **guest_env(void)
+{
+	size_t n = 0, i, j;
+	char **env;
+
+	while (environ[n])
+		n++;
+	env = calloc(n + 1, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = j = 0; i < n; i++)
+		if (strncmp(environ[i], LAUNCH_ENV_PREFIX,
+			    strlen(LAUNCH_ENV_PREFIX)))
+			env[j++] = environ[i];
+	return env;
+}
+
+static int block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	signal(SIGPIPE, SIG_IGN);
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+/* Runs the command in a started guest. Returns the exit code. */
+static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
+		     char *argv[], char *err, size_t errlen)
+{
+	char hostname[32], cwd[4096];
+	struct session *s = NULL;
+	struct qmp *qmp;
+	char **env = NULL;
+	json_t *r;
+	int code = LAUNCH_EXIT_FAILED, fd = vm->qmp_fd;
+
+	vm->qmp_fd = -1; /* the qmp client owns it now */
+	qmp = qmp_open(fd, QMP_TIMEOUT_MS);
+	if (!qmp) {
+		snprintf(err, errlen, "QEMU did not answer on QMP: %s",
+			 strerror(errno));
+		return code;
+	}
+	s = session_create(vm, qmp, sfd);
+	env = guest_env();
+	if (!s || !env) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	if (session_wait_ready(s, c->boot_timeout, err, errlen) < 0)
+		goto out;
+	if (!getcwd(cwd, sizeof(cwd)))
+		strcpy(cwd, "/");
+	plan_hostname(c->rank, hostname, sizeof(hostname));
+	argv[0] = (char *)c->argv0;
+	code = session_run(s, hostname, cwd, argv, env, err, errlen);
+	if (code < 0)
+		code = LAUNCH_EXIT_FAILED;
+out:
+	/* The command is done or lost: the guest has nothing left to save. */
+	r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
+	json_decref(r);
+	free(env);
+	session_destroy(s);
+	qmp_close(qmp);
+	return code;
+}
+
+int main(int argc, char *argv[])
+{
+	char err[4096] = "";
+	struct launch_config c;
+	struct vm vm;
+	const char *accel;
+	int sfd, code = LAUNCH_EXIT_FAILED;
+
+	(void)argc;
+	sfd = block_signals();
+	if (sfd < 0) {
+		perror("slurm-vm-launch: signalfd");
+		return code;
+	}
+	if (config_from_env(&c, environ, affinity_cpus(), err, sizeof(err))) {
+		fprintf(stderr, "slurm-vm-launch: %s\n", err);
+		return code;
+	}
+	accel = plan_accel(c.accel, vm_kvm_module_loaded());
+	if (!accel) {
+		fprintf(stderr,
+			"slurm-vm-launch: accel='%s' is not one of auto, kvm, "
+			"tcg (fix accel= in plugstack.conf)\n",
+			c.accel);
+		return code;
+	}
+	if (vm_prepare(&vm, &c, err, sizeof(err)) < 0)
+		goto report;
+	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
+		goto cleanup;
+	code = run_guest(&vm, &c, sfd, argv, err, sizeof(err));
+	vm_stop(&vm, QUIT_TIMEOUT_MS);
+cleanup:
+	vm_cleanup(&vm);
+report:
+	if (err[0])
+		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c.rank, err);
+	return code;
+}

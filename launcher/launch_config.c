@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "launch_env.h"
+#include "parse.h"
+#include "launch_config.h"
+
+const char *env_lookup(char *const env[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static int number(char *const env[], const char *name, unsigned long dflt,
+		  unsigned long max, unsigned long *out, char *err,
+		  size_t errlen)
+{
+	const char *s = env_lookup(env, name);
+
+	if (!s) {
+		*out = dflt;
+		return 0;
+	}
+	if (parse_count(s, max, out) < 0) {
+		snprintf(err, errlen, "%s='%s' is not a number from 1 to %lu",
+			 name, s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int config_from_env(struct launch_config *c, char *const env[],
+		    unsigned long default_cpus, char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->image = env_lookup(env, ENV_IMAGE);
+	c->kernel = env_lookup(env, ENV_KERNEL);
+	c->initrd = env_lookup(env, ENV_INITRD);
+	c->append = env_lookup(env, ENV_APPEND);
+	c->qemu = env_lookup(env, ENV_QEMU);
+	c->accel = env_lookup(env, ENV_ACCEL);
+	c->rundir = env_lookup(env, ENV_RUNDIR);
+	c->argv0 = env_lookup(env, ENV_ARGV0);
+	if (!c->qemu)
+		c->qemu = "qemu-system-x86_64";
+	if (!c->accel)
+		c->accel = "auto";
+	if (!c->rundir)
+		c->rundir = "/tmp";
+	if (!c->image && !c->kernel) {
+		snprintf(err, errlen,
+			 "neither %s nor %s is set: nothing to boot",
+			 ENV_IMAGE, ENV_KERNEL);
+		return -EINVAL;
+	}
+	if (!c->argv0) {
+		snprintf(err, errlen,
+			 "%s is not set: start the launcher through srun with "
+			 "a --vm-* option",
+			 ENV_ARGV0);
+		return -EINVAL;
+	}
+	if (number(env, ENV_MEM, 512, 1UL << 24, &c->mem_mb, err, errlen) ||
+	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
+	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,
+		   errlen) ||
+	    number(env, "SLURM_JOB_ID", 0, ~0UL, &c->job_id, err, errlen))
+		return -EINVAL;
+	/* Step and rank may be 0, which number() refuses. */
+	c->step_id = strtoul(env_lookup(env, "SLURM_STEP_ID") ?: "0", NULL, 10);
+	c->rank = strtoul(env_lookup(env, "SLURM_PROCID") ?: "0", NULL, 10);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* What one launcher is asked to do, read from its environment. */
+#ifndef SLURM_VM_LAUNCH_CONFIG_H
+#define SLURM_VM_LAUNCH_CONFIG_H
+
+#include <stddef.h>
+
+struct launch_config {
+	/* The guest. image and kernel may each be NULL, not both. */
+	const char *image, *kernel, *initrd, *append;
+	unsigned long mem_mb, cpus;
+	/* Site settings. */
+	const char *qemu, *accel, *rundir;
+	unsigned long boot_timeout; /* seconds */
+	/* The task. */
+	const char *argv0;
+	unsigned long job_id, step_id, rank;
+};
+
+/*
+ * Fills c from the variables in env (see launch_env.h and Slurm's
+ * SLURM_JOB_ID, SLURM_STEP_ID, SLURM_PROCID). Strings point into env.
+ * default_cpus is used when SLURMVM_CPUS is unset. Returns 0, or -EINVAL
+ * with a message for the user in err.
+ */
+int config_from_env(struct launch_config *c, char *const env[],
+		    unsigned long default_cpus, char *err, size_t errlen);
+
+/* Returns the value of name in env, or NULL. */
+const char *env_lookup(char *const env[], const char *name);
+
+#endif

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The environment contract between the SPANK plugin and the launcher.
+ *
+ * User options: srun/sbatch --vm-X and the variable SLURMVM_X mean the same
+ * thing (the option wins). The plugin's local side validates them, makes
+ * paths absolute and exports them to the job under these names; the remote
+ * side adds the site settings from plugstack.conf and swaps the task's
+ * argv[0] for the launcher, keeping the original in SLURMVM_ARGV0.
+ * The launcher removes every SLURMVM_ variable before the command runs in
+ * the guest.
+ */
+#ifndef SLURM_VM_LAUNCH_ENV_H
+#define SLURM_VM_LAUNCH_ENV_H
+
+#define LAUNCH_ENV_PREFIX "SLURMVM_"
+
+/* User options. */
+#define ENV_IMAGE "SLURMVM_IMAGE"
+#define ENV_KERNEL "SLURMVM_KERNEL"
+#define ENV_INITRD "SLURMVM_INITRD"
+#define ENV_APPEND "SLURMVM_APPEND"
+#define ENV_MEM "SLURMVM_MEM"
+#define ENV_CPUS "SLURMVM_CPUS"
+
+/* Site settings and the task's own argv[0], set by the plugin on the node. */
+#define ENV_QEMU "SLURMVM_QEMU"
+#define ENV_ACCEL "SLURMVM_ACCEL"
+#define ENV_RUNDIR "SLURMVM_RUNDIR"
+#define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
+#define ENV_ARGV0 "SLURMVM_ARGV0"
+
+/* Exit codes of the launcher besides the command's own (0-255, 128+N for
+ * signal N): the launcher or the guest failed before or around the
+ * command. Documented in the README. */
+#define LAUNCH_EXIT_FAILED 125
+
+/* Run directories: <rundir>/slurm-vm.<job>.<step>.<rank>.XXXXXX */
+#define RUNDIR_PREFIX "slurm-vm."
+
+#endif

@@ -1,0 +1,155 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_proto.h"
+#include "plan.h"
+
+const char *plan_accel(const char *want, int kvm_module)
+{
+	if (!strcmp(want, "kvm") || !strcmp(want, "tcg"))
+		return want;
+	if (!strcmp(want, "auto"))
+		return kvm_module ? "kvm" : "tcg";
+	return NULL;
+}
+
+void plan_hostname(unsigned long rank, char *buf, size_t len)
+{
+	snprintf(buf, len, "n%04lu", rank);
+}
+
+struct argv_builder {
+	char **v;
+	size_t n, cap;
+	int oom;
+};
+
+static void add(struct argv_builder *b, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	if (b->oom)
+		return;
+	if (b->n + 2 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 64;
+		char **v = realloc(b->v, cap * sizeof(*v));
+
+		if (!v) {
+			b->oom = 1;
+			return;
+		}
+		b->v = v;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		b->oom = 1;
+	else
+		b->v[b->n++] = s;
+	va_end(ap);
+	b->v[b->n] = NULL;
+}
+
+/*
+ * QEMU option values are comma-separated: a comma inside a path must be
+ * doubled. Returns a malloc'd copy, or NULL.
+ */
+static char *qemu_escape(const char *s)
+{
+	size_t n = strlen(s), commas = 0, i, j;
+	char *out;
+
+	for (i = 0; i < n; i++)
+		commas += s[i] == ',';
+	out = malloc(n + commas + 1);
+	if (!out)
+		return NULL;
+	for (i = j = 0; i < n; i++) {
+		out[j++] = s[i];
+		if (s[i] == ',')
+			out[j++] = ',';
+	}
+	out[j] = 0;
+	return out;
+}
+
+char **plan_qemu_argv(const struct launch_config *c, const char *accel,
+		      const char *overlay, const char *console,
+		      const struct plan_fds *fds)
+{
+	struct argv_builder b = {0};
+	char *con = qemu_escape(console);
+	char *disk = overlay ? qemu_escape(overlay) : NULL;
+
+	if (!con || (overlay && !disk))
+		b.oom = 1;
+	add(&b, "%s", c->qemu);
+	add(&b, "-name");
+	add(&b, "slurm-vm.%lu.%lu.%lu,debug-threads=on", c->job_id,
+	    c->step_id, c->rank);
+	add(&b, "-accel");
+	add(&b, "%s", accel);
+	add(&b, "-m");
+	add(&b, "%lu", c->mem_mb);
+	add(&b, "-smp");
+	add(&b, "%lu", c->cpus);
+	/* Nothing implicit: no default NIC, VGA, monitor or user config. */
+	add(&b, "-nodefaults");
+	add(&b, "-no-user-config");
+	add(&b, "-display");
+	add(&b, "none");
+	add(&b, "-no-reboot");
+	add(&b, "-chardev");
+	add(&b, "file,id=console,path=%s", con ? con : "");
+	add(&b, "-serial");
+	add(&b, "chardev:console");
+	add(&b, "-chardev");
+	add(&b, "socket,id=qmp,fd=%d", fds->qmp);
+	add(&b, "-mon");
+	add(&b, "chardev=qmp,mode=control");
+	add(&b, "-device");
+	add(&b, "virtio-serial-pci,id=vser");
+	add(&b, "-chardev");
+	add(&b, "socket,id=agent,fd=%d", fds->agent);
+	add(&b, "-device");
+	add(&b, "virtserialport,bus=vser.0,chardev=agent,name=%s",
+	    AGENT_PORT_NAME);
+	if (disk) {
+		add(&b, "-drive");
+		/* The overlay dies with the task: no need to flush it. */
+		add(&b, "file=%s,format=qcow2,if=virtio,cache=unsafe", disk);
+	}
+	if (c->kernel) {
+		add(&b, "-kernel");
+		add(&b, "%s", c->kernel);
+		if (c->initrd) {
+			add(&b, "-initrd");
+			add(&b, "%s", c->initrd);
+		}
+		add(&b, "-append");
+		add(&b, "console=ttyS0 quiet panic=-1%s%s",
+		    c->append ? " " : "", c->append ? c->append : "");
+	}
+	free(con);
+	free(disk);
+	if (b.oom) {
+		plan_argv_free(b.v);
+		return NULL;
+	}
+	return b.v;
+}
+
+void plan_argv_free(char **argv)
+{
+	char **p;
+
+	for (p = argv; p && *p; p++)
+		free(*p);
+	free(argv);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The launch plan: from a launch_config and the run directory to the exact
+ * QEMU command line. Pure functions, no I/O: tested with golden outputs.
+ */
+#ifndef SLURM_VM_PLAN_H
+#define SLURM_VM_PLAN_H
+
+#include <stddef.h>
+
+#include "launch_config.h"
+
+struct plan_fds {
+	int qmp;   /* our end is elsewhere; QEMU's end of the QMP socketpair */
+	int agent; /* QEMU's end of the agent channel socketpair */
+};
+
+/*
+ * Chooses the accelerator: "kvm" or "tcg" as asked, and for "auto" KVM only
+ * when a hardware KVM module is loaded (kvm_module is true), because
+ * /dev/kvm can open on hosts where KVM cannot run a stock guest.
+ * Returns NULL for an unknown name.
+ */
+const char *plan_accel(const char *want, int kvm_module);
+
+/*
+ * Builds QEMU's argv (NULL-terminated, malloc'd strings in a malloc'd
+ * array; free with plan_argv_free()). overlay is the per-task disk or
+ * NULL; console is the console log path. Returns the array or NULL when
+ * out of memory.
+ */
+char **plan_qemu_argv(const struct launch_config *c, const char *accel,
+		      const char *overlay, const char *console,
+		      const struct plan_fds *fds);
+
+void plan_argv_free(char **argv);
+
+/* Guest hostname of a rank: n%04lu. */
+void plan_hostname(unsigned long rank, char *buf, size_t len);
+
+#endif

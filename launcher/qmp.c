@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * QMP speaks one JSON object per line. Replies are parsed with jansson and
+ * checked for shape: QEMU is trusted more than the guest, but a malformed
+ * line is still an error, not a crash.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "qmp.h"
+
+#define QMP_LINE_MAX (256 * 1024)
+
+struct qmp {
+	int fd;
+	char buf[QMP_LINE_MAX];
+	size_t len;
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Reads one line into a parsed JSON object. NULL with errno on failure;
+ * timeout_ms < 0 waits forever, 0 only takes what is buffered. */
+static json_t *read_object(struct qmp *q, int timeout_ms)
+{
+	long deadline = now_ms() + timeout_ms;
+
+	for (;;) {
+		char *nl = memchr(q->buf, '\n', q->len);
+		struct pollfd p = {.fd = q->fd, .events = POLLIN};
+		ssize_t n;
+		int wait;
+
+		if (nl) {
+			size_t line = (size_t)(nl - q->buf) + 1;
+			json_t *o = json_loadb(q->buf, line, 0, NULL);
+
+			memmove(q->buf, q->buf + line, q->len - line);
+			q->len -= line;
+			if (!json_is_object(o)) {
+				json_decref(o);
+				errno = EPROTO;
+				return NULL;
+			}
+			return o;
+		}
+		if (q->len == sizeof(q->buf)) {
+			errno = EPROTO;
+			return NULL;
+		}
+		wait = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
+		if (timeout_ms >= 0 && wait < 0)
+			wait = 0;
+		n = poll(&p, 1, wait);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0) {
+			errno = ETIMEDOUT;
+			return NULL;
+		}
+		n = read(q->fd, q->buf + q->len, sizeof(q->buf) - q->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			errno = n == 0 ? EPIPE : errno;
+			return NULL;
+		}
+		q->len += (size_t)n;
+	}
+}
+
+struct qmp *qmp_open(int fd, int timeout_ms)
+{
+	struct qmp *q = calloc(1, sizeof(*q));
+	json_t *greeting, *r;
+	int e;
+
+	if (!q) {
+		close(fd);
+		return NULL;
+	}
+	q->fd = fd;
+	greeting = read_object(q, timeout_ms);
+	if (!greeting)
+		goto fail;
+	if (!json_object_get(greeting, "QMP")) {
+		json_decref(greeting);
+		errno = EPROTO;
+		goto fail;
+	}
+	json_decref(greeting);
+	r = qmp_execute(q, "qmp_capabilities", NULL, timeout_ms, NULL, 0);
+	if (!r)
+		goto fail;
+	json_decref(r);
+	return q;
+fail:
+	e = errno;
+	qmp_close(q);
+	errno = e;
+	return NULL;
+}
+
+void qmp_close(struct qmp *q)
+{
+	if (!q)
+		return;
+	close(q->fd);
+	free(q);
+}
+
+int qmp_fd(const struct qmp *q)
+{
+	return q->fd;
+}
+
+json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
+		    int timeout_ms, char *err, size_t errlen)
+{
+	json_t *req = json_pack("{s:s}", "execute", cmd);
+	char *text;
+	size_t len, off = 0;
+
+	if (!req) {
+		json_decref(args);
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (args)
+		json_object_set_new(req, "arguments", args);
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (!text) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	len = strlen(text);
+	text[len++] = '\n'; /* replaces the NUL; len counts the newline */
+	while (off < len) {
+		ssize_t n = write(q->fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			free(text);
+			errno = EPIPE;
+			return NULL;
+		}
+		off += (size_t)n;
+	}
+	free(text);
+	for (;;) {
+		json_t *o = read_object(q, timeout_ms), *ret, *e;
+
+		if (!o)
+			return NULL;
+		if ((ret = json_object_get(o, "return"))) {
+			json_incref(ret);
+			json_decref(o);
+			return ret;
+		}
+		if ((e = json_object_get(o, "error"))) {
+			const char *desc =
+				json_string_value(json_object_get(e, "desc"));
+
+			if (err)
+				snprintf(err, errlen, "%s: %s", cmd,
+					 desc ? desc : "error");
+			json_decref(o);
+			errno = EIO;
+			return NULL;
+		}
+		json_decref(o); /* an event */
+	}
+}
+
+int qmp_drain(struct qmp *q)
+{
+	for (;;) {
+		json_t *o = read_object(q, 0);
+
+		if (o) {
+			json_decref(o);
+			continue;
+		}
+		return errno == EPIPE ? -EPIPE : 0;
+	}
+}

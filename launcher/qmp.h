@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* A minimal QMP client on a connected socket: greeting, commands. */
+#ifndef SLURM_VM_QMP_H
+#define SLURM_VM_QMP_H
+
+#include <stddef.h>
+
+#include <jansson.h>
+
+struct qmp;
+
+/*
+ * Takes fd (a connected QMP socket; the qmp owns it from now on), reads the
+ * greeting and negotiates capabilities, waiting at most timeout_ms.
+ * Returns the client, or NULL with errno set (ETIMEDOUT, EPROTO, ...).
+ */
+struct qmp *qmp_open(int fd, int timeout_ms);
+
+/* Closes the socket and frees the client; NULL-safe. */
+void qmp_close(struct qmp *q);
+
+/* The socket, to poll for events (drain them with qmp_drain()). */
+int qmp_fd(const struct qmp *q);
+
+/*
+ * Runs one command (args may be NULL; the reference is stolen) and waits at
+ * most timeout_ms for its reply, skipping events. Returns the "return"
+ * value (a new reference) or NULL with errno set: EIO when QEMU answered
+ * with an error (its text in err), ETIMEDOUT, EPIPE when QEMU went away.
+ */
+json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
+		    int timeout_ms, char *err, size_t errlen);
+
+/* Reads and discards pending events. Returns 0, or -EPIPE at EOF. */
+int qmp_drain(struct qmp *q);
+
+#endif

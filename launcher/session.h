@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The launcher's side of one agent session: ready, exec, relay, exit. */
+#ifndef SLURM_VM_SESSION_H
+#define SLURM_VM_SESSION_H
+
+#include <stddef.h>
+
+#include "qmp.h"
+#include "vm.h"
+
+struct session;
+
+/*
+ * Creates a session on a started vm. sfd is a signalfd for SIGCHLD,
+ * SIGTERM, SIGINT and SIGHUP. Returns NULL when out of memory.
+ */
+struct session *session_create(struct vm *vm, struct qmp *qmp, int sfd);
+void session_destroy(struct session *s);
+
+/*
+ * Waits up to timeout_s for the agent's READY. Returns 0, or -errno with a
+ * message (including the console's last lines) in err: -ETIMEDOUT, -ECHILD
+ * when QEMU exited, -EINTR when the launcher was told to stop, -EPROTO.
+ */
+int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
+		       size_t errlen);
+
+/*
+ * Runs argv with env in the guest (as hostname, in cwd) and relays stdin,
+ * stdout and stderr until it ends. Returns the task's exit code (0-255:
+ * the status, or 128+N for signal N), or -errno with a message in err.
+ */
+int session_run(struct session *s, const char *hostname, const char *cwd,
+		char *const argv[], char *const env[], char *err,
+		size_t errlen);
+
+#endif

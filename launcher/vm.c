@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Host-side resources of one guest, acquired in this order and released in
+ * reverse: run directory, overlay, socketpairs, QEMU.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "launch_env.h"
+#include "plan.h"
+#include "vm.h"
+
+/* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
+static void qemu_img_path(const char *qemu, char *buf, size_t len)
+{
+	const char *slash = strrchr(qemu, '/');
+
+	if (slash) {
+		snprintf(buf, len, "%.*s/qemu-img", (int)(slash - qemu), qemu);
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "qemu-img");
+}
+
+/* The base image's format from its first bytes: qcow2 or raw. */
+static const char *image_format(const char *path)
+{
+	unsigned char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic))
+			magic[0] = 0;
+		close(fd);
+	}
+	return memcmp(magic, "QFI\xfb", 4) ? "raw" : "qcow2";
+}
+
+/* Runs argv with stdout and stderr to log; returns its wait status. */
+static int run_tool(char *const argv[], const char *log)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+/*
+ * qcow2 overlay whose backing file is the base: created in constant time
+ * whatever the base's size, and QEMU opens the base read-only.
+ */
+static int make_overlay(struct vm *vm, const struct launch_config *c,
+			char *err, size_t errlen)
+{
+	char tool[4200];
+	char *argv[] = {tool,	  "create",	"-q", "-f",
+			"qcow2",  "-F",		(char *)image_format(c->image),
+			"-b",	  (char *)c->image, vm->overlay,
+			NULL};
+	char tail[1024] = "";
+	int st;
+
+	qemu_img_path(c->qemu, tool, sizeof(tool));
+	snprintf(vm->overlay, sizeof(vm->overlay), "%s/disk.qcow2", vm->dir);
+	st = run_tool(argv, vm->qemu_log);
+	if (st == 0)
+		return 0;
+	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
+	snprintf(err, errlen, "cannot create the disk overlay on %s with %s:\n%s",
+		 c->image, tool, tail);
+	vm->overlay[0] = 0;
+	return -EIO;
+}
+
+int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
+	       size_t errlen)
+{
+	int r;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->qmp_fd = vm->agent_fd = -1;
+	snprintf(vm->dir, sizeof(vm->dir), "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX",
+		 c->rundir, c->job_id, c->step_id, c->rank);
+	if (!mkdtemp(vm->dir)) {
+		r = -errno;
+		snprintf(err, errlen,
+			 "cannot create a run directory in %s: %s (set rundir= "
+			 "in plugstack.conf to a writable node-local directory)",
+			 c->rundir, strerror(errno));
+		vm->dir[0] = 0;
+		return r;
+	}
+	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
+	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
+	if (c->image && (r = make_overlay(vm, c, err, errlen)) < 0) {
+		vm_cleanup(vm);
+		return r;
+	}
+	return 0;
+}
+
+/* In the child: the socketpair ends QEMU keeps, then exec. */
+static void exec_qemu(struct vm *vm, char **argv, int keep[2])
+{
+	int log = open(vm->qemu_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+	int null = open("/dev/null", O_RDONLY);
+
+	/* Dies with the launcher, so a killed launcher leaves no guest. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		_exit(127);
+	if (null >= 0)
+		dup2(null, 0);
+	if (log >= 0) {
+		dup2(log, 1);
+		dup2(log, 2);
+	}
+	fcntl(keep[0], F_SETFD, 0);
+	fcntl(keep[1], F_SETFD, 0);
+	execvp(argv[0], argv);
+	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
+	     char *err, size_t errlen)
+{
+	int qmp[2], agent[2];
+	struct plan_fds fds;
+	char **argv;
+	sigset_t none, old;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, qmp) < 0)
+		goto fail_qmp;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) < 0)
+		goto fail_agent;
+	fds.qmp = qmp[1];
+	fds.agent = agent[1];
+	argv = plan_qemu_argv(c, accel, vm->overlay[0] ? vm->overlay : NULL,
+			      vm->console, &fds);
+	if (!argv) {
+		errno = ENOMEM;
+		goto fail_argv;
+	}
+	vm->pid = fork();
+	if (vm->pid == 0) {
+		int keep[2] = {qmp[1], agent[1]};
+
+		/* QEMU starts with no signal blocked, whatever ours are. */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, &old);
+		exec_qemu(vm, argv, keep);
+	}
+	plan_argv_free(argv);
+	if (vm->pid < 0) {
+		vm->pid = 0;
+		goto fail_argv;
+	}
+	close(qmp[1]);
+	close(agent[1]);
+	vm->qmp_fd = qmp[0];
+	vm->agent_fd = agent[0];
+	return 0;
+fail_argv:
+	close(agent[0]);
+	close(agent[1]);
+fail_agent:
+	close(qmp[0]);
+	close(qmp[1]);
+fail_qmp:
+	snprintf(err, errlen, "cannot start %s: %s", c->qemu, strerror(errno));
+	return -errno;
+}
+
+int vm_stop(struct vm *vm, int timeout_ms)
+{
+	struct timespec pause = {0, 20 * 1000 * 1000};
+	int st, waited;
+
+	if (!vm->pid)
+		return -1;
+	for (waited = 0; waited < timeout_ms; waited += 20) {
+		pid_t p = waitpid(vm->pid, &st, WNOHANG);
+
+		if (p == vm->pid)
+			goto done;
+		if (p < 0 && errno != EINTR)
+			break;
+		nanosleep(&pause, NULL);
+	}
+	kill(vm->pid, SIGKILL);
+	while (waitpid(vm->pid, &st, 0) < 0 && errno == EINTR)
+		;
+done:
+	vm->pid = 0;
+	return st;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+			struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+void vm_cleanup(struct vm *vm)
+{
+	if (vm->qmp_fd >= 0)
+		close(vm->qmp_fd);
+	if (vm->agent_fd >= 0)
+		close(vm->agent_fd);
+	vm->qmp_fd = vm->agent_fd = -1;
+	if (vm->dir[0])
+		nftw(vm->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	vm->dir[0] = 0;
+}
+
+void vm_tail(const char *file, int max_lines, char *buf, size_t len)
+{
+	char chunk[4096];
+	ssize_t n = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC), lines = 0;
+	off_t size;
+	char *start;
+	size_t used = strlen(buf);
+
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > 0) {
+		off_t from = size > (off_t)sizeof(chunk) - 1
+				     ? size - (off_t)sizeof(chunk) + 1
+				     : 0;
+		n = pread(fd, chunk, sizeof(chunk) - 1, from);
+	}
+	close(fd);
+	if (n <= 0)
+		return;
+	chunk[n] = 0;
+	/* Walk back over max_lines newlines, ignoring a final one. */
+	start = chunk + n;
+	if (start > chunk && start[-1] == '\n')
+		start--;
+	while (start > chunk && lines < max_lines)
+		if (*--start == '\n')
+			lines++;
+	if (*start == '\n')
+		start++;
+	for (; *start && used + 1 < len; start++) {
+		/* Console bytes come from the guest: keep them printable. */
+		unsigned char ch = (unsigned char)*start;
+
+		buf[used++] = (ch == '\n' || ch == '\t' || (ch >= 32 && ch < 127))
+				      ? (char)ch
+				      : '?';
+	}
+	buf[used] = 0;
+}
+
+int vm_kvm_module_loaded(void)
+{
+	return access("/sys/module/kvm_intel", F_OK) == 0 ||
+	       access("/sys/module/kvm_amd", F_OK) == 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One guest's host-side resources: the run directory, the disk overlay and
+ * the QEMU process.
+ */
+#ifndef SLURM_VM_VM_H
+#define SLURM_VM_VM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "launch_config.h"
+
+struct vm {
+	char dir[4096];	    /* the run directory, "" when none */
+	char overlay[4200]; /* dir/disk.qcow2, "" without an image */
+	char console[4200]; /* dir/console.log */
+	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
+	pid_t pid;	    /* QEMU, 0 when not running */
+	int qmp_fd;	    /* our ends of the socketpairs */
+	int agent_fd;
+};
+
+/*
+ * Creates the run directory (mode 0700, a fresh name under c->rundir) and,
+ * with an image, the copy-on-write overlay over it. Returns 0 or -errno
+ * with a message in err; on failure nothing is left behind.
+ */
+int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
+	       size_t errlen);
+
+/*
+ * Starts QEMU with the plan's argv; QEMU is killed if the launcher dies.
+ * Returns 0 or -errno with a message in err.
+ */
+int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
+	     char *err, size_t errlen);
+
+/*
+ * Waits up to timeout_ms for QEMU to exit, then kills it. Returns QEMU's
+ * wait status, or -1 when it was not running. Safe to call twice.
+ */
+int vm_stop(struct vm *vm, int timeout_ms);
+
+/* Removes the run directory and everything in it; safe to call twice. */
+void vm_cleanup(struct vm *vm);
+
+/* Appends the last lines (at most max_lines) of file to buf. */
+void vm_tail(const char *file, int max_lines, char *buf, size_t len);
+
+/* True when a hardware KVM module is loaded on this host. */
+int vm_kvm_module_loaded(void);
+
+#endif

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Site settings: the key=value arguments of the plugin in plugstack.conf. */
+#ifndef SLURM_VM_SITE_H
+#define SLURM_VM_SITE_H
+
+#include <stddef.h>
+
+struct site_config {
+	char launcher[4096];	  /* launcher= */
+	char qemu[4096];	  /* qemu= */
+	char accel[8];		  /* accel=auto|kvm|tcg */
+	char rundir[4096];	  /* rundir= node-local directory */
+	char default_kernel[4096]; /* default_kernel= */
+	char default_initrd[4096]; /* default_initrd= */
+	char default_append[1024]; /* default_append= */
+	unsigned long default_mem;  /* default_mem= MB */
+	unsigned long boot_timeout; /* boot_timeout= seconds */
+};
+
+/*
+ * Fills s with the defaults, then applies the plugstack arguments av[0..ac).
+ * Returns 0, or -EINVAL with a message naming the argument and the fix in
+ * err (an unknown key, a malformed value, a relative path).
+ */
+int site_parse(int ac, char **av, struct site_config *s, char *err,
+	       size_t errlen);
+
+#endif

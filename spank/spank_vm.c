@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * spank_vm.so: the --vm-* options of srun and sbatch.
+ *
+ * Theory of operation, by SPANK context:
+ *
+ *  srun/sbatch (local, allocator): options and SLURMVM_* variables become
+ *	a request, validated before any job exists (request.c); its paths,
+ *	made absolute, are exported to the job as SLURMVM_* variables.
+ *  slurmstepd (remote), per task: a task whose environment carries a
+ *	request gets the launcher as its argv[0] (the task's own argv[0]
+ *	travels in SLURMVM_ARGV0) and the site settings in its environment.
+ *	Slurm then execs the launcher itself, so CPU binding, limits, TMPDIR
+ *	and TaskProlog apply as for any task. The batch step is left alone.
+ *	When a task ends, whatever its launcher left on the node is removed.
+ *
+ * The plugin never prints or exits: it logs with a "vm: " prefix and
+ * returns an error. Only slurm_spank_* symbols are exported (spank_vm.map).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ftw.h>
+#include <glob.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <slurm/slurm.h>
+#include <slurm/spank.h>
+
+#include "launch_env.h"
+#include "request.h"
+#include "site.h"
+
+SPANK_PLUGIN(spank_vm, 1);
+
+static struct site_config site;
+static struct request req;
+
+static int option_cb(int val, const char *optarg, int remote);
+
+static struct spank_option options[] = {
+	{"vm-image", "PATH",
+	 "Run each task in a QEMU guest booted from this qcow2 or raw disk "
+	 "image (a per-task overlay keeps the image unchanged)",
+	 1, REQ_IMAGE, option_cb},
+	{"vm-kernel", "PATH",
+	 "Boot the guests with this kernel (with --vm-image, the image is "
+	 "the guests' disk)",
+	 1, REQ_KERNEL, option_cb},
+	{"vm-initrd", "PATH", "Initrd for --vm-kernel", 1, REQ_INITRD,
+	 option_cb},
+	{"vm-append", "STRING", "Extra kernel arguments for --vm-kernel", 1,
+	 REQ_APPEND, option_cb},
+	{"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
+	{"vm-cpus", "N",
+	 "Guest vCPUs (default: the CPUs Slurm bound the task to)", 1,
+	 REQ_CPUS, option_cb},
+	SPANK_OPTIONS_TABLE_END,
+};
+
+/* Remote callbacks run twice: request_set() replaces, so that is fine. */
+static int option_cb(int val, const char *optarg, int remote)
+{
+	(void)remote;
+	if (val < 0 || val >= REQ_NFIELDS)
+		return -1;
+	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1
+								      : 0;
+}
+
+int slurm_spank_init(spank_t sp, int ac, char **av)
+{
+	spank_context_t ctx = spank_context();
+	char err[1024];
+	int i;
+
+	if (site_parse(ac, av, &site, err, sizeof(err)) < 0) {
+		slurm_error("vm: %s; the plugin refuses to load until "
+			    "plugstack.conf is fixed",
+			    err);
+		return -1;
+	}
+	if (ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR && ctx != S_CTX_REMOTE)
+		return 0;
+	for (i = 0; options[i].name; i++)
+		if (spank_option_register(sp, &options[i]) != ESPANK_SUCCESS) {
+			slurm_error("vm: cannot register --%s",
+				    options[i].name);
+			return -1;
+		}
+	return 0;
+}
+
+/* Takes SLURMVM_* variables for options not given on the command line. */
+static int request_from_env(void)
+{
+	int f;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		const char *v = getenv(request_env(f));
+
+		if (!req.value[f] && v &&
+		    request_set(&req, f, v, request_env(f)) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int export_request(spank_t sp)
+{
+	int f;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		if (!req.value[f])
+			continue;
+		/* srun builds the job's environment from its own. */
+		if (setenv(request_env(f), req.value[f], 1) < 0 ||
+		    (spank_context() == S_CTX_LOCAL &&
+		     spank_setenv(sp, request_env(f), req.value[f], 1) !=
+			     ESPANK_SUCCESS)) {
+			slurm_error("vm: cannot export %s", request_env(f));
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* srun and sbatch: refuse a bad request before the job exists. */
+static int validate_local(spank_t sp)
+{
+	char cwd[4096], err[1536];
+
+	if (request_from_env() < 0)
+		return -1;
+	if (!request_active(&req))
+		return 0;
+	if (!getcwd(cwd, sizeof(cwd))) {
+		slurm_error("vm: cannot read the current directory: %s",
+			    strerror(errno));
+		return -1;
+	}
+	if (request_validate(&req, &site, cwd, err, sizeof(err)) < 0) {
+		slurm_error("vm: %s", err);
+		return -1;
+	}
+	return export_request(sp);
+}
+
+int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() == S_CTX_LOCAL ||
+	    spank_context() == S_CTX_ALLOCATOR)
+		return validate_local(sp);
+	return 0;
+}
+
+static int job_has(spank_t sp, const char *name)
+{
+	char buf[8];
+	spank_err_t e = spank_getenv(sp, name, buf, sizeof(buf));
+
+	return e == ESPANK_SUCCESS || e == ESPANK_NOSPACE;
+}
+
+/* True for the steps that are not the user's tasks. */
+static int is_system_step(spank_t sp)
+{
+	uint32_t step;
+
+	if (spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS)
+		return 1;
+	return step == SLURM_BATCH_SCRIPT || step == SLURM_EXTERN_CONT ||
+	       step == SLURM_INTERACTIVE_STEP;
+}
+
+static int is_vm_task(spank_t sp)
+{
+	return !is_system_step(sp) &&
+	       (job_has(sp, ENV_IMAGE) || job_has(sp, ENV_KERNEL));
+}
+
+static int set_env(spank_t sp, const char *name, const char *value,
+		   int overwrite)
+{
+	spank_err_t e = spank_setenv(sp, name, value, overwrite);
+
+	if (e == ESPANK_SUCCESS || (e == ESPANK_ENV_EXISTS && !overwrite))
+		return 0;
+	slurm_error("vm: cannot set %s in the task: %s", name,
+		    spank_strerror(e));
+	return -1;
+}
+
+/* In the task, just before Slurm execs it: hand it to the launcher. */
+int slurm_spank_task_init(spank_t sp, int ac, char **av)
+{
+	char num[32];
+	char **argv, *launcher;
+	int argc;
+
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_REMOTE || !is_vm_task(sp))
+		return 0;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
+	    argc < 1) {
+		slurm_error("vm: cannot read the task's command");
+		return -1;
+	}
+	if (access(site.launcher, X_OK) < 0) {
+		slurm_error("vm: launcher %s: %s (fix launcher= in "
+			    "plugstack.conf)",
+			    site.launcher, strerror(errno));
+		return -1;
+	}
+	snprintf(num, sizeof(num), "%lu", site.default_mem);
+	if (set_env(sp, ENV_ARGV0, argv[0], 1) ||
+	    set_env(sp, ENV_QEMU, site.qemu, 1) ||
+	    set_env(sp, ENV_ACCEL, site.accel, 1) ||
+	    set_env(sp, ENV_RUNDIR, site.rundir, 1) ||
+	    set_env(sp, ENV_MEM, num, 0))
+		return -1;
+	snprintf(num, sizeof(num), "%lu", site.boot_timeout);
+	if (set_env(sp, ENV_BOOT_TIMEOUT, num, 1))
+		return -1;
+	launcher = strdup(site.launcher);
+	if (!launcher)
+		return -1;
+	/* Slurm execs argv[0] of this array: the task becomes the launcher. */
+	argv[0] = launcher;
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *sb, int flag,
+			struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/*
+ * Removes what a task's launcher left in the run directory (it was killed
+ * before it could). Runs as the job's user in a child, so a path the user
+ * controls can never make root remove anything.
+ */
+static void remove_leftovers(spank_t sp)
+{
+	uint32_t job, step, rank;
+	uid_t uid;
+	gid_t gid;
+	char pattern[4300];
+	glob_t g;
+	pid_t pid;
+	size_t i;
+
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
+		return;
+	snprintf(pattern, sizeof(pattern), "%s/" RUNDIR_PREFIX "%u.%u.%u.*",
+		 site.rundir, job, step, rank);
+	pid = fork();
+	if (pid < 0)
+		return;
+	if (pid == 0) {
+		if ((getuid() == 0 && (setgroups(0, NULL) < 0 ||
+				       setgid(gid) < 0 || setuid(uid) < 0)))
+			_exit(1);
+		if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
+			for (i = 0; i < g.gl_pathc; i++) {
+				struct stat st;
+
+				if (lstat(g.gl_pathv[i], &st) == 0 &&
+				    S_ISDIR(st.st_mode) && st.st_uid == uid)
+					nftw(g.gl_pathv[i], remove_entry, 16,
+					     FTW_DEPTH | FTW_PHYS);
+			}
+			globfree(&g);
+		}
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+int slurm_spank_task_exit(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() == S_CTX_REMOTE && is_vm_task(sp))
+		remove_leftovers(sp);
+	return 0;
+}
+
+int slurm_spank_exit(spank_t sp, int ac, char **av)
+{
+	(void)sp;
+	(void)ac;
+	(void)av;
+	request_clear(&req);
+	return 0;
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The agent protocol codec on valid, partial and hostile input. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "agent_proto.h"
+#include "tap.h"
+
+static struct agent_rx rx;
+
+static void test_parse(void)
+{
+	uint8_t f[16];
+	struct agent_msg m;
+
+	agent_msg_header(f, AGENT_STDOUT, 3);
+	memcpy(f + 8, "abc", 3);
+	ok(agent_msg_parse(f, 11, &m) == 11 && m.type == AGENT_STDOUT &&
+		   m.len == 3 && !memcmp(m.data, "abc", 3),
+	   "a whole frame parses");
+	ok(agent_msg_parse(f, 10, &m) == 0, "a partial payload waits");
+	ok(agent_msg_parse(f, 7, &m) == 0, "a partial header waits");
+	f[0] = 99;
+	ok(agent_msg_parse(f, 11, &m) == -EPROTO, "an unknown type is refused");
+	agent_msg_header(f, AGENT_STDOUT, 3);
+	f[2] = 1;
+	ok(agent_msg_parse(f, 11, &m) == -EPROTO, "non-zero padding is refused");
+	agent_msg_header(f, AGENT_STDOUT, AGENT_MAX_PAYLOAD + 1);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "an oversized length is refused from the header alone");
+	agent_msg_header(f, AGENT_EXIT, 4);
+	ok(agent_msg_parse(f, 12, &m) == -EPROTO,
+	   "EXIT with a wrong payload size is refused");
+	agent_msg_header(f, AGENT_STDIN_EOF, 1);
+	ok(agent_msg_parse(f, 9, &m) == -EPROTO,
+	   "STDIN_EOF with a payload is refused");
+}
+
+static void test_exec(void)
+{
+	char *argv[] = {"sh", "-c", "echo hi", NULL};
+	char *env[] = {"A=1", "SLURM_PROCID=0", NULL};
+	struct agent_exec ex;
+	uint8_t *buf;
+	size_t len;
+
+	ok(agent_exec_encode("n0001", "/tmp", argv, env, &buf, &len) == 0,
+	   "EXEC encodes");
+	ok(agent_exec_decode(buf, len, &ex) == 0, "EXEC decodes");
+	is_str(ex.hostname, "n0001", "hostname survives");
+	is_str(ex.cwd, "/tmp", "cwd survives");
+	is_str(ex.argv[2], "echo hi", "argv survives");
+	ok(ex.argv[3] == NULL && ex.env[2] == NULL, "arrays end with NULL");
+	is_str(ex.env[1], "SLURM_PROCID=0", "env survives");
+	agent_exec_free(&ex);
+	ok(agent_exec_decode(buf, len - 1, &ex) == -EPROTO,
+	   "a truncated EXEC is refused");
+	buf[3] = 9; /* argc larger than the strings present */
+	ok(agent_exec_decode(buf, len, &ex) == -EPROTO,
+	   "an argc beyond the payload is refused");
+	buf[3] = 0;
+	ok(agent_exec_decode(buf, len, &ex) == -EPROTO, "argc 0 is refused");
+	buf[0] = 0xff; /* a huge count must not allocate */
+	ok(agent_exec_decode(buf, len, &ex) == -EPROTO,
+	   "a huge argc is refused");
+	ok(agent_exec_decode(buf, 3, &ex) == -EPROTO,
+	   "a payload shorter than its counts is refused");
+	free(buf);
+	ok(agent_exec_encode("h", "/", (char *[]){NULL}, env, &buf, &len) ==
+		   -EINVAL,
+	   "an empty argv cannot be encoded");
+}
+
+/* Frames split across reads at every byte come out whole and in order. */
+static void test_rx_partial(void)
+{
+	uint8_t stream[64];
+	size_t n = 0, i;
+	struct agent_msg m;
+	int fds[2], got = 0, order_ok = 1;
+
+	for (i = 0; i < 3; i++) {
+		agent_msg_header(stream + n, AGENT_STDERR, 2);
+		stream[n + 8] = 'a' + (uint8_t)i;
+		stream[n + 9] = '\n';
+		n += 10;
+	}
+	if (pipe(fds) < 0)
+		return;
+	for (i = 0; i < n; i++) {
+		if (write(fds[1], stream + i, 1) != 1 ||
+		    agent_rx_fill(&rx, fds[0]) != 1)
+			order_ok = 0;
+		while (agent_rx_next(&rx, &m) == 1) {
+			if (m.data[0] != 'a' + got)
+				order_ok = 0;
+			got++;
+		}
+	}
+	ok(got == 3 && order_ok, "byte-by-byte reads give 3 frames in order");
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int main(void)
+{
+	test_parse();
+	test_exec();
+	test_rx_partial();
+	return done_testing();
+}

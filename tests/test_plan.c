@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The QEMU command line from a launch config: golden outputs. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "launch_config.h"
+#include "plan.h"
+#include "tap.h"
+
+static char *join(char **argv)
+{
+	static char buf[4096];
+	size_t n = 0;
+
+	buf[0] = 0;
+	for (; argv && *argv; argv++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%s",
+				      n ? " " : "", *argv);
+	return buf;
+}
+
+int main(void)
+{
+	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux", "SLURMVM_INITRD=/g/initrd",
+		       "SLURMVM_APPEND=loglevel=7", "SLURMVM_MEM=256",
+		       "SLURMVM_ARGV0=sh", "SLURMVM_ACCEL=tcg",
+		       "SLURM_JOB_ID=42", "SLURM_STEP_ID=0", "SLURM_PROCID=1",
+		       NULL};
+	char *env2[] = {"SLURMVM_IMAGE=/img/a,b.qcow2", "SLURMVM_ARGV0=true",
+			"SLURMVM_CPUS=2", "SLURMVM_QEMU=/opt/q", NULL};
+	char *env3[] = {"SLURMVM_IMAGE=/i", "SLURMVM_ARGV0=x",
+			"SLURMVM_MEM=lots", NULL};
+	struct plan_fds fds = {.qmp = 5, .agent = 6};
+	struct launch_config c;
+	char err[256], host[16];
+	char **argv;
+
+	ok(config_from_env(&c, env, 1, err, sizeof(err)) == 0, "config reads");
+	ok(c.mem_mb == 256 && c.cpus == 1 && c.rank == 1 && c.job_id == 42,
+	   "numbers come from the environment and the default");
+	argv = plan_qemu_argv(&c, "tcg", NULL, "/run/x/console.log", &fds);
+	is_str(join(argv),
+	       "qemu-system-x86_64 -name slurm-vm.42.0.1,debug-threads=on "
+	       "-accel tcg -m 256 -smp 1 -nodefaults -no-user-config "
+	       "-display none -no-reboot "
+	       "-chardev file,id=console,path=/run/x/console.log "
+	       "-serial chardev:console -chardev socket,id=qmp,fd=5 "
+	       "-mon chardev=qmp,mode=control -device "
+	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
+	       "-device virtserialport,bus=vser.0,chardev=agent,name="
+	       "slurmvm.agent -kernel /g/vmlinux -initrd /g/initrd -append "
+	       "console=ttyS0 quiet panic=-1 loglevel=7",
+	       "direct kernel boot argv (golden)");
+	plan_argv_free(argv);
+
+	ok(config_from_env(&c, env2, 4, err, sizeof(err)) == 0,
+	   "image config reads");
+	ok(c.mem_mb == 512 && c.cpus == 2, "default memory, given vCPUs");
+	argv = plan_qemu_argv(&c, "kvm", "/r/disk,x.qcow2", "/r/console.log",
+			      &fds);
+	is_str(join(argv),
+	       "/opt/q -name slurm-vm.0.0.0,debug-threads=on -accel kvm -m 512 "
+	       "-smp 2 -nodefaults -no-user-config -display none -no-reboot "
+	       "-chardev file,id=console,path=/r/console.log "
+	       "-serial chardev:console -chardev socket,id=qmp,fd=5 "
+	       "-mon chardev=qmp,mode=control -device "
+	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
+	       "-device virtserialport,bus=vser.0,chardev=agent,name="
+	       "slurmvm.agent -drive "
+	       "file=/r/disk,,x.qcow2,format=qcow2,if=virtio,cache=unsafe",
+	       "disk boot argv, comma in the path doubled (golden)");
+	plan_argv_free(argv);
+
+	ok(config_from_env(&c, env3, 1, err, sizeof(err)) < 0 &&
+		   strstr(err, "SLURMVM_MEM='lots'"),
+	   "a bad number is named: %s", err);
+	ok(config_from_env(&c, (char *[]){"SLURMVM_ARGV0=x", NULL}, 1, err,
+			   sizeof(err)) < 0 &&
+		   strstr(err, "nothing to boot"),
+	   "nothing to boot is refused: %s", err);
+
+	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
+	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
+	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");
+	ok(plan_accel("xen", 0) == NULL, "an unknown accelerator is refused");
+	plan_hostname(7, host, sizeof(host));
+	is_str(host, "n0007", "hostnames are n%%04d");
+	return done_testing();
+}
