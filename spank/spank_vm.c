@@ -112,18 +112,16 @@ static int request_from_env(void)
 	return 0;
 }
 
-static int export_request(spank_t sp)
+static int export_request(void)
 {
 	int f;
 
 	for (f = 0; f < REQ_NFIELDS; f++) {
 		if (!req.value[f])
 			continue;
-		/* srun builds the job's environment from its own. */
-		if (setenv(request_env(f), req.value[f], 1) < 0 ||
-		    (spank_context() == S_CTX_LOCAL &&
-		     spank_setenv(sp, request_env(f), req.value[f], 1) !=
-			     ESPANK_SUCCESS)) {
+		/* srun and sbatch build the job's environment from their
+		 * own (spank_setenv() is not available this early). */
+		if (setenv(request_env(f), req.value[f], 1) < 0) {
 			slurm_error("vm: cannot export %s", request_env(f));
 			return -1;
 		}
@@ -132,7 +130,7 @@ static int export_request(spank_t sp)
 }
 
 /* srun and sbatch: refuse a bad request before the job exists. */
-static int validate_local(spank_t sp)
+static int validate_local(void)
 {
 	char cwd[4096], err[1536];
 
@@ -149,16 +147,17 @@ static int validate_local(spank_t sp)
 		slurm_error("vm: %s", err);
 		return -1;
 	}
-	return export_request(sp);
+	return export_request();
 }
 
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
+	(void)sp;
 	(void)ac;
 	(void)av;
 	if (spank_context() == S_CTX_LOCAL ||
 	    spank_context() == S_CTX_ALLOCATOR)
-		return validate_local(sp);
+		return validate_local();
 	return 0;
 }
 

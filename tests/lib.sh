@@ -1,0 +1,125 @@
+# Shared by the integration tests: TAP output, the lab, the test guest and
+# the leftover checks. Each test script sources this file, then calls
+# lab_start with the number of nodes it needs.
+set -u
+
+: "${top_srcdir:=$(cd "$(dirname "$0")/.." && pwd)}"
+: "${top_builddir:=$top_srcdir}"
+export top_srcdir top_builddir
+
+TESTS_DIR=$top_builddir/tests
+GUEST=$TESTS_DIR/guest
+LAB=$TESTS_DIR/lab
+RUNDIR=$TESTS_DIR/run
+PLUGIN=$top_builddir/spank/.libs/spank_vm.so
+LAUNCHER=$top_builddir/launcher/slurm-vm-launch
+AGENT=$top_builddir/launcher/slurm-vm-agent
+# Generous: guests boot under TCG on 2 shared cores.
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
+
+tap_n=0
+tap_failed=0
+
+ok() { # ok CONDITION-STATUS DESCRIPTION
+	tap_n=$((tap_n + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $tap_n - $2"
+	else
+		echo "not ok $tap_n - $2"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+is() { # is GOT WANT DESCRIPTION
+	if [ "$1" = "$2" ]; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '#   got:  %s\n#   want: %s\n' "$1" "$2"
+	fi
+}
+
+like() { # like TEXT PATTERN DESCRIPTION (grep -E)
+	if printf '%s' "$1" | grep -qE -- "$2"; then
+		ok 0 "$3"
+	else
+		ok 1 "$3"
+		printf '%s\n' "$1" | sed 's/^/#   /' | head -20
+		echo "#   does not match: $2"
+	fi
+}
+
+skip_all() {
+	echo "1..0 # SKIP $1"
+	exit 0
+}
+
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+plugstack_line() { # extra key=value arguments
+	echo "required $PLUGIN launcher=$LAUNCHER accel=tcg rundir=$RUNDIR" \
+		"boot_timeout=$BOOT_TIMEOUT $*"
+}
+
+set_plugstack() {
+	"$top_srcdir/contrib/slurm-vm-lab" plugstack --dir "$LAB" "$@" >/dev/null
+}
+
+lab_stop() {
+	"$top_srcdir/contrib/slurm-vm-lab" down --dir "$LAB" >/dev/null 2>&1
+}
+
+finish() {
+	lab_stop
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+}
+
+# Builds the test guest when the agent is newer than it.
+guest_build() {
+	if [ ! -f "$GUEST/disk.qcow2" ] || [ "$AGENT" -nt "$GUEST/disk.qcow2" ]; then
+		"$top_srcdir/contrib/slurm-vm-mkguest" --agent "$AGENT" \
+			--out "$GUEST" --disk >/dev/null || return 1
+	fi
+	KERNEL=$GUEST/vmlinux
+	INITRD=$GUEST/initrd.img
+	DISK=$GUEST/disk.qcow2
+}
+
+lab_start() { # lab_start NODES
+	[ "${SLURM_VM_SKIP_INTEGRATION:-0}" = 1 ] &&
+		skip_all "SLURM_VM_SKIP_INTEGRATION=1"
+	[ "$(id -u)" = 0 ] || skip_all "the Slurm lab needs root"
+	command -v slurmctld >/dev/null || skip_all "Slurm is not installed (slurm-wlm)"
+	command -v "${QEMU:-qemu-system-x86_64}" >/dev/null ||
+		skip_all "QEMU is not installed (qemu-system-x86)"
+	guest_build || { echo "Bail out! cannot build the test guest"; exit 1; }
+	mkdir -p "$RUNDIR"
+	trap finish EXIT
+	lab_stop
+	if ! "$top_srcdir/contrib/slurm-vm-lab" up --dir "$LAB" --nodes "$1" \
+		--plugstack "$(plugstack_line)" >"$TESTS_DIR/lab-up.log" 2>&1; then
+		sed 's/^/# /' "$TESTS_DIR/lab-up.log"
+		echo "Bail out! the Slurm lab did not start"
+		exit 1
+	fi
+	export SLURM_CONF=$LAB/etc/slurm.conf
+}
+
+# Nothing of any VM job may be left: no QEMU started by a launcher, no run
+# directory (with its overlay and console log).
+assert_clean() { # DESCRIPTION
+	local i qemu dirs
+	for i in $(seq 100); do # a killed step is reaped asynchronously
+		qemu=$(pgrep -f -- '-name slurm-vm\.' || true)
+		dirs=$(ls -d "$RUNDIR"/slurm-vm.* 2>/dev/null || true)
+		[ -z "$qemu$dirs" ] && break
+		sleep 0.1
+	done
+	is "$qemu$dirs" "" "nothing left behind: $1"
+}
+
+# srun for VM jobs with the test guest; -Q hides the queueing chatter.
+vsrun() {
+	srun -Q --vm-kernel="$KERNEL" --vm-initrd="$INITRD" --vm-mem=256 "$@"
+}
