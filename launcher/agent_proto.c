@@ -75,7 +75,8 @@ ssize_t agent_rx_fill(struct agent_rx *rx, int fd)
 		rx->start = 0;
 	}
 	if (rx->len == sizeof(rx->buf))
-		return -ENOBUFS; /* cannot happen: a full buffer holds a frame */
+		return -ENOBUFS; /* cannot happen: a full buffer holds a frame
+				  */
 	do
 		n = read(fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len);
 	while (n < 0 && errno == EINTR);
@@ -87,8 +88,8 @@ ssize_t agent_rx_fill(struct agent_rx *rx, int fd)
 
 int agent_rx_next(struct agent_rx *rx, struct agent_msg *msg)
 {
-	ssize_t n = agent_msg_parse(rx->buf + rx->start, rx->len - rx->start,
-				    msg);
+	ssize_t n =
+	    agent_msg_parse(rx->buf + rx->start, rx->len - rx->start, msg);
 
 	if (n <= 0)
 		return (int)n;
@@ -131,9 +132,8 @@ static size_t strings_len(char *const v[], uint32_t *count)
 	return total;
 }
 
-int agent_exec_encode(const char *hostname, const char *cwd,
-		      char *const argv[], char *const env[], uint8_t **out,
-		      size_t *out_len)
+int agent_exec_encode(const char *hostname, const char *cwd, char *const argv[],
+		      char *const env[], uint8_t **out, size_t *out_len)
 {
 	uint32_t argc, envc;
 	size_t total = 8 + strlen(hostname) + 1 + strlen(cwd) + 1;

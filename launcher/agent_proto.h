@@ -121,9 +121,8 @@ int agent_send(int fd, uint8_t type, const void *data, size_t len);
  * caller frees it). Returns 0, -E2BIG when it would exceed
  * AGENT_MAX_PAYLOAD, or -ENOMEM.
  */
-int agent_exec_encode(const char *hostname, const char *cwd,
-		      char *const argv[], char *const env[], uint8_t **out,
-		      size_t *out_len);
+int agent_exec_encode(const char *hostname, const char *cwd, char *const argv[],
+		      char *const env[], uint8_t **out, size_t *out_len);
 
 /*
  * Decodes an EXEC payload. Returns 0 and fills ex (pointing into data, so

@@ -209,11 +209,11 @@ static int relay(struct session *s)
 {
 	while (!s->done || s->out >= 0 || s->err >= 0) {
 		struct pollfd p[5] = {
-			{.fd = s->sfd, .events = POLLIN},
-			{.fd = s->out, .events = POLLIN},
-			{.fd = s->err, .events = POLLIN},
-			{.fd = s->pending_len ? s->in : -1, .events = POLLOUT},
-			{.fd = s->pending_len ? -1 : s->port, .events = POLLIN},
+		    {.fd = s->sfd, .events = POLLIN},
+		    {.fd = s->out, .events = POLLIN},
+		    {.fd = s->err, .events = POLLIN},
+		    {.fd = s->pending_len ? s->in : -1, .events = POLLOUT},
+		    {.fd = s->pending_len ? -1 : s->port, .events = POLLIN},
 		};
 		struct agent_msg m;
 		int r;
@@ -231,8 +231,8 @@ static int relay(struct session *s)
 		if (p[0].revents)
 			reap(s);
 		if (p[1].revents) {
-			ssize_t n = forward_output(s->out, s->port,
-						   AGENT_STDOUT);
+			ssize_t n =
+			    forward_output(s->out, s->port, AGENT_STDOUT);
 			if (n < 0)
 				return -1;
 			if (!n) {
@@ -241,8 +241,8 @@ static int relay(struct session *s)
 			}
 		}
 		if (p[2].revents) {
-			ssize_t n = forward_output(s->err, s->port,
-						   AGENT_STDERR);
+			ssize_t n =
+			    forward_output(s->err, s->port, AGENT_STDERR);
 			if (n < 0)
 				return -1;
 			if (!n) {

@@ -58,8 +58,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 		c->rundir = "/tmp";
 	if (!c->image && !c->kernel) {
 		snprintf(err, errlen,
-			 "neither %s nor %s is set: nothing to boot",
-			 ENV_IMAGE, ENV_KERNEL);
+			 "neither %s nor %s is set: nothing to boot", ENV_IMAGE,
+			 ENV_KERNEL);
 		return -EINVAL;
 	}
 	if (!c->argv0) {

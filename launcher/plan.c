@@ -91,8 +91,8 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		b.oom = 1;
 	add(&b, "%s", c->qemu);
 	add(&b, "-name");
-	add(&b, "slurm-vm.%lu.%lu.%lu,debug-threads=on", c->job_id,
-	    c->step_id, c->rank);
+	add(&b, "slurm-vm.%lu.%lu.%lu,debug-threads=on", c->job_id, c->step_id,
+	    c->rank);
 	add(&b, "-accel");
 	add(&b, "%s", accel);
 	add(&b, "-m");

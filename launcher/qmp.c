@@ -175,7 +175,7 @@ json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		}
 		if ((e = json_object_get(o, "error"))) {
 			const char *desc =
-				json_string_value(json_object_get(e, "desc"));
+			    json_string_value(json_object_get(e, "desc"));
 
 			if (err)
 				snprintf(err, errlen, "%s: %s", cmd,

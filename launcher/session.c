@@ -121,34 +121,37 @@ int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
 
 	for (;;) {
 		struct pollfd p[3] = {
-			{.fd = s->vm->agent_fd, .events = POLLIN},
-			{.fd = s->sfd, .events = POLLIN},
-			{.fd = qmp_fd(s->qmp), .events = POLLIN},
+		    {.fd = s->vm->agent_fd, .events = POLLIN},
+		    {.fd = s->sfd, .events = POLLIN},
+		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
 		};
 		long left = deadline - now_ms();
 		struct agent_msg m;
 		int r;
 
 		if (left <= 0) {
-			snprintf(err, errlen,
-				 "the guest did not start its agent within %lu s "
-				 "(does the image run slurm-vm-agent? raise "
-				 "boot_timeout= in plugstack.conf for slow guests)",
-				 timeout_s);
+			snprintf(
+			    err, errlen,
+			    "the guest did not start its agent within %lu s "
+			    "(does the image run slurm-vm-agent? raise "
+			    "boot_timeout= in plugstack.conf for slow guests)",
+			    timeout_s);
 			append_tails(s, err, errlen);
 			return -ETIMEDOUT;
 		}
 		if (poll(p, 3, (int)left) < 0 && errno != EINTR)
 			return -errno;
 		if (p[1].revents && take_signals(s)) {
-			snprintf(err, errlen, "QEMU exited before the guest "
-					      "was ready");
+			snprintf(err, errlen,
+				 "QEMU exited before the guest "
+				 "was ready");
 			append_tails(s, err, errlen);
 			return -ECHILD;
 		}
 		if (s->stop_signal) {
-			snprintf(err, errlen, "stopped by signal %d while the "
-					      "guest was booting",
+			snprintf(err, errlen,
+				 "stopped by signal %d while the "
+				 "guest was booting",
 				 s->stop_signal);
 			return -EINTR;
 		}
@@ -162,8 +165,9 @@ int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
 		if (r == 0)
 			continue;
 		if (r < 0 || m.type != AGENT_READY) {
-			snprintf(err, errlen, "the guest agent broke the protocol "
-					      "before it was ready");
+			snprintf(err, errlen,
+				 "the guest agent broke the protocol "
+				 "before it was ready");
 			return -EPROTO;
 		}
 		return 0;
@@ -171,8 +175,7 @@ int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
 }
 
 /* Writes all of buf to fd; after EPIPE, output is discarded. */
-static void write_out(struct session *s, int fd, const uint8_t *buf,
-		      size_t len)
+static void write_out(struct session *s, int fd, const uint8_t *buf, size_t len)
 {
 	while (len && !s->stdout_broken) {
 		ssize_t n = write(fd, buf, len);
@@ -188,8 +191,7 @@ static void write_out(struct session *s, int fd, const uint8_t *buf,
 	}
 }
 
-static void queue(struct session *s, uint8_t type, const void *data,
-		  size_t len)
+static void queue(struct session *s, uint8_t type, const void *data, size_t len)
 {
 	agent_msg_header(s->out, type, (uint32_t)len);
 	if (len)
@@ -284,7 +286,8 @@ static int send_exec(struct session *s, const char *hostname, const char *cwd,
 	int r = agent_exec_encode(hostname, cwd, argv, env, &payload, &len);
 
 	if (r < 0) {
-		snprintf(err, errlen, "cannot pass the command to the guest: %s",
+		snprintf(err, errlen,
+			 "cannot pass the command to the guest: %s",
 			 r == -E2BIG ? "its arguments and environment exceed "
 				       "1 MiB"
 				     : strerror(-r));
@@ -293,14 +296,14 @@ static int send_exec(struct session *s, const char *hostname, const char *cwd,
 	r = agent_send(s->vm->agent_fd, AGENT_EXEC, payload, len);
 	free(payload);
 	if (r < 0)
-		snprintf(err, errlen, "cannot send the command to the guest: %s",
+		snprintf(err, errlen,
+			 "cannot send the command to the guest: %s",
 			 strerror(-r));
 	return r;
 }
 
 int session_run(struct session *s, const char *hostname, const char *cwd,
-		char *const argv[], char *const env[], char *err,
-		size_t errlen)
+		char *const argv[], char *const env[], char *err, size_t errlen)
 {
 	int r, code = -1;
 
@@ -311,11 +314,11 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 	for (;;) {
 		int busy = s->out_len > 0;
 		struct pollfd p[4] = {
-			{.fd = s->vm->agent_fd,
-			 .events = POLLIN | (busy ? POLLOUT : 0)},
-			{.fd = busy ? -1 : s->stdin_fd, .events = POLLIN},
-			{.fd = s->sfd, .events = POLLIN},
-			{.fd = qmp_fd(s->qmp), .events = POLLIN},
+		    {.fd = s->vm->agent_fd,
+		     .events = POLLIN | (busy ? POLLOUT : 0)},
+		    {.fd = busy ? -1 : s->stdin_fd, .events = POLLIN},
+		    {.fd = s->sfd, .events = POLLIN},
+		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
 		};
 		int timeout = -1;
 		struct agent_msg m;
@@ -334,8 +337,9 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 		if (poll(p, 4, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (p[2].revents && take_signals(s)) {
-			snprintf(err, errlen, "QEMU exited while the command "
-					      "was running");
+			snprintf(err, errlen,
+				 "QEMU exited while the command "
+				 "was running");
 			append_tails(s, err, errlen);
 			return -ECHILD;
 		}
@@ -369,14 +373,16 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 		if (r == 1)
 			return code;
 		if (r < 0) {
-			snprintf(err, errlen, "the guest agent broke the "
-					      "protocol; stopping the guest");
+			snprintf(err, errlen,
+				 "the guest agent broke the "
+				 "protocol; stopping the guest");
 			return -EPROTO;
 		}
 	}
 broken:
-	snprintf(err, errlen, "the agent channel closed while the command was "
-			      "running");
+	snprintf(err, errlen,
+		 "the agent channel closed while the command was "
+		 "running");
 	append_tails(s, err, errlen);
 	return -EPIPE;
 }

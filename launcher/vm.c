@@ -78,13 +78,20 @@ static int run_tool(char *const argv[], const char *log)
  * qcow2 overlay whose backing file is the base: created in constant time
  * whatever the base's size, and QEMU opens the base read-only.
  */
-static int make_overlay(struct vm *vm, const struct launch_config *c,
-			char *err, size_t errlen)
+static int make_overlay(struct vm *vm, const struct launch_config *c, char *err,
+			size_t errlen)
 {
 	char tool[4200];
-	char *argv[] = {tool,	  "create",	"-q", "-f",
-			"qcow2",  "-F",		(char *)image_format(c->image),
-			"-b",	  (char *)c->image, vm->overlay,
+	char *argv[] = {tool,
+			"create",
+			"-q",
+			"-f",
+			"qcow2",
+			"-F",
+			(char *)image_format(c->image),
+			"-b",
+			(char *)c->image,
+			vm->overlay,
 			NULL};
 	char tail[1024] = "";
 	int st;
@@ -95,8 +102,9 @@ static int make_overlay(struct vm *vm, const struct launch_config *c,
 	if (st == 0)
 		return 0;
 	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
-	snprintf(err, errlen, "cannot create the disk overlay on %s with %s:\n%s",
-		 c->image, tool, tail);
+	snprintf(err, errlen,
+		 "cannot create the disk overlay on %s with %s:\n%s", c->image,
+		 tool, tail);
 	vm->overlay[0] = 0;
 	return -EIO;
 }
@@ -108,14 +116,16 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp_fd = vm->agent_fd = -1;
-	snprintf(vm->dir, sizeof(vm->dir), "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX",
-		 c->rundir, c->job_id, c->step_id, c->rank);
+	snprintf(vm->dir, sizeof(vm->dir),
+		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
+		 c->step_id, c->rank);
 	if (!mkdtemp(vm->dir)) {
 		r = -errno;
-		snprintf(err, errlen,
-			 "cannot create a run directory in %s: %s (set rundir= "
-			 "in plugstack.conf to a writable node-local directory)",
-			 c->rundir, strerror(errno));
+		snprintf(
+		    err, errlen,
+		    "cannot create a run directory in %s: %s (set rundir= "
+		    "in plugstack.conf to a writable node-local directory)",
+		    c->rundir, strerror(errno));
 		vm->dir[0] = 0;
 		return r;
 	}
@@ -261,8 +271,8 @@ void vm_tail(const char *file, int max_lines, char *buf, size_t len)
 	size = lseek(fd, 0, SEEK_END);
 	if (size > 0) {
 		off_t from = size > (off_t)sizeof(chunk) - 1
-				     ? size - (off_t)sizeof(chunk) + 1
-				     : 0;
+				 ? size - (off_t)sizeof(chunk) + 1
+				 : 0;
 		n = pread(fd, chunk, sizeof(chunk) - 1, from);
 	}
 	close(fd);
@@ -282,9 +292,10 @@ void vm_tail(const char *file, int max_lines, char *buf, size_t len)
 		/* Console bytes come from the guest: keep them printable. */
 		unsigned char ch = (unsigned char)*start;
 
-		buf[used++] = (ch == '\n' || ch == '\t' || (ch >= 32 && ch < 127))
-				      ? (char)ch
-				      : '?';
+		buf[used++] =
+		    (ch == '\n' || ch == '\t' || (ch >= 32 && ch < 127))
+			? (char)ch
+			: '?';
 	}
 	buf[used] = 0;
 }

@@ -12,12 +12,12 @@
 #include "launch_config.h"
 
 struct vm {
-	char dir[4096];	    /* the run directory, "" when none */
-	char overlay[4200]; /* dir/disk.qcow2, "" without an image */
-	char console[4200]; /* dir/console.log */
+	char dir[4096];	     /* the run directory, "" when none */
+	char overlay[4200];  /* dir/disk.qcow2, "" without an image */
+	char console[4200];  /* dir/console.log */
 	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
-	pid_t pid;	    /* QEMU, 0 when not running */
-	int qmp_fd;	    /* our ends of the socketpairs */
+	pid_t pid;	     /* QEMU, 0 when not running */
+	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;
 };
 

@@ -13,12 +13,12 @@
 #include "request.h"
 
 static const char *const options[REQ_NFIELDS] = {
-	"--vm-image", "--vm-kernel", "--vm-initrd",
-	"--vm-append", "--vm-mem", "--vm-cpus",
+    "--vm-image",  "--vm-kernel", "--vm-initrd",
+    "--vm-append", "--vm-mem",	  "--vm-cpus",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-	ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM, ENV_CPUS,
+    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM, ENV_CPUS,
 };
 
 const char *request_option(enum request_field f)
@@ -83,8 +83,9 @@ static int absolute(struct request *r, enum request_field f, const char *cwd)
 }
 
 static const char *const what[REQ_NFIELDS] = {
-	"a qcow2 or raw disk image", "a kernel image (vmlinux or bzImage)",
-	"an initrd or initramfs file",
+    "a qcow2 or raw disk image",
+    "a kernel image (vmlinux or bzImage)",
+    "an initrd or initramfs file",
 };
 
 static int check_file(const struct request *r, enum request_field f,
@@ -188,7 +189,8 @@ int request_validate(struct request *r, const struct site_config *site,
 		if (!r->value[f])
 			continue;
 		if (!r->value[f][0]) {
-			snprintf(err, errlen, "%s is empty; give the path of %s",
+			snprintf(err, errlen,
+				 "%s is empty; give the path of %s",
 				 named(r, f), what[f]);
 			return -EINVAL;
 		}

@@ -21,7 +21,7 @@ enum request_field {
 };
 
 struct request {
-	char *value[REQ_NFIELDS];    /* malloc'd, NULL when not given */
+	char *value[REQ_NFIELDS];      /* malloc'd, NULL when not given */
 	const char *from[REQ_NFIELDS]; /* NULL (the option) or a variable */
 };
 

@@ -18,16 +18,22 @@ struct key {
 	unsigned long max;
 };
 
-#define STR(f, k) {#f, k, offsetof(struct site_config, f), \
-		   sizeof(((struct site_config *)0)->f), 0}
-#define NUM(f, m) {#f, COUNT, offsetof(struct site_config, f), 0, m}
+#define STR(f, k)                                                              \
+	{                                                                      \
+#f, k, offsetof(struct site_config, f),                        \
+		    sizeof(((struct site_config *)0)->f), 0                    \
+	}
+#define NUM(f, m)                                                              \
+	{                                                                      \
+#f, COUNT, offsetof(struct site_config, f), 0, m               \
+	}
 
 static const struct key keys[] = {
-	STR(launcher, PATH),	   STR(qemu, TEXT),
-	STR(accel, ACCEL),	   STR(rundir, PATH),
-	STR(default_kernel, PATH), STR(default_initrd, PATH),
-	STR(default_append, TEXT), NUM(default_mem, 1UL << 24),
-	NUM(boot_timeout, 86400),
+    STR(launcher, PATH),       STR(qemu, TEXT),
+    STR(accel, ACCEL),	       STR(rundir, PATH),
+    STR(default_kernel, PATH), STR(default_initrd, PATH),
+    STR(default_append, TEXT), NUM(default_mem, 1UL << 24),
+    NUM(boot_timeout, 86400),
 };
 
 static void set_defaults(struct site_config *s)
@@ -65,8 +71,8 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 		break;
 	case PATH:
 		if (v[0] != '/') {
-			snprintf(err, errlen,
-				 "%s=%s: must be an absolute path", k->name, v);
+			snprintf(err, errlen, "%s=%s: must be an absolute path",
+				 k->name, v);
 			return -EINVAL;
 		}
 		break;

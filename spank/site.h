@@ -6,13 +6,13 @@
 #include <stddef.h>
 
 struct site_config {
-	char launcher[4096];	  /* launcher= */
-	char qemu[4096];	  /* qemu= */
-	char accel[8];		  /* accel=auto|kvm|tcg */
-	char rundir[4096];	  /* rundir= node-local directory */
-	char default_kernel[4096]; /* default_kernel= */
-	char default_initrd[4096]; /* default_initrd= */
-	char default_append[1024]; /* default_append= */
+	char launcher[4096];	    /* launcher= */
+	char qemu[4096];	    /* qemu= */
+	char accel[8];		    /* accel=auto|kvm|tcg */
+	char rundir[4096];	    /* rundir= node-local directory */
+	char default_kernel[4096];  /* default_kernel= */
+	char default_initrd[4096];  /* default_initrd= */
+	char default_append[1024];  /* default_append= */
 	unsigned long default_mem;  /* default_mem= MB */
 	unsigned long boot_timeout; /* boot_timeout= seconds */
 };

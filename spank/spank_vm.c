@@ -45,23 +45,21 @@ static struct request req;
 static int option_cb(int val, const char *optarg, int remote);
 
 static struct spank_option options[] = {
-	{"vm-image", "PATH",
-	 "Run each task in a QEMU guest booted from this qcow2 or raw disk "
-	 "image (a per-task overlay keeps the image unchanged)",
-	 1, REQ_IMAGE, option_cb},
-	{"vm-kernel", "PATH",
-	 "Boot the guests with this kernel (with --vm-image, the image is "
-	 "the guests' disk)",
-	 1, REQ_KERNEL, option_cb},
-	{"vm-initrd", "PATH", "Initrd for --vm-kernel", 1, REQ_INITRD,
-	 option_cb},
-	{"vm-append", "STRING", "Extra kernel arguments for --vm-kernel", 1,
-	 REQ_APPEND, option_cb},
-	{"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
-	{"vm-cpus", "N",
-	 "Guest vCPUs (default: the CPUs Slurm bound the task to)", 1,
-	 REQ_CPUS, option_cb},
-	SPANK_OPTIONS_TABLE_END,
+    {"vm-image", "PATH",
+     "Run each task in a QEMU guest booted from this qcow2 or raw disk "
+     "image (a per-task overlay keeps the image unchanged)",
+     1, REQ_IMAGE, option_cb},
+    {"vm-kernel", "PATH",
+     "Boot the guests with this kernel (with --vm-image, the image is "
+     "the guests' disk)",
+     1, REQ_KERNEL, option_cb},
+    {"vm-initrd", "PATH", "Initrd for --vm-kernel", 1, REQ_INITRD, option_cb},
+    {"vm-append", "STRING", "Extra kernel arguments for --vm-kernel", 1,
+     REQ_APPEND, option_cb},
+    {"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
+    {"vm-cpus", "N", "Guest vCPUs (default: the CPUs Slurm bound the task to)",
+     1, REQ_CPUS, option_cb},
+    SPANK_OPTIONS_TABLE_END,
 };
 
 /* Remote callbacks run twice: request_set() replaces, so that is fine. */
@@ -70,8 +68,7 @@ static int option_cb(int val, const char *optarg, int remote)
 	(void)remote;
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
-	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1
-								      : 0;
+	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1 : 0;
 }
 
 int slurm_spank_init(spank_t sp, int ac, char **av)

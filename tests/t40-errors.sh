@@ -36,7 +36,6 @@ refused "zero memory" "--vm-mem=0: not a whole number" --vm-kernel="$KERNEL" --v
 refused "zero vCPUs" "--vm-cpus=0: not a whole number of vCPUs" --vm-kernel="$KERNEL" --vm-cpus=0
 refused "non-numeric vCPUs" "--vm-cpus=x: not a whole number of vCPUs" --vm-kernel="$KERNEL" --vm-cpus=x
 refused "negative vCPUs" "--vm-cpus=-2: not a whole number of vCPUs" --vm-kernel="$KERNEL" --vm-cpus=-2
-refused "option from the environment" "SLURMVM_MEM=big: not a whole number" --vm-kernel="$KERNEL" --export=ALL,SLURMVM_MEM=big
 if [ "$(id -u)" != 0 ]; then
 	refused "unreadable kernel" "not readable by you" --vm-kernel="$tmp/noread"
 fi

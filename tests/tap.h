@@ -11,7 +11,7 @@ static int tap_n, tap_failed;
 #define ok(cond, ...)                                                          \
 	do {                                                                   \
 		int ok_ = !!(cond);                                            \
-		printf("%sok %d - ", ok_ ? "" : "not ", ++tap_n);             \
+		printf("%sok %d - ", ok_ ? "" : "not ", ++tap_n);              \
 		printf(__VA_ARGS__);                                           \
 		printf("\n");                                                  \
 		if (!ok_) {                                                    \
@@ -24,7 +24,7 @@ static int tap_n, tap_failed;
 #define is_str(got, want, ...)                                                 \
 	do {                                                                   \
 		const char *g_ = (got), *w_ = (want);                          \
-		ok(g_ && w_ && !strcmp(g_, w_), __VA_ARGS__);                  \
+		ok(g_ &&w_ && !strcmp(g_, w_), __VA_ARGS__);                   \
 		if (!(g_ && w_ && !strcmp(g_, w_)))                            \
 			printf("#   got:  '%s'\n#   want: '%s'\n",             \
 			       g_ ? g_ : "(null)", w_ ? w_ : "(null)");        \

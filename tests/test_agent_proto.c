@@ -20,7 +20,7 @@ static void test_parse(void)
 	agent_msg_header(f, AGENT_STDOUT, 3);
 	memcpy(f + 8, "abc", 3);
 	ok(agent_msg_parse(f, 11, &m) == 11 && m.type == AGENT_STDOUT &&
-		   m.len == 3 && !memcmp(m.data, "abc", 3),
+	       m.len == 3 && !memcmp(m.data, "abc", 3),
 	   "a whole frame parses");
 	ok(agent_msg_parse(f, 10, &m) == 0, "a partial payload waits");
 	ok(agent_msg_parse(f, 7, &m) == 0, "a partial header waits");
@@ -28,7 +28,8 @@ static void test_parse(void)
 	ok(agent_msg_parse(f, 11, &m) == -EPROTO, "an unknown type is refused");
 	agent_msg_header(f, AGENT_STDOUT, 3);
 	f[2] = 1;
-	ok(agent_msg_parse(f, 11, &m) == -EPROTO, "non-zero padding is refused");
+	ok(agent_msg_parse(f, 11, &m) == -EPROTO,
+	   "non-zero padding is refused");
 	agent_msg_header(f, AGENT_STDOUT, AGENT_MAX_PAYLOAD + 1);
 	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
 	   "an oversized length is refused from the header alone");
@@ -71,7 +72,7 @@ static void test_exec(void)
 	   "a payload shorter than its counts is refused");
 	free(buf);
 	ok(agent_exec_encode("h", "/", (char *[]){NULL}, env, &buf, &len) ==
-		   -EINVAL,
+	       -EINVAL,
 	   "an empty argv cannot be encoded");
 }
 

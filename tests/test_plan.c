@@ -23,10 +23,15 @@ static char *join(char **argv)
 
 int main(void)
 {
-	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux", "SLURMVM_INITRD=/g/initrd",
-		       "SLURMVM_APPEND=loglevel=7", "SLURMVM_MEM=256",
-		       "SLURMVM_ARGV0=sh", "SLURMVM_ACCEL=tcg",
-		       "SLURM_JOB_ID=42", "SLURM_STEP_ID=0", "SLURM_PROCID=1",
+	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
+		       "SLURMVM_INITRD=/g/initrd",
+		       "SLURMVM_APPEND=loglevel=7",
+		       "SLURMVM_MEM=256",
+		       "SLURMVM_ARGV0=sh",
+		       "SLURMVM_ACCEL=tcg",
+		       "SLURM_JOB_ID=42",
+		       "SLURM_STEP_ID=0",
+		       "SLURM_PROCID=1",
 		       NULL};
 	char *env2[] = {"SLURMVM_IMAGE=/img/a,b.qcow2", "SLURMVM_ARGV0=true",
 			"SLURMVM_CPUS=2", "SLURMVM_QEMU=/opt/q", NULL};
@@ -74,11 +79,11 @@ int main(void)
 	plan_argv_free(argv);
 
 	ok(config_from_env(&c, env3, 1, err, sizeof(err)) < 0 &&
-		   strstr(err, "SLURMVM_MEM='lots'"),
+	       strstr(err, "SLURMVM_MEM='lots'"),
 	   "a bad number is named: %s", err);
 	ok(config_from_env(&c, (char *[]){"SLURMVM_ARGV0=x", NULL}, 1, err,
 			   sizeof(err)) < 0 &&
-		   strstr(err, "nothing to boot"),
+	       strstr(err, "nothing to boot"),
 	   "nothing to boot is refused: %s", err);
 
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");

@@ -19,10 +19,10 @@ int main(void)
 {
 	struct site_config s;
 	char err[512];
-	char *all[] = {"launcher=/opt/l", "qemu=/opt/qemu", "accel=tcg",
-		       "rundir=/scratch", "default_kernel=/k",
-		       "default_initrd=/i", "default_append=quiet",
-		       "default_mem=2048", "boot_timeout=60"};
+	char *all[] = {
+	    "launcher=/opt/l",	    "qemu=/opt/qemu",	 "accel=tcg",
+	    "rundir=/scratch",	    "default_kernel=/k", "default_initrd=/i",
+	    "default_append=quiet", "default_mem=2048",	 "boot_timeout=60"};
 
 	ok(parse(NULL, &s, err) == 0, "no arguments is fine");
 	is_str(s.accel, "auto", "accel defaults to auto");
@@ -30,10 +30,11 @@ int main(void)
 	   "default_mem 512 and boot_timeout 300 by default");
 	ok(site_parse(9, all, &s, err, sizeof(err)) == 0, "every key parses");
 	ok(!strcmp(s.launcher, "/opt/l") && !strcmp(s.rundir, "/scratch") &&
-		   !strcmp(s.default_append, "quiet") &&
-		   s.default_mem == 2048 && s.boot_timeout == 60,
+	       !strcmp(s.default_append, "quiet") && s.default_mem == 2048 &&
+	       s.boot_timeout == 60,
 	   "values land in their fields");
-	ok(parse("colour=blue", &s, err) < 0 && strstr(err, "unknown key 'colour'"),
+	ok(parse("colour=blue", &s, err) < 0 &&
+	       strstr(err, "unknown key 'colour'"),
 	   "an unknown key is refused by name: %s", err);
 	ok(parse("accel=xen", &s, err) < 0 && strstr(err, "auto, kvm or tcg"),
 	   "a bad accel is refused: %s", err);
