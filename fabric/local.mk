@@ -1,0 +1,1 @@
+# fabric/: the guests' private Ethernet (included by the top Makefile.am).
