@@ -12,6 +12,14 @@ is "$(cat "$tmp/out")" "to-out
 more-out" "stdout carries only stdout"
 is "$(cat "$tmp/err")" "to-err" "stderr carries only stderr"
 
+# Output streams while the command runs, not when it ends.
+times=$(vsrun -n1 sh -c 'echo first; sleep 4; echo second' |
+	while read -r line; do echo "$(date +%s) $line"; done)
+first=$(echo "$times" | sed -n 's/ first$//p')
+second=$(echo "$times" | sed -n 's/ second$//p')
+ok "$([ -n "$first" ] && [ -n "$second" ] && [ $((second - first)) -ge 3 ]; echo $?)" \
+	"output streams as it is produced (lines $((second - first)) s apart)"
+
 vsrun -n1 sh -c 'dd if=/dev/urandom bs=1000000 count=10 2>/dev/null >/tmp/f; md5sum </tmp/f | cut -d" " -f1 >&2; cat /tmp/f' \
 	>"$tmp/big" 2>"$tmp/bigsum"
 is "$(stat -c %s "$tmp/big")" 10000000 "10 MB of output arrive"
