@@ -1,1 +1,55 @@
 # fabric/: the guests' private Ethernet (included by the top Makefile.am).
+
+# The pure core: addressing, framing, local ARP/DHCP answers, routing and
+# counters. No I/O but the stats writer; linked into the launcher and the
+# unit tests.
+noinst_LIBRARIES = fabric/libfabric.a
+fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
+	fabric/frame.c fabric/frame.h fabric/ip.c fabric/ip.h \
+	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \
+	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h
+fabric_libfabric_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+# Automake's default "cru" makes binutils warn that "u" is ignored.
+ARFLAGS = cr
+
+FABRIC_UNIT_TESTS = tests/test_fabric_addr tests/test_fabric_frame \
+	tests/test_fabric_arp tests/test_fabric_dhcp tests/test_fabric_route \
+	tests/test_fabric_stats
+check_PROGRAMS += $(FABRIC_UNIT_TESTS)
+FABRIC_TEST_LIBS = fabric/libfabric.a $(JANSSON_LIBS)
+tests_test_fabric_addr_SOURCES = tests/test_fabric_addr.c tests/tap.h
+tests_test_fabric_addr_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_frame_SOURCES = tests/test_fabric_frame.c tests/tap.h
+tests_test_fabric_frame_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_arp_SOURCES = tests/test_fabric_arp.c tests/tap.h
+tests_test_fabric_arp_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_dhcp_SOURCES = tests/test_fabric_dhcp.c tests/tap.h
+tests_test_fabric_dhcp_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_route_SOURCES = tests/test_fabric_route.c tests/tap.h
+tests_test_fabric_route_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_stats_SOURCES = tests/test_fabric_stats.c tests/tap.h
+tests_test_fabric_stats_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_fabric_stats_LDADD = $(FABRIC_TEST_LIBS)
+
+# The fuzz target needs clang's libFuzzer; it is built by hand (see the
+# comment at its top), never by default.
+EXTRA_DIST += fabric/fuzz_fabric.c
+
+# The runtime: bootstrap over PMIx, the handshake, queues and the event
+# loop that moves frames between the guest and the step's other launchers.
+noinst_LIBRARIES += fabric/libfabric_run.a
+fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h \
+	fabric/boot.c fabric/boot.h fabric/handshake.c fabric/handshake.h \
+	fabric/queue.c fabric/queue.h
+fabric_libfabric_run_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
+
+check_PROGRAMS += tests/test_fabric_boot tests/test_fabric_handshake
+tests_test_fabric_boot_SOURCES = tests/test_fabric_boot.c tests/tap.h
+tests_test_fabric_boot_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
+tests_test_fabric_boot_LDADD = fabric/libfabric_run.a fabric/libfabric.a \
+	$(PMIX_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
+tests_test_fabric_boot_LDFLAGS = -pthread
+tests_test_fabric_handshake_SOURCES = tests/test_fabric_handshake.c tests/tap.h
+tests_test_fabric_handshake_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
+tests_test_fabric_handshake_LDADD = fabric/libfabric_run.a $(CRYPTO_LIBS)

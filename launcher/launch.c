@@ -18,6 +18,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include "fabric.h"
 #include "launch_config.h"
 #include "launch_env.h"
 #include "plan.h"
@@ -125,10 +127,59 @@ out:
 	return code;
 }
 
+/* Joins the step's fabric: QEMU's NIC is on it from now on. */
+static struct fabric *join_fabric(struct vm *vm, const struct launch_config *c,
+				  char *err, size_t errlen)
+{
+	struct fabric_config fc = {
+		.rank = (uint32_t)c->rank,
+		.nranks = (uint32_t)c->nranks,
+		.job = (uint32_t)c->job_id,
+		.step = (uint32_t)c->step_id,
+		.node = c->node,
+		.transport = c->fabric,
+		.mtu = (uint16_t)c->mtu,
+	};
+	struct fabric *f;
+	int fd = vm->net_fd;
+
+	vm->net_fd = -1; /* the fabric owns it now */
+	f = fabric_create(&fc, fd, err, errlen);
+	if (f && fabric_start(f, err, errlen) < 0) {
+		fabric_destroy(f);
+		return NULL;
+	}
+	return f;
+}
+
+/* --vm-stats: a summary line on stderr and, given a directory, JSON. */
+static void report_stats(const struct fabric *f, const struct launch_config *c)
+{
+	const struct fabric_stats *st = fabric_get_stats(f);
+	char line[FABRIC_STATS_LINE_MAX], path[4200];
+	int fd;
+
+	if (!c->stats)
+		return;
+	if (fabric_stats_summary(st, (uint32_t)c->rank, line, sizeof(line)) >= 0)
+		fprintf(stderr, "slurm-vm: %s\n", line);
+	if (!c->stats[0])
+		return;
+	snprintf(path, sizeof(path), "%s/fabric.%lu.%lu.%lu.json", c->stats,
+		 c->job_id, c->step_id, c->rank);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || fabric_stats_write_json(st, (uint32_t)c->rank, fd) < 0)
+		fprintf(stderr, "slurm-vm-launch: cannot write %s: %s\n", path,
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 int main(int argc, char *argv[])
 {
 	char err[4096] = "";
 	struct launch_config c;
+	struct fabric *fabric = NULL;
 	struct vm vm;
 	const char *accel;
 	int sfd, code = LAUNCH_EXIT_FAILED;
@@ -155,8 +206,16 @@ int main(int argc, char *argv[])
 		goto report;
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
-	code = run_guest(&vm, &c, sfd, argv, err, sizeof(err));
-	vm_stop(&vm, QUIT_TIMEOUT_MS);
+	/* The guest boots while the fabric bootstraps. */
+	fabric = join_fabric(&vm, &c, err, sizeof(err));
+	if (fabric)
+		code = run_guest(&vm, &c, sfd, argv, err, sizeof(err));
+	/* Without a fabric the guest was never asked to quit: kill it. */
+	vm_stop(&vm, fabric ? QUIT_TIMEOUT_MS : 0);
+	fabric_stop(fabric);
+	if (fabric)
+		report_stats(fabric, &c);
+	fabric_destroy(fabric);
 cleanup:
 	vm_cleanup(&vm);
 report:

@@ -50,6 +50,13 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->accel = env_lookup(env, ENV_ACCEL);
 	c->rundir = env_lookup(env, ENV_RUNDIR);
 	c->argv0 = env_lookup(env, ENV_ARGV0);
+	c->fabric = env_lookup(env, ENV_FABRIC);
+	c->stats = env_lookup(env, ENV_STATS);
+	c->node = env_lookup(env, "SLURMD_NODENAME");
+	if (!c->fabric)
+		c->fabric = "auto";
+	if (!c->node)
+		c->node = "localhost";
 	if (!c->qemu)
 		c->qemu = "qemu-system-x86_64";
 	if (!c->accel)
@@ -73,10 +80,18 @@ int config_from_env(struct launch_config *c, char *const env[],
 	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
 	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,
 		   errlen) ||
+	    number(env, ENV_MTU, 1500, 65521, &c->mtu, err, errlen) ||
+	    number(env, "SLURM_STEP_NUM_TASKS", 1, 16777213, &c->nranks, err,
+		   errlen) ||
 	    number(env, "SLURM_JOB_ID", 0, ~0UL, &c->job_id, err, errlen))
 		return -EINVAL;
 	/* Step and rank may be 0, which number() refuses. */
 	c->step_id = strtoul(env_lookup(env, "SLURM_STEP_ID") ?: "0", NULL, 10);
 	c->rank = strtoul(env_lookup(env, "SLURM_PROCID") ?: "0", NULL, 10);
+	if (c->rank >= c->nranks) {
+		snprintf(err, errlen, "SLURM_PROCID=%lu is not below "
+			 "SLURM_STEP_NUM_TASKS=%lu", c->rank, c->nranks);
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -9,12 +9,17 @@ struct launch_config {
 	/* The guest. image and kernel may each be NULL, not both. */
 	const char *image, *kernel, *initrd, *append;
 	unsigned long mem_mb, cpus;
+	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
+	 * "": a summary line on stderr, a directory: that and a JSON file). */
+	const char *fabric, *stats;
+	unsigned long mtu;
 	/* Site settings. */
 	const char *qemu, *accel, *rundir;
 	unsigned long boot_timeout; /* seconds */
 	/* The task. */
 	const char *argv0;
-	unsigned long job_id, step_id, rank;
+	unsigned long job_id, step_id, rank, nranks;
+	const char *node; /* Slurm's name for this node */
 };
 
 /*

@@ -22,6 +22,8 @@
 #define ENV_APPEND "SLURMVM_APPEND"
 #define ENV_MEM "SLURMVM_MEM"
 #define ENV_CPUS "SLURMVM_CPUS"
+#define ENV_FABRIC "SLURMVM_FABRIC"
+#define ENV_STATS "SLURMVM_STATS"
 
 /* Site settings and the task's own argv[0], set by the plugin on the node. */
 #define ENV_QEMU "SLURMVM_QEMU"
@@ -29,6 +31,7 @@
 #define ENV_RUNDIR "SLURMVM_RUNDIR"
 #define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
 #define ENV_ARGV0 "SLURMVM_ARGV0"
+#define ENV_MTU "SLURMVM_MTU"
 
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the

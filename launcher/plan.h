@@ -13,6 +13,7 @@
 struct plan_fds {
 	int qmp;   /* our end is elsewhere; QEMU's end of the QMP socketpair */
 	int agent; /* QEMU's end of the agent channel socketpair */
+	int net;   /* QEMU's end of the fabric's stream socketpair */
 };
 
 /*

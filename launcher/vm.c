@@ -115,7 +115,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->qmp_fd = vm->agent_fd = -1;
+	vm->qmp_fd = vm->agent_fd = vm->net_fd = -1;
 	snprintf(vm->dir, sizeof(vm->dir),
 		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
 		 c->step_id, c->rank);
@@ -139,7 +139,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 }
 
 /* In the child: the socketpair ends QEMU keeps, then exec. */
-static void exec_qemu(struct vm *vm, char **argv, int keep[2])
+static void exec_qemu(struct vm *vm, char **argv, int keep[3])
 {
 	int log = open(vm->qemu_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	int null = open("/dev/null", O_RDONLY);
@@ -156,6 +156,7 @@ static void exec_qemu(struct vm *vm, char **argv, int keep[2])
 	}
 	fcntl(keep[0], F_SETFD, 0);
 	fcntl(keep[1], F_SETFD, 0);
+	fcntl(keep[2], F_SETFD, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -164,7 +165,7 @@ static void exec_qemu(struct vm *vm, char **argv, int keep[2])
 int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	     char *err, size_t errlen)
 {
-	int qmp[2], agent[2];
+	int qmp[2], agent[2], net[2];
 	struct plan_fds fds;
 	char **argv;
 	sigset_t none, old;
@@ -173,8 +174,11 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 		goto fail_qmp;
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, agent) < 0)
 		goto fail_agent;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, net) < 0)
+		goto fail_net;
 	fds.qmp = qmp[1];
 	fds.agent = agent[1];
+	fds.net = net[1];
 	argv = plan_qemu_argv(c, accel, vm->overlay[0] ? vm->overlay : NULL,
 			      vm->console, &fds);
 	if (!argv) {
@@ -183,7 +187,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	}
 	vm->pid = fork();
 	if (vm->pid == 0) {
-		int keep[2] = {qmp[1], agent[1]};
+		int keep[3] = {qmp[1], agent[1], net[1]};
 
 		/* QEMU starts with no signal blocked, whatever ours are. */
 		sigemptyset(&none);
@@ -197,10 +201,15 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	}
 	close(qmp[1]);
 	close(agent[1]);
+	close(net[1]);
 	vm->qmp_fd = qmp[0];
 	vm->agent_fd = agent[0];
+	vm->net_fd = net[0];
 	return 0;
 fail_argv:
+	close(net[0]);
+	close(net[1]);
+fail_net:
 	close(agent[0]);
 	close(agent[1]);
 fail_agent:
@@ -251,7 +260,9 @@ void vm_cleanup(struct vm *vm)
 		close(vm->qmp_fd);
 	if (vm->agent_fd >= 0)
 		close(vm->agent_fd);
-	vm->qmp_fd = vm->agent_fd = -1;
+	if (vm->net_fd >= 0)
+		close(vm->net_fd);
+	vm->qmp_fd = vm->agent_fd = vm->net_fd = -1;
 	if (vm->dir[0])
 		nftw(vm->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	vm->dir[0] = 0;

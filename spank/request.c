@@ -14,11 +14,12 @@
 
 static const char *const options[REQ_NFIELDS] = {
     "--vm-image",  "--vm-kernel", "--vm-initrd",
-    "--vm-append", "--vm-mem",	  "--vm-cpus",
+    "--vm-append", "--vm-mem",	  "--vm-cpus", "--vm-fabric", "--vm-stats",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM, ENV_CPUS,
+    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND,
+    ENV_MEM,   ENV_CPUS,   ENV_FABRIC, ENV_STATS,
 };
 
 const char *request_option(enum request_field f)
@@ -203,6 +204,38 @@ int request_validate(struct request *r, const struct site_config *site,
 		free(shown);
 		if (rc < 0)
 			return rc;
+	}
+	if (r->value[REQ_FABRIC] && strcmp(r->value[REQ_FABRIC], "auto") &&
+	    strcmp(r->value[REQ_FABRIC], "tcp")) {
+		snprintf(err, errlen,
+			 "%s=%s: the fabric transport must be auto (a "
+			 "shortcut between guests on one node, TCP between "
+			 "nodes) or tcp%s",
+			 named(r, REQ_FABRIC), r->value[REQ_FABRIC],
+			 strcmp(r->value[REQ_FABRIC], "verbs")
+				 ? ""
+				 : "; the verbs transport is not built yet");
+		return -EINVAL;
+	}
+	if (r->value[REQ_STATS] && r->value[REQ_STATS][0]) {
+		struct stat st;
+		char *shown = strdup(r->value[REQ_STATS]);
+
+		if (!shown || absolute(r, REQ_STATS, cwd) < 0) {
+			free(shown);
+			goto oom;
+		}
+		if (stat(r->value[REQ_STATS], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    access(r->value[REQ_STATS], W_OK) < 0) {
+			snprintf(err, errlen,
+				 "%s=%s: not a directory you can write to; give "
+				 "an existing directory for the counter files, "
+				 "or --vm-stats alone for a summary line",
+				 named(r, REQ_STATS), shown);
+			free(shown);
+			return -EINVAL;
+		}
+		free(shown);
 	}
 	if (check_count(r, REQ_MEM, 1UL << 24, "megabytes", "2048", err,
 			errlen) ||

@@ -17,6 +17,8 @@ enum request_field {
 	REQ_APPEND,
 	REQ_MEM,
 	REQ_CPUS,
+	REQ_FABRIC,
+	REQ_STATS,
 	REQ_NFIELDS
 };
 

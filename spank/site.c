@@ -9,7 +9,7 @@
 #include "parse.h"
 #include "site.h"
 
-enum kind { PATH, TEXT, ACCEL, COUNT };
+enum kind { PATH, TEXT, ACCEL, FABRIC, COUNT };
 
 struct key {
 	const char *name;
@@ -33,7 +33,8 @@ static const struct key keys[] = {
     STR(accel, ACCEL),	       STR(rundir, PATH),
     STR(default_kernel, PATH), STR(default_initrd, PATH),
     STR(default_append, TEXT), NUM(default_mem, 1UL << 24),
-    NUM(boot_timeout, 86400),
+    NUM(boot_timeout, 86400), STR(fabric, FABRIC),
+    NUM(fabric_mtu, 65521),
 };
 
 static void set_defaults(struct site_config *s)
@@ -46,6 +47,8 @@ static void set_defaults(struct site_config *s)
 	snprintf(s->rundir, sizeof(s->rundir), "/tmp");
 	s->default_mem = 512;
 	s->boot_timeout = 300;
+	snprintf(s->fabric, sizeof(s->fabric), "auto");
+	s->fabric_mtu = 1500;
 }
 
 static int apply(struct site_config *s, const struct key *k, const char *v,
@@ -66,6 +69,12 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 		if (strcmp(v, "auto") && strcmp(v, "kvm") && strcmp(v, "tcg")) {
 			snprintf(err, errlen,
 				 "accel=%s: must be auto, kvm or tcg", v);
+			return -EINVAL;
+		}
+		break;
+	case FABRIC:
+		if (strcmp(v, "auto") && strcmp(v, "tcp")) {
+			snprintf(err, errlen, "fabric=%s: must be auto or tcp", v);
 			return -EINVAL;
 		}
 		break;
@@ -114,7 +123,8 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 				 "plugstack.conf: unknown key '%.*s' (known: "
 				 "launcher, qemu, accel, rundir, "
 				 "default_kernel, default_initrd, "
-				 "default_append, default_mem, boot_timeout)",
+				 "default_append, default_mem, boot_timeout, "
+				 "fabric, fabric_mtu)",
 				 (int)n, av[i]);
 			return -EINVAL;
 		}

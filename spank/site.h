@@ -15,6 +15,8 @@ struct site_config {
 	char default_append[1024];  /* default_append= */
 	unsigned long default_mem;  /* default_mem= MB */
 	unsigned long boot_timeout; /* boot_timeout= seconds */
+	char fabric[8];		    /* fabric=auto|tcp: default transport */
+	unsigned long fabric_mtu;   /* fabric_mtu= the guests' MTU */
 };
 
 /*

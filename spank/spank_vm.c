@@ -20,6 +20,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <glob.h>
 #include <grp.h>
@@ -59,6 +60,14 @@ static struct spank_option options[] = {
     {"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
     {"vm-cpus", "N", "Guest vCPUs (default: the CPUs Slurm bound the task to)",
      1, REQ_CPUS, option_cb},
+    {"vm-fabric", "auto|tcp",
+     "The guests' network transport: auto (a shortcut on a node, TCP "
+     "between nodes) or tcp",
+     1, REQ_FABRIC, option_cb},
+    {"vm-stats", "[DIR]",
+     "Print each task's network counters at exit (and write them as JSON "
+     "into DIR)",
+     2, REQ_STATS, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
@@ -69,6 +78,35 @@ static int option_cb(int val, const char *optarg, int remote)
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
 	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1 : 0;
+}
+
+/*
+ * True when this srun asks for VMs. It runs before options are parsed, so
+ * it looks at what it can see: srun's own command line, the SLURMVM_*
+ * variables, and the options sbatch passed down to the job.
+ */
+static int srun_wants_vm(void)
+{
+	extern char **environ;
+	char args[65536];
+	ssize_t n = 0;
+	char **e, *p;
+	int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		n = read(fd, args, sizeof(args) - 1);
+		close(fd);
+	}
+	for (p = args; n > 0 && p < args + n; p += strlen(p) + 1)
+		if (!strncmp(p, "--vm-", 5))
+			return 1;
+	if (getenv(ENV_IMAGE) || getenv(ENV_KERNEL))
+		return 1;
+	for (e = environ; *e; e++)
+		if (!strncmp(*e, "SLURM_SPANK__SLURM_SPANK_OPTION_spank_vm_vm_",
+			     44))
+			return 1;
+	return 0;
 }
 
 int slurm_spank_init(spank_t sp, int ac, char **av)
@@ -85,6 +123,13 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	}
 	if (ctx != S_CTX_LOCAL && ctx != S_CTX_ALLOCATOR && ctx != S_CTX_REMOTE)
 		return 0;
+	/*
+	 * The fabric bootstraps over PMIx. srun reads SLURM_MPI_TYPE before
+	 * it parses options, so this is the one place to choose PMIx for a
+	 * VM step; a user's own --mpi or SLURM_MPI_TYPE wins.
+	 */
+	if (ctx == S_CTX_LOCAL && !getenv("SLURM_MPI_TYPE") && srun_wants_vm())
+		setenv("SLURM_MPI_TYPE", "pmix", 0);
 	for (i = 0; options[i].name; i++)
 		if (spank_option_register(sp, &options[i]) != ESPANK_SUCCESS) {
 			slurm_error("vm: cannot register --%s",
@@ -222,7 +267,11 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	    set_env(sp, ENV_QEMU, site.qemu, 1) ||
 	    set_env(sp, ENV_ACCEL, site.accel, 1) ||
 	    set_env(sp, ENV_RUNDIR, site.rundir, 1) ||
-	    set_env(sp, ENV_MEM, num, 0))
+	    set_env(sp, ENV_MEM, num, 0) ||
+	    set_env(sp, ENV_FABRIC, site.fabric, 0))
+		return -1;
+	snprintf(num, sizeof(num), "%lu", site.fabric_mtu);
+	if (set_env(sp, ENV_MTU, num, 1))
 		return -1;
 	snprintf(num, sizeof(num), "%lu", site.boot_timeout);
 	if (set_env(sp, ENV_BOOT_TIMEOUT, num, 1))

@@ -32,12 +32,13 @@ int main(void)
 		       "SLURM_JOB_ID=42",
 		       "SLURM_STEP_ID=0",
 		       "SLURM_PROCID=1",
+		       "SLURM_STEP_NUM_TASKS=2",
 		       NULL};
 	char *env2[] = {"SLURMVM_IMAGE=/img/a,b.qcow2", "SLURMVM_ARGV0=true",
 			"SLURMVM_CPUS=2", "SLURMVM_QEMU=/opt/q", NULL};
 	char *env3[] = {"SLURMVM_IMAGE=/i", "SLURMVM_ARGV0=x",
 			"SLURMVM_MEM=lots", NULL};
-	struct plan_fds fds = {.qmp = 5, .agent = 6};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7};
 	struct launch_config c;
 	char err[256], host[16];
 	char **argv;
@@ -55,7 +56,10 @@ int main(void)
 	       "-mon chardev=qmp,mode=control -device "
 	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
 	       "-device virtserialport,bus=vser.0,chardev=agent,name="
-	       "slurmvm.agent -kernel /g/vmlinux -initrd /g/initrd -append "
+	       "slurmvm.agent -netdev "
+	       "stream,id=net0,server=off,addr.type=fd,addr.str=7 -device "
+	       "virtio-net-pci,netdev=net0,mac=52:55:00:00:00:01,romfile= "
+	       "-kernel /g/vmlinux -initrd /g/initrd -append "
 	       "console=ttyS0 quiet panic=-1 loglevel=7",
 	       "direct kernel boot argv (golden)");
 	plan_argv_free(argv);
@@ -73,7 +77,10 @@ int main(void)
 	       "-mon chardev=qmp,mode=control -device "
 	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
 	       "-device virtserialport,bus=vser.0,chardev=agent,name="
-	       "slurmvm.agent -drive "
+	       "slurmvm.agent -netdev "
+	       "stream,id=net0,server=off,addr.type=fd,addr.str=7 -device "
+	       "virtio-net-pci,netdev=net0,mac=52:55:00:00:00:00,romfile= "
+	       "-drive "
 	       "file=/r/disk,,x.qcow2,format=qcow2,if=virtio,cache=unsafe",
 	       "disk boot argv, comma in the path doubled (golden)");
 	plan_argv_free(argv);
@@ -86,6 +93,13 @@ int main(void)
 	       strstr(err, "nothing to boot"),
 	   "nothing to boot is refused: %s", err);
 
+	ok(config_from_env(&c,
+			   (char *[]){"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+				      "SLURM_PROCID=2", "SLURM_STEP_NUM_TASKS=2",
+				      NULL},
+			   1, err, sizeof(err)) < 0 &&
+		   strstr(err, "SLURM_PROCID=2"),
+	   "a rank outside the step is refused: %s", err);
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
 	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");
