@@ -206,8 +206,8 @@ static void build_answer(uint8_t *out, size_t dns_len,
 	uint8_t *d = udp + FABRIC_UDP_HLEN, *a;
 	size_t qlen = q->standard ? q->qlen : 0;
 
-	memset(out, 0, FABRIC_ETH_HLEN + FABRIC_IP_HLEN + FABRIC_UDP_HLEN +
-			   DNS_HLEN);
+	memset(out, 0,
+	       FABRIC_ETH_HLEN + FABRIC_IP_HLEN + FABRIC_UDP_HLEN + DNS_HLEN);
 	fabric_addr_mac(src, out);
 	memcpy(out + 6, fabric_server_mac, FABRIC_MAC_LEN);
 	fabric_put_be16(out + 12, FABRIC_ETH_P_IP);
@@ -237,8 +237,8 @@ static void build_answer(uint8_t *out, size_t dns_len,
 	fabric_put_be16(udp + 4, (uint16_t)(FABRIC_UDP_HLEN + dns_len));
 
 	ip[0] = 0x45;
-	fabric_put_be16(ip + 2, (uint16_t)(FABRIC_IP_HLEN + FABRIC_UDP_HLEN +
-					   dns_len));
+	fabric_put_be16(ip + 2,
+			(uint16_t)(FABRIC_IP_HLEN + FABRIC_UDP_HLEN + dns_len));
 	ip[8] = IP_TTL;
 	ip[9] = FABRIC_IPPROTO_UDP;
 	fabric_put_be32(ip + 12, FABRIC_SERVER_IP);
@@ -262,8 +262,8 @@ ssize_t fabric_dns_reply(const uint8_t *frame, size_t len, uint32_t src,
 	if (q.msg[2] & F2_QR)
 		return 0;
 	rank = decide(&q, nranks, &rcode);
-	dns_len = DNS_HLEN + (q.standard ? q.qlen : 0) +
-		  (rank >= 0 ? DNS_A_LEN : 0);
+	dns_len =
+	    DNS_HLEN + (q.standard ? q.qlen : 0) + (rank >= 0 ? DNS_A_LEN : 0);
 	total = FABRIC_ETH_HLEN + FABRIC_IP_HLEN + FABRIC_UDP_HLEN + dns_len;
 	if (out_size < total)
 		return -ENOSPC;

@@ -40,9 +40,10 @@
 
 #define FABRIC_DNS_PORT 53
 #define FABRIC_DNS_TTL 86400 /* a rank's address never changes */
-/* The longest answer: Ethernet, IPv4, UDP, the DNS header, a question of
- * the longest name (255) with its type and class, one A record with its
- * name compressed (2 + 10 + 4). */
+/* A bound on every answer: Ethernet, IPv4, UDP, the DNS header, a question
+ * of the longest name (255) with its type and class, and one A record with
+ * its name compressed (2 + 10 + 4). Only a short name gets a record, so the
+ * longest real answer (an NXDOMAIN for a 255-byte name) is 16 bytes less. */
 #define FABRIC_DNS_FRAME_MAX (14 + 20 + 8 + 12 + 255 + 4 + 16)
 
 /*

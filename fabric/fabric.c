@@ -7,7 +7,7 @@
  * socket, a listener, a peer connection or the stop eventfd.
  *
  * Guest -> peers. One read from the guest holds many frames. Each frame is
- * routed (route.c): ARP and DHCP are answered here and never leave;
+ * routed (route.c): ARP, DHCP and DNS are answered here and never leave;
  * unicast goes to the owning rank's queue, broadcast and multicast to
  * every other rank's; anything else is dropped and counted. Queues are
  * flushed once per batch. A frame that finds a full queue waits: the
@@ -49,6 +49,7 @@
 #include "arp.h"
 #include "boot.h"
 #include "dhcp.h"
+#include "dns.h"
 #include "fabric.h"
 #include "frame.h"
 #include "handshake.h"
@@ -408,7 +409,7 @@ static int to_guest(struct fabric *f, const uint8_t *frame, size_t len)
 static void answer_locally(struct fabric *f, int action, const uint8_t *frame,
 			   size_t len)
 {
-	uint8_t out[FABRIC_DHCP_FRAME_LEN + FABRIC_ARP_FRAME_LEN];
+	uint8_t out[FABRIC_DHCP_FRAME_LEN + FABRIC_DNS_FRAME_MAX];
 	ssize_t n;
 	uint8_t type = 0;
 
@@ -416,6 +417,10 @@ static void answer_locally(struct fabric *f, int action, const uint8_t *frame,
 		n = fabric_arp_reply(frame, len, f->cfg.rank, f->cfg.nranks,
 				     out, sizeof(out));
 		fabric_stats_arp(&f->stats, n);
+	} else if (action == FABRIC_LOCAL_DNS) {
+		n = fabric_dns_reply(frame, len, f->cfg.rank, f->cfg.nranks,
+				     out, sizeof(out));
+		fabric_stats_dns(&f->stats, n);
 	} else {
 		n = fabric_dhcp_reply(frame, len, f->cfg.rank, f->cfg.nranks,
 				      f->cfg.mtu, out, sizeof(out), &type);
@@ -491,7 +496,8 @@ static void from_guest(struct fabric *f)
 		int action = fabric_route(frame, len, f->cfg.rank,
 					  f->cfg.nranks, &dst);
 
-		if (action == FABRIC_LOCAL_ARP || action == FABRIC_LOCAL_DHCP) {
+		if (action == FABRIC_LOCAL_ARP || action == FABRIC_LOCAL_DHCP ||
+		    action == FABRIC_LOCAL_DNS) {
 			fabric_stats_route(&f->stats, action, len);
 			answer_locally(f, action, frame, len);
 			continue;

@@ -1,26 +1,28 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target for everything in fabric/ that reads guest or peer
- * bytes: the stream reader, the route, the ARP and DHCP responders and the
- * counters. Not built by `make`; after ./configure (for config.h), from
+ * bytes: the stream reader, the route, the ARP, DHCP and DNS responders
+ * and the counters. Not built by `make`; after ./configure (for config.h), from
  * the top of the tree:
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined \
  *	-fno-sanitize-recover=all -I. -o fuzz_fabric fabric/fuzz_fabric.c \
  *	fabric/addr.c fabric/frame.c fabric/ip.c fabric/arp.c fabric/dhcp.c \
- *	fabric/route.c fabric/stats.c -ljansson
+ *	fabric/dns.c fabric/route.c fabric/stats.c -ljansson
  *   mkdir -p corpus && ./fuzz_fabric -max_total_time=60 corpus
  *
  * Input: 8 bytes of parameters (nranks, sender rank, MTU, read size),
  * then the byte stream as QEMU would write it. Every frame the reader
- * yields goes through the route and both responders, and the whole input
+ * yields goes through the route and every responder, and the whole input
  * after the parameters is also tried as one frame, so the responders are
  * reached without a valid length prefix too. Besides memory errors
  * (answers are written to buffers of exactly their size, so ASan sees
- * one byte too many), the target aborts when a contract is broken.
+ * one byte too many; a DNS answer's size is known only once made, so it
+ * is made twice), the target aborts when a contract is broken.
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,7 @@
 #include "addr.h"
 #include "arp.h"
 #include "dhcp.h"
+#include "dns.h"
 #include "frame.h"
 #include "ip.h"
 #include "route.h"
@@ -43,6 +46,54 @@ static struct fabric_stats st;
 		if (!(cond))                                                   \
 			abort();                                               \
 	} while (0)
+
+/* The DNS answer: first into a buffer of the largest size, then again into
+ * one of exactly the answer's size (which must give the same bytes) and
+ * one a byte short (which must fail and write nothing). */
+static void dns_frame(const uint8_t *f, size_t len, uint32_t src,
+		      uint32_t nranks, int action)
+{
+	uint8_t *big = malloc(FABRIC_DNS_FRAME_MAX), *exact;
+	uint8_t own[FABRIC_MAC_LEN];
+	const uint8_t *ip, *udp;
+	ssize_t n, i;
+
+	CHECK(big);
+	memset(big, 0xa5, FABRIC_DNS_FRAME_MAX);
+	n = fabric_dns_reply(f, len, src, nranks, big, FABRIC_DNS_FRAME_MAX);
+	CHECK(n <= FABRIC_DNS_FRAME_MAX);
+	CHECK(n == 0 || n == -EPROTO || n == -EPERM || n > 0);
+	fabric_stats_dns(&st, n);
+	if (n <= 0) {
+		for (i = 0; i < FABRIC_DNS_FRAME_MAX; i++)
+			CHECK(big[i] == 0xa5);
+		free(big);
+		return;
+	}
+	CHECK(action == FABRIC_LOCAL_DNS);
+	CHECK(n >= FABRIC_ETH_HLEN + FABRIC_IP_HLEN + FABRIC_UDP_HLEN + 12);
+	fabric_addr_mac(src, own);
+	CHECK(!memcmp(big, own, FABRIC_MAC_LEN));
+	ip = big + FABRIC_ETH_HLEN;
+	udp = ip + FABRIC_IP_HLEN;
+	CHECK(fabric_ip_csum(ip, FABRIC_IP_HLEN) == 0);
+	CHECK((size_t)(ip[2] << 8 | ip[3]) == (size_t)n - FABRIC_ETH_HLEN);
+	CHECK((size_t)(udp[4] << 8 | udp[5]) ==
+	      (size_t)n - FABRIC_ETH_HLEN - FABRIC_IP_HLEN);
+	CHECK(udp[0] == 0 && udp[1] == FABRIC_DNS_PORT);
+
+	exact = malloc((size_t)n);
+	CHECK(exact);
+	CHECK(fabric_dns_reply(f, len, src, nranks, exact, (size_t)n) == n);
+	CHECK(!memcmp(exact, big, (size_t)n));
+	memset(exact, 0xa5, (size_t)n);
+	CHECK(fabric_dns_reply(f, len, src, nranks, exact, (size_t)n - 1) ==
+	      -ENOSPC);
+	for (i = 0; i < n; i++)
+		CHECK(exact[i] == 0xa5);
+	free(exact);
+	free(big);
+}
 
 static void one_frame(const uint8_t *f, size_t len, uint32_t src,
 		      uint32_t nranks, uint16_t mtu)
@@ -82,6 +133,7 @@ static void one_frame(const uint8_t *f, size_t len, uint32_t src,
 	fabric_stats_dhcp(&st, n, type);
 	free(arp);
 	free(dhcp);
+	dns_frame(f, len, src, nranks, action);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

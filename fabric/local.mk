@@ -1,20 +1,21 @@
 # fabric/: the guests' private Ethernet (included by the top Makefile.am).
 
-# The pure core: addressing, framing, local ARP/DHCP answers, routing and
-# counters. No I/O but the stats writer; linked into the launcher and the
-# unit tests.
+# The pure core: addressing, framing, local ARP/DHCP/DNS answers, routing
+# and counters. No I/O but the stats writer; linked into the launcher and
+# the unit tests.
 noinst_LIBRARIES = fabric/libfabric.a
 fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
 	fabric/frame.c fabric/frame.h fabric/ip.c fabric/ip.h \
 	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \
-	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h
+	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h \
+	fabric/dns.c fabric/dns.h
 fabric_libfabric_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 # Automake's default "cru" makes binutils warn that "u" is ignored.
 ARFLAGS = cr
 
 FABRIC_UNIT_TESTS = tests/test_fabric_addr tests/test_fabric_frame \
 	tests/test_fabric_arp tests/test_fabric_dhcp tests/test_fabric_route \
-	tests/test_fabric_stats
+	tests/test_fabric_stats tests/test_fabric_dns
 check_PROGRAMS += $(FABRIC_UNIT_TESTS)
 FABRIC_TEST_LIBS = fabric/libfabric.a $(JANSSON_LIBS)
 tests_test_fabric_addr_SOURCES = tests/test_fabric_addr.c tests/tap.h
@@ -30,6 +31,8 @@ tests_test_fabric_route_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_stats_SOURCES = tests/test_fabric_stats.c tests/tap.h
 tests_test_fabric_stats_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_fabric_stats_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_dns_SOURCES = tests/test_fabric_dns.c tests/tap.h
+tests_test_fabric_dns_LDADD = $(FABRIC_TEST_LIBS)
 
 # The fuzz target needs clang's libFuzzer; it is built by hand (see the
 # comment at its top), never by default.

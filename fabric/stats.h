@@ -73,8 +73,8 @@ int fabric_stats_summary(const struct fabric_stats *st, uint32_t rank,
 /*
  * Builds {"rank", "hostname", "frames_out", "bytes_out", "frames_in",
  * "bytes_in", "arp_replies", "dhcp": {"offers", "acks", "naks"},
- * "dns_answers", "drops": {<every drop reason>: n}}. Returns a new reference the caller
- * decrefs, or NULL when out of memory or rank > FABRIC_RANK_MAX.
+ * "dns_answers", "drops": {<every drop reason>: n}}. Returns a new reference
+ * the caller decrefs, or NULL when out of memory or rank > FABRIC_RANK_MAX.
  */
 json_t *fabric_stats_json(const struct fabric_stats *st, uint32_t rank);
 

@@ -202,8 +202,7 @@ static void check_lease_opts(const char *what, uint8_t want_type)
 	   "%s: broadcast 10.255.255.255", what);
 	ok(opt(6, &v) == 4 && get32(v) == 0x0afffffe,
 	   "%s: DNS server 10.255.255.254", what);
-	ok(opt(15, &v) == 2 && !memcmp(v, "vm", 2), "%s: domain name vm",
-	   what);
+	ok(opt(15, &v) == 2 && !memcmp(v, "vm", 2), "%s: domain name vm", what);
 	ok(opt(3, &v) < 0, "%s: no router", what);
 }
 
