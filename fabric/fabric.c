@@ -476,6 +476,20 @@ static void flush_all(struct fabric *f)
 			flush_peer(f, &f->peers[r]);
 }
 
+/*
+ * forward(), flushing the full queues once before giving up: a queue that
+ * drains completely arms no EPOLLOUT, so waiting for one would wait
+ * forever.
+ */
+static int forward_or_flush(struct fabric *f, int action, uint32_t dst,
+			    const uint8_t *frame, size_t len)
+{
+	if (forward(f, action, dst, frame, len) == 0)
+		return 0;
+	flush_all(f);
+	return forward(f, action, dst, frame, len);
+}
+
 /* Routes what the guest sent, until a queue fills or the input ends. */
 static void from_guest(struct fabric *f)
 {
@@ -484,8 +498,8 @@ static void from_guest(struct fabric *f)
 	int r;
 
 	if (f->pending) {
-		if (forward(f, f->pending_action, f->pending_dst, f->pending,
-			    f->pending_len) < 0)
+		if (forward_or_flush(f, f->pending_action, f->pending_dst,
+				     f->pending, f->pending_len) < 0)
 			return;
 		fabric_stats_route(&f->stats, f->pending_action,
 				   f->pending_len);
@@ -506,7 +520,7 @@ static void from_guest(struct fabric *f)
 			fabric_stats_route(&f->stats, action, len);
 			continue;
 		}
-		if (forward(f, action, dst, frame, len) < 0) {
+		if (forward_or_flush(f, action, dst, frame, len) < 0) {
 			f->pending = frame;
 			f->pending_len = len;
 			f->pending_dst = dst;
@@ -775,16 +789,13 @@ static void conn_event(struct fabric *f, struct conn *c, uint32_t events)
 		return;
 	}
 	pr = &f->peers[c->peer];
-	if ((events & EPOLLOUT) && pr->tx == c) {
+	if ((events & EPOLLOUT) && pr->tx == c)
 		flush_peer(f, pr);
-		/* Room again: the guest's waiting frame may go on. */
-		if (f->pending) {
-			from_guest(f);
-			flush_all(f);
-		}
-	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		read_frames(f, c);
+	/* Hand the frames over now rather than after another epoll round. */
+	if (queue_len(&f->guest_q))
+		write_guest(f);
 }
 
 static void *loop(void *arg)
@@ -824,6 +835,13 @@ static void *loop(void *arg)
 		}
 		if (f->nhandshakes)
 			expire_handshakes(f);
+		/* A queue may have drained (a flush, a finished handshake):
+		 * the guest's waiting frame goes on, and reading resumes. */
+		if (f->pending) {
+			from_guest(f);
+			flush_all(f);
+			guest_arm(f);
+		}
 	}
 	return NULL;
 }

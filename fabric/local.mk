@@ -56,3 +56,7 @@ tests_test_fabric_boot_LDFLAGS = -pthread
 tests_test_fabric_handshake_SOURCES = tests/test_fabric_handshake.c tests/tap.h
 tests_test_fabric_handshake_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
 tests_test_fabric_handshake_LDADD = fabric/libfabric_run.a $(CRYPTO_LIBS)
+
+# The fabric benchmark's stand-in endpoint (contrib/bench-fabric runs it).
+noinst_PROGRAMS = fabric/bench/slurm-vm-netbench
+fabric_bench_slurm_vm_netbench_SOURCES = fabric/bench/netbench.c

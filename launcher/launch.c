@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
+#include "endpoint.h"
 #include "fabric.h"
 #include "launch_config.h"
 #include "launch_env.h"
@@ -127,8 +129,9 @@ out:
 	return code;
 }
 
-/* Joins the step's fabric: QEMU's NIC is on it from now on. */
-static struct fabric *join_fabric(struct vm *vm, const struct launch_config *c,
+/* Joins the step's fabric with the guest side of the NIC on fd, which the
+ * fabric owns from now on. */
+static struct fabric *join_fabric(int fd, const struct launch_config *c,
 				  char *err, size_t errlen)
 {
 	struct fabric_config fc = {
@@ -140,11 +143,8 @@ static struct fabric *join_fabric(struct vm *vm, const struct launch_config *c,
 		.transport = c->fabric,
 		.mtu = (uint16_t)c->mtu,
 	};
-	struct fabric *f;
-	int fd = vm->net_fd;
+	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
-	vm->net_fd = -1; /* the fabric owns it now */
-	f = fabric_create(&fc, fd, err, errlen);
 	if (f && fabric_start(f, err, errlen) < 0) {
 		fabric_destroy(f);
 		return NULL;
@@ -175,6 +175,36 @@ static void report_stats(const struct fabric *f, const struct launch_config *c)
 		close(fd);
 }
 
+/* --vm-exec=endpoint: the fabric with the command as the guest's NIC. */
+static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
+{
+	char err[4096] = "";
+	struct fabric *fabric = NULL;
+	char **env = guest_env();
+	int code = LAUNCH_EXIT_FAILED, net[2];
+
+	if (!env || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, net) < 0) {
+		snprintf(err, sizeof(err), "endpoint: %s", strerror(errno));
+		goto out;
+	}
+	fabric = join_fabric(net[0], c, err, sizeof(err));
+	if (!fabric) {
+		close(net[1]);
+		goto out;
+	}
+	code = endpoint_run(c->argv0, argv, env, net[1], sfd, err, sizeof(err));
+	if (code < 0)
+		code = LAUNCH_EXIT_FAILED;
+	fabric_stop(fabric);
+	report_stats(fabric, c);
+	fabric_destroy(fabric);
+out:
+	free(env);
+	if (err[0])
+		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c->rank, err);
+	return code;
+}
+
 int main(int argc, char *argv[])
 {
 	char err[4096] = "";
@@ -202,12 +232,15 @@ int main(int argc, char *argv[])
 			c.accel);
 		return code;
 	}
+	if (c.endpoint)
+		return run_endpoint(&c, sfd, argv);
 	if (vm_prepare(&vm, &c, err, sizeof(err)) < 0)
 		goto report;
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
-	fabric = join_fabric(&vm, &c, err, sizeof(err));
+	fabric = join_fabric(vm.net_fd, &c, err, sizeof(err));
+	vm.net_fd = -1;
 	if (fabric)
 		code = run_guest(&vm, &c, sfd, argv, err, sizeof(err));
 	/* Without a fabric the guest was never asked to quit: kill it. */

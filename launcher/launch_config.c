@@ -63,7 +63,9 @@ int config_from_env(struct launch_config *c, char *const env[],
 		c->accel = "auto";
 	if (!c->rundir)
 		c->rundir = "/tmp";
-	if (!c->image && !c->kernel) {
+	c->endpoint = env_lookup(env, ENV_EXEC) &&
+		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
+	if (!c->image && !c->kernel && !c->endpoint) {
 		snprintf(err, errlen,
 			 "neither %s nor %s is set: nothing to boot", ENV_IMAGE,
 			 ENV_KERNEL);

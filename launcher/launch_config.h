@@ -12,6 +12,7 @@ struct launch_config {
 	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;
+	int endpoint; /* --vm-exec=endpoint: no guest */
 	unsigned long mtu;
 	/* Site settings. */
 	const char *qemu, *accel, *rundir;

@@ -24,6 +24,7 @@
 #define ENV_CPUS "SLURMVM_CPUS"
 #define ENV_FABRIC "SLURMVM_FABRIC"
 #define ENV_STATS "SLURMVM_STATS"
+#define ENV_EXEC "SLURMVM_EXEC"
 
 /* Site settings and the task's own argv[0], set by the plugin on the node. */
 #define ENV_QEMU "SLURMVM_QEMU"
@@ -32,6 +33,10 @@
 #define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
 #define ENV_ARGV0 "SLURMVM_ARGV0"
 #define ENV_MTU "SLURMVM_MTU"
+
+/* --vm-exec=endpoint: no guest; the command gets the fabric's guest-side
+ * socket as this fd and speaks QEMU's stream protocol on it itself. */
+#define ENV_NET_FD "SLURMVM_NET_FD"
 
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the

@@ -14,12 +14,12 @@
 
 static const char *const options[REQ_NFIELDS] = {
     "--vm-image",  "--vm-kernel", "--vm-initrd",
-    "--vm-append", "--vm-mem",	  "--vm-cpus", "--vm-fabric", "--vm-stats",
+    "--vm-append", "--vm-mem",	  "--vm-cpus", "--vm-fabric", "--vm-stats", "--vm-exec",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
     ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND,
-    ENV_MEM,   ENV_CPUS,   ENV_FABRIC, ENV_STATS,
+    ENV_MEM,   ENV_CPUS,   ENV_FABRIC, ENV_STATS, ENV_EXEC,
 };
 
 const char *request_option(enum request_field f)
@@ -152,11 +152,44 @@ static int site_default(struct request *r, enum request_field f,
 	return request_set(r, f, value, name);
 }
 
+int request_is_endpoint(const struct request *r)
+{
+	return r->value[REQ_EXEC] && !strcmp(r->value[REQ_EXEC], "endpoint");
+}
+
+/* --vm-exec: where the command runs; endpoint boots nothing. */
+static int check_exec(const struct request *r, char *err, size_t errlen)
+{
+	const char *v = r->value[REQ_EXEC];
+
+	if (v && strcmp(v, "agent") && strcmp(v, "endpoint")) {
+		snprintf(err, errlen,
+			 "%s=%s: give agent (the command runs in the guest) or "
+			 "endpoint (no guest: the command drives the guest's "
+			 "network socket, for benchmarks)",
+			 named(r, REQ_EXEC), v);
+		return -EINVAL;
+	}
+	if (request_is_endpoint(r) &&
+	    (r->value[REQ_IMAGE] || r->value[REQ_KERNEL])) {
+		snprintf(err, errlen,
+			 "%s=endpoint runs no guest: drop --vm-image and "
+			 "--vm-kernel",
+			 named(r, REQ_EXEC));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int request_validate(struct request *r, const struct site_config *site,
 		     const char *cwd, char *err, size_t errlen)
 {
 	enum request_field f;
 
+	if (check_exec(r, err, errlen) < 0)
+		return -EINVAL;
+	if (request_is_endpoint(r))
+		goto options;
 	if (!r->value[REQ_IMAGE] && !r->value[REQ_KERNEL] &&
 	    site->default_kernel[0] &&
 	    (site_default(r, REQ_KERNEL, site->default_kernel,
@@ -205,6 +238,7 @@ int request_validate(struct request *r, const struct site_config *site,
 		if (rc < 0)
 			return rc;
 	}
+options:
 	if (r->value[REQ_FABRIC] && strcmp(r->value[REQ_FABRIC], "auto") &&
 	    strcmp(r->value[REQ_FABRIC], "tcp")) {
 		snprintf(err, errlen,

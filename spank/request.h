@@ -19,6 +19,7 @@ enum request_field {
 	REQ_CPUS,
 	REQ_FABRIC,
 	REQ_STATS,
+	REQ_EXEC,
 	REQ_NFIELDS
 };
 
@@ -36,6 +37,9 @@ const char *request_env(enum request_field f);
  * or -ENOMEM. */
 int request_set(struct request *r, enum request_field f, const char *value,
 		const char *from);
+
+/* True for --vm-exec=endpoint: fabric endpoints, no guests. */
+int request_is_endpoint(const struct request *r);
 
 /* True when any field is set: the job asked for VMs. */
 int request_active(const struct request *r);

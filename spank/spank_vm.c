@@ -68,6 +68,10 @@ static struct spank_option options[] = {
      "Print each task's network counters at exit (and write them as JSON "
      "into DIR)",
      2, REQ_STATS, option_cb},
+    {"vm-exec", "agent|endpoint",
+     "Where the command runs: agent (in the guest) or endpoint (no guest; "
+     "the command drives the guest's network socket, for benchmarks)",
+     1, REQ_EXEC, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
@@ -100,7 +104,7 @@ static int srun_wants_vm(void)
 	for (p = args; n > 0 && p < args + n; p += strlen(p) + 1)
 		if (!strncmp(p, "--vm-", 5))
 			return 1;
-	if (getenv(ENV_IMAGE) || getenv(ENV_KERNEL))
+	if (getenv(ENV_IMAGE) || getenv(ENV_KERNEL) || getenv(ENV_EXEC))
 		return 1;
 	for (e = environ; *e; e++)
 		if (!strncmp(*e, "SLURM_SPANK__SLURM_SPANK_OPTION_spank_vm_vm_",
@@ -225,7 +229,8 @@ static int is_system_step(spank_t sp)
 static int is_vm_task(spank_t sp)
 {
 	return !is_system_step(sp) &&
-	       (job_has(sp, ENV_IMAGE) || job_has(sp, ENV_KERNEL));
+	       (job_has(sp, ENV_IMAGE) || job_has(sp, ENV_KERNEL) ||
+		job_has(sp, ENV_EXEC));
 }
 
 static int set_env(spank_t sp, const char *name, const char *value,
