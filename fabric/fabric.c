@@ -108,6 +108,7 @@ struct fabric {
 	int guest_reading, peers_blocked;
 	pthread_t thread;
 	int running;
+	long bootstrap_ms; /* listeners, PMIx exchange */
 	struct fabric_stats stats;
 };
 
@@ -193,6 +194,7 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	struct fabric *f = calloc(1, sizeof(*f));
 	struct boot_card mine = {0};
 	uint32_t rank, n;
+	long t0 = now_ms();
 
 	if (!f) {
 		close(guest_fd);
@@ -237,6 +239,7 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 			goto fail;
 		f->cards[0] = mine;
 	}
+	f->bootstrap_ms = now_ms() - t0;
 	return f;
 fail:
 	fabric_destroy(f);
@@ -246,6 +249,11 @@ fail:
 const struct fabric_stats *fabric_get_stats(const struct fabric *f)
 {
 	return &f->stats;
+}
+
+long fabric_bootstrap_ms(const struct fabric *f)
+{
+	return f->bootstrap_ms;
 }
 
 static void conn_close(struct fabric *f, struct conn *c)

@@ -44,4 +44,7 @@ void fabric_destroy(struct fabric *f);
 /* This task's counters (read them after fabric_stop()). */
 const struct fabric_stats *fabric_get_stats(const struct fabric *f);
 
+/* How long fabric_create() took: listeners and the PMIx card exchange. */
+long fabric_bootstrap_ms(const struct fabric *f);
+
 #endif

@@ -152,6 +152,21 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 	return f;
 }
 
+/* The launcher's peak resident memory (VmHWM), or -1. */
+static long peak_rss_kib(void)
+{
+	char line[256];
+	long kib = -1;
+	FILE *s = fopen("/proc/self/status", "r");
+
+	while (s && fgets(line, sizeof(line), s))
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	if (s)
+		fclose(s);
+	return kib;
+}
+
 /* --vm-stats: a summary line on stderr and, given a directory, JSON. */
 static void report_stats(const struct fabric *f, const struct launch_config *c)
 {
@@ -162,7 +177,9 @@ static void report_stats(const struct fabric *f, const struct launch_config *c)
 	if (!c->stats)
 		return;
 	if (fabric_stats_summary(st, (uint32_t)c->rank, line, sizeof(line)) >= 0)
-		fprintf(stderr, "slurm-vm: %s\n", line);
+		fprintf(stderr, "slurm-vm: %s; bootstrap %ld ms, launcher peak "
+				"RSS %ld KiB\n",
+			line, fabric_bootstrap_ms(f), peak_rss_kib());
 	if (!c->stats[0])
 		return;
 	snprintf(path, sizeof(path), "%s/fabric.%lu.%lu.%lu.json", c->stats,

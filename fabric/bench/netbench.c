@@ -31,9 +31,9 @@
 #define BATCH (64 * 1024)
 #define PINGS 2000
 
-enum kind { DATA = 1, END = 2, REPORT = 3, PING = 4, PONG = 5 };
+enum kind { DATA = 1, END = 2, REPORT = 3, PING = 4, PONG = 5, HELLO = 6 };
 
-static int fd, rank, pings = PINGS;
+static int fd, rank, pings = PINGS, peer_rank = -1;
 static int64_t send_ns = 1000000000LL; /* per frame size */
 static uint8_t inbuf[1 << 20];
 static size_t inlen, inoff;
@@ -76,15 +76,19 @@ static size_t frame(uint8_t *out, size_t len, enum kind k, uint64_t a,
 		    uint64_t b, uint64_t c)
 {
 	uint8_t *f = out + HDR;
-	int peer = 1 - rank;
+	uint32_t peer = (uint32_t)(peer_rank >= 0 ? peer_rank : 1 - rank);
+	uint32_t me = (uint32_t)rank;
 
 	memset(out, 0, HDR + len);
 	out[0] = (uint8_t)(len >> 24);
 	out[1] = (uint8_t)(len >> 16);
 	out[2] = (uint8_t)(len >> 8);
 	out[3] = (uint8_t)len;
-	f[0] = 0x52, f[1] = 0x55, f[5] = (uint8_t)peer;
-	f[6] = 0x52, f[7] = 0x55, f[11] = (uint8_t)rank;
+	f[0] = 0x52, f[1] = 0x55, f[6] = 0x52, f[7] = 0x55;
+	f[2] = (uint8_t)(peer >> 24), f[3] = (uint8_t)(peer >> 16);
+	f[4] = (uint8_t)(peer >> 8), f[5] = (uint8_t)peer;
+	f[8] = (uint8_t)(me >> 24), f[9] = (uint8_t)(me >> 16);
+	f[10] = (uint8_t)(me >> 8), f[11] = (uint8_t)me;
 	f[12] = ETHERTYPE >> 8, f[13] = ETHERTYPE & 0xff;
 	f[14] = (uint8_t)k;
 	put64(f + 15, a);
@@ -244,14 +248,51 @@ static void receiver(void)
 	}
 }
 
+/*
+ * --all-pairs: every rank sends one frame to every other rank and waits
+ * for one from each. Prints "rank R: heard from N of M peers" and exits 0
+ * when all arrived; lingers a moment so its own frames leave first.
+ */
+static int all_pairs(int nranks)
+{
+	static uint8_t heard[1 << 16];
+	uint8_t out[256];
+	int r, got = 0;
+
+	if (nranks > (int)sizeof(heard))
+		return 2;
+	for (r = 0; r < nranks; r++) {
+		if (r == rank)
+			continue;
+		peer_rank = r;
+		write_all(out, frame(out, 64, HELLO, (uint64_t)rank, 0, 0));
+	}
+	while (got < nranks - 1) {
+		const uint8_t *f = expect(HELLO);
+		uint64_t from = get64(f + 15);
+
+		if (from < (uint64_t)nranks && from != (uint64_t)rank &&
+		    !heard[from]) {
+			heard[from] = 1;
+			got++;
+		}
+	}
+	printf("rank %d: heard from %d of %d peers\n", rank, got, nranks - 1);
+	fflush(stdout);
+	sleep(3);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *label = "fabric";
-	int pair = 0, i;
+	int pair = 0, allpairs = 0, i;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pair"))
 			pair = 1;
+		else if (!strcmp(argv[i], "--all-pairs"))
+			allpairs = 1;
 		else if (!strcmp(argv[i], "--quick"))
 			send_ns = 50000000LL, pings = 100;
 		else
@@ -288,6 +329,8 @@ int main(int argc, char **argv)
 	}
 	fd = atoi(getenv("SLURMVM_NET_FD"));
 	rank = atoi(getenv("SLURM_PROCID"));
+	if (allpairs)
+		return all_pairs(atoi(getenv("SLURM_NTASKS") ?: "1"));
 	if (rank > 1)
 		return 0;
 	if (rank == 0)
