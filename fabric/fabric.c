@@ -51,68 +51,13 @@
 #include "dhcp.h"
 #include "dns.h"
 #include "fabric.h"
+#include "fabric_int.h"
 #include "frame.h"
 #include "handshake.h"
 #include "queue.h"
 #include "route.h"
 
-#define PEER_QUEUE (256 * 1024)
-#define GUEST_QUEUE (1024 * 1024)
-#define HANDSHAKE_TIMEOUT_MS 10000
-#define MAX_HANDSHAKES 64
-
-enum ref_kind { REF_GUEST, REF_LISTEN, REF_CONN, REF_STOP };
-
-struct ref {
-	enum ref_kind kind;
-};
-
-enum conn_state { C_CONNECTING, C_HELLO, C_AUTH, C_PROOF, C_READY };
-
-struct conn {
-	struct ref ref;
-	int fd;
-	enum conn_state state;
-	int outgoing;
-	uint32_t peer; /* known from the start when outgoing */
-	uint8_t challenge[HS_CHALLENGE_LEN];
-	uint8_t hs[HS_AUTH_LEN];
-	size_t hs_len;
-	long started_ms;
-	int reading; /* EPOLLIN armed */
-	struct fabric_rx *rx;
-	struct conn *next; /* all connections */
-};
-
-struct peer {
-	struct conn *tx;   /* the connection frames to this rank go on */
-	struct queue q;	   /* frames for this rank (allocated on first use) */
-	int gone;	   /* its connection failed: frames for it are dropped */
-};
-
-struct fabric {
-	struct fabric_config cfg;
-	struct boot_card *cards;
-	struct peer *peers;
-	struct conn *conns;
-	int nhandshakes;
-	int epfd, stop_fd, tcp_fd, unix_fd, guest_fd;
-	struct ref guest_ref, listen_ref, stop_ref;
-	struct fabric_rx *guest_rx;
-	struct queue guest_q;
-	/* A frame from the guest waiting for room in its queues. */
-	const uint8_t *pending;
-	size_t pending_len;
-	uint32_t pending_dst;
-	int pending_action;
-	int guest_reading, peers_blocked;
-	pthread_t thread;
-	int running;
-	long bootstrap_ms; /* listeners, PMIx exchange */
-	struct fabric_stats stats;
-};
-
-static long now_ms(void)
+long fabric_now_ms(void)
 {
 	struct timespec t;
 
@@ -120,7 +65,7 @@ static long now_ms(void)
 	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static int watch(struct fabric *f, int op, int fd, struct ref *ref,
+int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
 		 uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = ref};
@@ -128,7 +73,7 @@ static int watch(struct fabric *f, int op, int fd, struct ref *ref,
 	return epoll_ctl(f->epfd, op, fd, &ev);
 }
 
-static void unix_name(const struct fabric_config *cfg, uint32_t rank,
+void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
 		      struct sockaddr_un *sa, socklen_t *len)
 {
 	int n;
@@ -138,8 +83,8 @@ static void unix_name(const struct fabric_config *cfg, uint32_t rank,
 	/* Abstract: nothing on the filesystem to leave behind. */
 	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
 		     "slurm-vm.%u.%u.%u", cfg->job, cfg->step, rank);
-	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
-			   (size_t)n);
+	*len =
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
 
 /* The first IPv4 address of this host's name, for the card. */
@@ -165,8 +110,8 @@ static int open_listeners(struct fabric *f, struct boot_card *mine, char *err,
 	struct sockaddr_un sun;
 	socklen_t ulen;
 
-	f->tcp_fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			   0);
+	f->tcp_fd =
+	    socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->tcp_fd < 0 ||
 	    bind(f->tcp_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
 	    listen(f->tcp_fd, 128) < 0 ||
@@ -176,9 +121,9 @@ static int open_listeners(struct fabric *f, struct boot_card *mine, char *err,
 		return -errno;
 	}
 	mine->port = ntohs(sin.sin_port);
-	unix_name(&f->cfg, f->cfg.rank, &sun, &ulen);
-	f->unix_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			    0);
+	fabric_unix_name(&f->cfg, f->cfg.rank, &sun, &ulen);
+	f->unix_fd =
+	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->unix_fd < 0 || bind(f->unix_fd, (struct sockaddr *)&sun, ulen) ||
 	    listen(f->unix_fd, 128) < 0) {
 		snprintf(err, errlen, "fabric: node-local listener @%s: %s",
@@ -194,7 +139,7 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	struct fabric *f = calloc(1, sizeof(*f));
 	struct boot_card mine = {0};
 	uint32_t rank, n;
-	long t0 = now_ms();
+	long t0 = fabric_now_ms();
 
 	if (!f) {
 		close(guest_fd);
@@ -239,7 +184,7 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 			goto fail;
 		f->cards[0] = mine;
 	}
-	f->bootstrap_ms = now_ms() - t0;
+	f->bootstrap_ms = fabric_now_ms() - t0;
 	return f;
 fail:
 	fabric_destroy(f);
@@ -256,156 +201,17 @@ long fabric_bootstrap_ms(const struct fabric *f)
 	return f->bootstrap_ms;
 }
 
-static void conn_close(struct fabric *f, struct conn *c)
-{
-	struct conn **p;
-
-	for (p = &f->conns; *p; p = &(*p)->next)
-		if (*p == c) {
-			*p = c->next;
-			break;
-		}
-	if (c->state != C_READY && !c->outgoing)
-		f->nhandshakes--;
-	if (c->state == C_READY || c->outgoing) {
-		struct peer *pr = &f->peers[c->peer];
-
-		if (pr->tx == c) {
-			pr->tx = NULL;
-			/* Its launcher is gone (or never came): stop
-			 * queueing for it rather than retrying forever. */
-			pr->gone = 1;
-			pr->q.head = pr->q.tail = 0;
-		}
-	}
-	close(c->fd);
-	free(c->rx);
-	free(c);
-}
-
-static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
-			     uint32_t peer)
-{
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->ref.kind = REF_CONN;
-	c->fd = fd;
-	c->outgoing = outgoing;
-	c->peer = peer;
-	c->started_ms = now_ms();
-	c->next = f->conns;
-	f->conns = c;
-	return c;
-}
-
-static int peer_queue(struct peer *pr)
-{
-	return pr->q.buf ? 0 : queue_init(&pr->q, PEER_QUEUE);
-}
-
-/* Opens the connection to rank, on first use. */
-static struct conn *connect_peer(struct fabric *f, uint32_t rank)
-{
-	const struct boot_card *card = &f->cards[rank];
-	int same = !strcmp(f->cfg.transport, "auto") &&
-		   !strcmp(card->node, f->cards[f->cfg.rank].node);
-	struct sockaddr_storage ss;
-	socklen_t len;
-	struct conn *c;
-	int fd, one = 1;
-
-	memset(&ss, 0, sizeof(ss));
-	if (same) {
-		unix_name(&f->cfg, rank, (struct sockaddr_un *)&ss, &len);
-	} else {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(card->port);
-		if (inet_pton(AF_INET, card->addr, &sin->sin_addr) != 1)
-			return NULL;
-		len = sizeof(*sin);
-	}
-	fd = socket(same ? AF_UNIX : AF_INET,
-		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return NULL;
-	if (!same)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN) {
-		close(fd);
-		return NULL;
-	}
-	c = conn_new(f, fd, 1, rank);
-	if (!c) {
-		close(fd);
-		return NULL;
-	}
-	c->state = C_CONNECTING;
-	if (watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN | EPOLLOUT) < 0) {
-		conn_close(f, c);
-		return NULL;
-	}
-	c->reading = 1;
-	return c;
-}
-
-/* Makes sure frames for rank can be queued. Returns the peer or NULL
- * when it is gone. */
-static struct peer *peer_for(struct fabric *f, uint32_t rank)
-{
-	struct peer *pr = &f->peers[rank];
-
-	if (pr->gone)
-		return NULL;
-	if (peer_queue(pr) < 0)
-		return NULL;
-	if (!pr->tx && !(pr->tx = connect_peer(f, rank))) {
-		pr->gone = 1;
-		return NULL;
-	}
-	return pr;
-}
-
-static void arm(struct fabric *f, struct conn *c)
-{
-	struct peer *pr = c->state == C_READY ? &f->peers[c->peer] : NULL;
-	uint32_t ev = c->reading ? EPOLLIN : 0;
-
-	if (c->state == C_CONNECTING ||
-	    (pr && pr->tx == c && queue_len(&pr->q)))
-		ev |= EPOLLOUT;
-	watch(f, EPOLL_CTL_MOD, c->fd, &c->ref, ev);
-}
-
-static void guest_arm(struct fabric *f)
+void fabric_guest_arm(struct fabric *f)
 {
 	uint32_t ev = f->guest_reading ? EPOLLIN : 0;
 
 	if (queue_len(&f->guest_q))
 		ev |= EPOLLOUT;
-	watch(f, EPOLL_CTL_MOD, f->guest_fd, &f->guest_ref, ev);
-}
-
-static void flush_peer(struct fabric *f, struct peer *pr)
-{
-	ssize_t left;
-
-	if (!pr->tx || pr->tx->state != C_READY)
-		return;
-	left = queue_flush(&pr->q, pr->tx->fd);
-	if (left < 0) {
-		conn_close(f, pr->tx);
-		return;
-	}
-	arm(f, pr->tx);
+	fabric_watch(f, EPOLL_CTL_MOD, f->guest_fd, &f->guest_ref, ev);
 }
 
 /* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */
-static int to_guest(struct fabric *f, const uint8_t *frame, size_t len)
+int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len)
 {
 	if (!queue_room(&f->guest_q, len))
 		return -ENOSPC;
@@ -437,7 +243,7 @@ static void answer_locally(struct fabric *f, int action, const uint8_t *frame,
 	/* An answer that finds the guest's queue full is dropped: the guest
 	 * asks again, as it would on a real network. */
 	if (n > 0)
-		to_guest(f, out, (size_t)n);
+		fabric_to_guest(f, out, (size_t)n);
 }
 
 /*
@@ -450,7 +256,7 @@ static int forward(struct fabric *f, int action, uint32_t dst,
 	uint32_t r;
 
 	if (action == FABRIC_UNICAST) {
-		struct peer *pr = peer_for(f, dst);
+		struct peer *pr = link_peer(f, dst);
 
 		if (!pr) {
 			f->stats.drops[FABRIC_DROP_NO_RANK]++;
@@ -464,7 +270,7 @@ static int forward(struct fabric *f, int action, uint32_t dst,
 	/* Broadcast: all queues must have room, or none is used, so a retry
 	 * never delivers twice. */
 	for (r = 0; r < f->cfg.nranks; r++) {
-		struct peer *pr = r == f->cfg.rank ? NULL : peer_for(f, r);
+		struct peer *pr = r == f->cfg.rank ? NULL : link_peer(f, r);
 
 		if (pr && !queue_room(&pr->q, len))
 			return -EAGAIN;
@@ -481,7 +287,7 @@ static void flush_all(struct fabric *f)
 
 	for (r = 0; r < f->cfg.nranks; r++)
 		if (f->peers[r].q.buf && queue_len(&f->peers[r].q))
-			flush_peer(f, &f->peers[r]);
+			link_flush(f, &f->peers[r]);
 }
 
 /*
@@ -515,8 +321,8 @@ static void from_guest(struct fabric *f)
 	}
 	while ((r = fabric_rx_next(f->guest_rx, &frame, &len)) == 1) {
 		uint32_t dst = 0;
-		int action = fabric_route(frame, len, f->cfg.rank,
-					  f->cfg.nranks, &dst);
+		int action =
+		    fabric_route(frame, len, f->cfg.rank, f->cfg.nranks, &dst);
 
 		if (action == FABRIC_LOCAL_ARP || action == FABRIC_LOCAL_DHCP ||
 		    action == FABRIC_LOCAL_DNS) {
@@ -560,216 +366,7 @@ static void read_guest(struct fabric *f)
 	flush_all(f);
 }
 
-/* A frame from peer rank: only its own source MAC, only for us or a group. */
-static int frame_acceptable(struct fabric *f, uint32_t peer,
-			    const uint8_t *frame, size_t len)
-{
-	uint8_t mine[FABRIC_MAC_LEN], theirs[FABRIC_MAC_LEN];
-
-	if (len < FABRIC_ETH_HLEN)
-		return 0;
-	fabric_addr_mac(f->cfg.rank, mine);
-	fabric_addr_mac(peer, theirs);
-	if (memcmp(frame + 6, theirs, FABRIC_MAC_LEN))
-		return 0;
-	return !memcmp(frame, mine, FABRIC_MAC_LEN) ||
-	       fabric_addr_mac_is_group(frame);
-}
-
-static void block_peers(struct fabric *f, struct conn *c)
-{
-	c->reading = 0;
-	arm(f, c);
-	f->peers_blocked = 1;
-}
-
-static void read_frames(struct fabric *f, struct conn *c)
-{
-	const uint8_t *frame;
-	size_t len, room;
-	uint8_t *p;
-	ssize_t n;
-	int r;
-
-	/* Deliver what is buffered before reading more. */
-	while ((r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
-		if (!frame_acceptable(f, c->peer, frame, len)) {
-			f->stats.drops[FABRIC_DROP_BAD_SOURCE]++;
-			continue;
-		}
-		if (to_guest(f, frame, len) < 0) {
-			/* Put it back: rx keeps it until the next read. */
-			c->rx->start -= FABRIC_LEN_HDR + len;
-			block_peers(f, c);
-			return;
-		}
-	}
-	if (r < 0) {
-		conn_close(f, c);
-		return;
-	}
-	p = fabric_rx_space(c->rx, &room);
-	n = read(c->fd, p, room);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(f, c);
-		return;
-	}
-	if (n > 0) {
-		fabric_rx_commit(c->rx, (size_t)n);
-		read_frames(f, c);
-	}
-}
-
-/* Reads exactly want handshake bytes; returns 1 when complete. */
-static int hs_read(struct fabric *f, struct conn *c, size_t want)
-{
-	ssize_t n = read(c->fd, c->hs + c->hs_len, want - c->hs_len);
-
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		conn_close(f, c);
-		return -1;
-	}
-	if (n > 0)
-		c->hs_len += (size_t)n;
-	return c->hs_len == want;
-}
-
-static int hs_write(int fd, const uint8_t *buf, size_t len)
-{
-	/* Handshake messages are tiny and go first on a fresh socket. */
-	return write(fd, buf, len) == (ssize_t)len ? 0 : -1;
-}
-
-static void become_ready(struct fabric *f, struct conn *c)
-{
-	struct peer *pr = &f->peers[c->peer];
-
-	c->state = C_READY;
-	c->hs_len = 0;
-	if (!c->outgoing)
-		f->nhandshakes--;
-	c->rx = malloc(sizeof(*c->rx));
-	if (!c->rx) {
-		conn_close(f, c);
-		return;
-	}
-	fabric_rx_init(c->rx);
-	if (!pr->tx && !pr->gone)
-		pr->tx = c;
-	if (pr->tx == c) {
-		if (peer_queue(pr) < 0) {
-			conn_close(f, c);
-			return;
-		}
-		flush_peer(f, pr);
-	}
-	arm(f, c);
-}
-
-static void handshake(struct fabric *f, struct conn *c, uint32_t events)
-{
-	uint8_t out[HS_AUTH_LEN];
-	int64_t src;
-	int err = 0;
-	socklen_t len = sizeof(err);
-
-	switch (c->state) {
-	case C_CONNECTING:
-		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
-			return;
-		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
-		    err) {
-			conn_close(f, c);
-			return;
-		}
-		c->state = C_HELLO;
-		arm(f, c);
-		return;
-	case C_HELLO:
-		if (hs_read(f, c, HS_HELLO_LEN) != 1)
-			return;
-		if (hs_auth(c->hs, f->cfg.rank, c->peer,
-			    f->cards[c->peer].secret, c->challenge, out) < 0 ||
-		    hs_write(c->fd, out, HS_AUTH_LEN) < 0) {
-			conn_close(f, c);
-			return;
-		}
-		c->state = C_PROOF;
-		c->hs_len = 0;
-		return;
-	case C_PROOF:
-		if (hs_read(f, c, HS_PROOF_LEN) != 1)
-			return;
-		if (hs_check_proof(c->hs, f->cfg.rank, c->peer,
-				   f->cards[c->peer].secret, c->challenge) < 0) {
-			conn_close(f, c);
-			return;
-		}
-		become_ready(f, c);
-		return;
-	case C_AUTH:
-		if (hs_read(f, c, HS_AUTH_LEN) != 1)
-			return;
-		src = hs_check_auth(c->hs, f->cfg.rank, f->cfg.nranks,
-				    f->cards[f->cfg.rank].secret, c->challenge,
-				    out);
-		if (src < 0 || hs_write(c->fd, out, HS_PROOF_LEN) < 0) {
-			conn_close(f, c); /* not of this step: refused */
-			return;
-		}
-		c->peer = (uint32_t)src;
-		become_ready(f, c);
-		return;
-	case C_READY:
-		return;
-	}
-}
-
-static void accept_conns(struct fabric *f, int lfd)
-{
-	uint8_t hello[HS_HELLO_LEN];
-	struct conn *c;
-	int fd, one = 1;
-
-	while ((fd = accept4(lfd, NULL, NULL,
-			     SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (f->nhandshakes >= MAX_HANDSHAKES) {
-			close(fd);
-			continue;
-		}
-		if (lfd == f->tcp_fd)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
-		c = conn_new(f, fd, 0, 0);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		f->nhandshakes++;
-		c->state = C_AUTH;
-		c->reading = 1;
-		if (hs_hello(f->cfg.rank, c->challenge, hello) < 0 ||
-		    hs_write(fd, hello, sizeof(hello)) < 0 ||
-		    watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN) < 0)
-			conn_close(f, c);
-	}
-}
-
-/* Closes handshakes that take too long: a stray client cannot hold a
- * slot forever. */
-static void expire_handshakes(struct fabric *f)
-{
-	long limit = now_ms() - HANDSHAKE_TIMEOUT_MS;
-	struct conn *c = f->conns, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		if (c->state != C_READY && c->started_ms < limit)
-			conn_close(f, c);
-	}
-}
-
-static void write_guest(struct fabric *f)
+void fabric_write_guest(struct fabric *f)
 {
 	struct conn *c;
 
@@ -780,30 +377,12 @@ static void write_guest(struct fabric *f)
 		for (c = f->conns; c; c = c->next)
 			if (c->state == C_READY && !c->reading) {
 				c->reading = 1;
-				arm(f, c);
-				read_frames(f, c);
+				link_arm(f, c);
+				link_read(f, c);
 				if (f->peers_blocked)
 					break;
 			}
 	}
-}
-
-static void conn_event(struct fabric *f, struct conn *c, uint32_t events)
-{
-	struct peer *pr;
-
-	if (c->state != C_READY) {
-		handshake(f, c, events);
-		return;
-	}
-	pr = &f->peers[c->peer];
-	if ((events & EPOLLOUT) && pr->tx == c)
-		flush_peer(f, pr);
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		read_frames(f, c);
-	/* Hand the frames over now rather than after another epoll round. */
-	if (queue_len(&f->guest_q))
-		write_guest(f);
 }
 
 static void *loop(void *arg)
@@ -825,30 +404,29 @@ static void *loop(void *arg)
 				return NULL;
 			case REF_GUEST:
 				if (ev[i].events & EPOLLOUT)
-					write_guest(f);
+					fabric_write_guest(f);
 				if (ev[i].events & (EPOLLIN | EPOLLHUP))
 					read_guest(f);
-				guest_arm(f);
+				fabric_guest_arm(f);
 				break;
 			case REF_LISTEN:
-				accept_conns(f, f->tcp_fd);
-				accept_conns(f, f->unix_fd);
+				link_accept(f, f->tcp_fd);
+				link_accept(f, f->unix_fd);
 				break;
 			case REF_CONN:
-				conn_event(f, (struct conn *)ref,
-					   ev[i].events);
-				guest_arm(f);
+				link_event(f, (struct conn *)ref, ev[i].events);
+				fabric_guest_arm(f);
 				break;
 			}
 		}
 		if (f->nhandshakes)
-			expire_handshakes(f);
+			link_expire(f);
 		/* A queue may have drained (a flush, a finished handshake):
 		 * the guest's waiting frame goes on, and reading resumes. */
 		if (f->pending) {
 			from_guest(f);
 			flush_all(f);
-			guest_arm(f);
+			fabric_guest_arm(f);
 		}
 	}
 	return NULL;
@@ -866,10 +444,13 @@ int fabric_start(struct fabric *f, char *err, size_t errlen)
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	fcntl(f->guest_fd, F_SETFL, O_NONBLOCK);
 	if (f->epfd < 0 || f->stop_fd < 0 ||
-	    watch(f, EPOLL_CTL_ADD, f->guest_fd, &f->guest_ref, EPOLLIN) ||
-	    watch(f, EPOLL_CTL_ADD, f->tcp_fd, &f->listen_ref, EPOLLIN) ||
-	    watch(f, EPOLL_CTL_ADD, f->unix_fd, &f->listen_ref, EPOLLIN) ||
-	    watch(f, EPOLL_CTL_ADD, f->stop_fd, &f->stop_ref, EPOLLIN)) {
+	    fabric_watch(f, EPOLL_CTL_ADD, f->guest_fd, &f->guest_ref,
+			 EPOLLIN) ||
+	    fabric_watch(f, EPOLL_CTL_ADD, f->tcp_fd, &f->listen_ref,
+			 EPOLLIN) ||
+	    fabric_watch(f, EPOLL_CTL_ADD, f->unix_fd, &f->listen_ref,
+			 EPOLLIN) ||
+	    fabric_watch(f, EPOLL_CTL_ADD, f->stop_fd, &f->stop_ref, EPOLLIN)) {
 		snprintf(err, errlen, "fabric: epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -901,7 +482,7 @@ void fabric_destroy(struct fabric *f)
 		return;
 	fabric_stop(f);
 	while (f->conns)
-		conn_close(f, f->conns);
+		link_close(f, f->conns);
 	for (r = 0; f->peers && r < f->cfg.nranks; r++)
 		queue_free(&f->peers[r].q);
 	boot_finalize();

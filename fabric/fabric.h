@@ -15,9 +15,10 @@
 struct fabric_config {
 	uint32_t rank, nranks; /* this task and the step's task count */
 	uint32_t job, step;
-	const char *node;      /* Slurm node name: peers on it use the shortcut */
-	const char *transport; /* "auto" (shortcut on a node, else TCP), "tcp" */
-	uint16_t mtu;	       /* given to guests by DHCP */
+	const char *node; /* Slurm node name: peers on it use the shortcut */
+	const char
+	    *transport; /* "auto" (shortcut on a node, else TCP), "tcp" */
+	uint16_t mtu;	/* given to guests by DHCP */
 };
 
 struct fabric;

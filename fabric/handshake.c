@@ -55,9 +55,10 @@ static int mac(const uint8_t secret[BOOT_SECRET_LEN], char role,
 	put32(msg + 1 + HS_CHALLENGE_LEN, src);
 	put32(msg + 5 + HS_CHALLENGE_LEN, dst);
 	return HMAC(EVP_sha256(), secret, BOOT_SECRET_LEN, msg, sizeof(msg),
-		    out, &len) && len == HS_MAC_LEN
-		       ? 0
-		       : -EIO;
+		    out, &len) &&
+		       len == HS_MAC_LEN
+		   ? 0
+		   : -EIO;
 }
 
 int hs_hello(uint32_t acceptor, uint8_t challenge[HS_CHALLENGE_LEN],

@@ -135,13 +135,13 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 				  char *err, size_t errlen)
 {
 	struct fabric_config fc = {
-		.rank = (uint32_t)c->rank,
-		.nranks = (uint32_t)c->nranks,
-		.job = (uint32_t)c->job_id,
-		.step = (uint32_t)c->step_id,
-		.node = c->node,
-		.transport = c->fabric,
-		.mtu = (uint16_t)c->mtu,
+	    .rank = (uint32_t)c->rank,
+	    .nranks = (uint32_t)c->nranks,
+	    .job = (uint32_t)c->job_id,
+	    .step = (uint32_t)c->step_id,
+	    .node = c->node,
+	    .transport = c->fabric,
+	    .mtu = (uint16_t)c->mtu,
 	};
 	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
@@ -176,9 +176,11 @@ static void report_stats(const struct fabric *f, const struct launch_config *c)
 
 	if (!c->stats)
 		return;
-	if (fabric_stats_summary(st, (uint32_t)c->rank, line, sizeof(line)) >= 0)
-		fprintf(stderr, "slurm-vm: %s; bootstrap %ld ms, launcher peak "
-				"RSS %ld KiB\n",
+	if (fabric_stats_summary(st, (uint32_t)c->rank, line, sizeof(line)) >=
+	    0)
+		fprintf(stderr,
+			"slurm-vm: %s; bootstrap %ld ms, launcher peak "
+			"RSS %ld KiB\n",
 			line, fabric_bootstrap_ms(f), peak_rss_kib());
 	if (!c->stats[0])
 		return;
@@ -200,7 +202,8 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 	char **env = guest_env();
 	int code = LAUNCH_EXIT_FAILED, net[2];
 
-	if (!env || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, net) < 0) {
+	if (!env ||
+	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, net) < 0) {
 		snprintf(err, sizeof(err), "endpoint: %s", strerror(errno));
 		goto out;
 	}
@@ -218,7 +221,8 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 out:
 	free(env);
 	if (err[0])
-		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c->rank, err);
+		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c->rank,
+			err);
 	return code;
 }
 

@@ -91,8 +91,10 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->step_id = strtoul(env_lookup(env, "SLURM_STEP_ID") ?: "0", NULL, 10);
 	c->rank = strtoul(env_lookup(env, "SLURM_PROCID") ?: "0", NULL, 10);
 	if (c->rank >= c->nranks) {
-		snprintf(err, errlen, "SLURM_PROCID=%lu is not below "
-			 "SLURM_STEP_NUM_TASKS=%lu", c->rank, c->nranks);
+		snprintf(err, errlen,
+			 "SLURM_PROCID=%lu is not below "
+			 "SLURM_STEP_NUM_TASKS=%lu",
+			 c->rank, c->nranks);
 		return -EINVAL;
 	}
 	return 0;

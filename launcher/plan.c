@@ -125,8 +125,9 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	add(&b, "-netdev");
 	add(&b, "stream,id=net0,server=off,addr.type=fd,addr.str=%d", fds->net);
 	add(&b, "-device");
-	add(&b, "virtio-net-pci,netdev=net0,mac=52:55:%02lx:%02lx:%02lx:%02lx,"
-		"romfile=",
+	add(&b,
+	    "virtio-net-pci,netdev=net0,mac=52:55:%02lx:%02lx:%02lx:%02lx,"
+	    "romfile=",
 	    (c->rank >> 24) & 0xff, (c->rank >> 16) & 0xff,
 	    (c->rank >> 8) & 0xff, c->rank & 0xff);
 	if (disk) {

@@ -19,7 +19,7 @@ struct vm {
 	pid_t pid;	     /* QEMU, 0 when not running */
 	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;
-	int net_fd;	    /* for the fabric, which takes it over */
+	int net_fd; /* for the fabric, which takes it over */
 };
 
 /*

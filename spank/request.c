@@ -13,13 +13,13 @@
 #include "request.h"
 
 static const char *const options[REQ_NFIELDS] = {
-    "--vm-image",  "--vm-kernel", "--vm-initrd",
-    "--vm-append", "--vm-mem",	  "--vm-cpus", "--vm-fabric", "--vm-stats", "--vm-exec",
+    "--vm-image", "--vm-kernel", "--vm-initrd", "--vm-append", "--vm-mem",
+    "--vm-cpus",  "--vm-fabric", "--vm-stats",	"--vm-exec",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND,
-    ENV_MEM,   ENV_CPUS,   ENV_FABRIC, ENV_STATS, ENV_EXEC,
+    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM,
+    ENV_CPUS,  ENV_FABRIC, ENV_STATS,  ENV_EXEC,
 };
 
 const char *request_option(enum request_field f)
@@ -247,8 +247,8 @@ options:
 			 "nodes) or tcp%s",
 			 named(r, REQ_FABRIC), r->value[REQ_FABRIC],
 			 strcmp(r->value[REQ_FABRIC], "verbs")
-				 ? ""
-				 : "; the verbs transport is not built yet");
+			     ? ""
+			     : "; the verbs transport is not built yet");
 		return -EINVAL;
 	}
 	if (r->value[REQ_STATS] && r->value[REQ_STATS][0]) {
@@ -259,13 +259,15 @@ options:
 			free(shown);
 			goto oom;
 		}
-		if (stat(r->value[REQ_STATS], &st) < 0 || !S_ISDIR(st.st_mode) ||
+		if (stat(r->value[REQ_STATS], &st) < 0 ||
+		    !S_ISDIR(st.st_mode) ||
 		    access(r->value[REQ_STATS], W_OK) < 0) {
-			snprintf(err, errlen,
-				 "%s=%s: not a directory you can write to; give "
-				 "an existing directory for the counter files, "
-				 "or --vm-stats alone for a summary line",
-				 named(r, REQ_STATS), shown);
+			snprintf(
+			    err, errlen,
+			    "%s=%s: not a directory you can write to; give "
+			    "an existing directory for the counter files, "
+			    "or --vm-stats alone for a summary line",
+			    named(r, REQ_STATS), shown);
 			free(shown);
 			return -EINVAL;
 		}

@@ -33,7 +33,7 @@ static const struct key keys[] = {
     STR(accel, ACCEL),	       STR(rundir, PATH),
     STR(default_kernel, PATH), STR(default_initrd, PATH),
     STR(default_append, TEXT), NUM(default_mem, 1UL << 24),
-    NUM(boot_timeout, 86400), STR(fabric, FABRIC),
+    NUM(boot_timeout, 86400),  STR(fabric, FABRIC),
     NUM(fabric_mtu, 65521),
 };
 
@@ -74,7 +74,8 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 		break;
 	case FABRIC:
 		if (strcmp(v, "auto") && strcmp(v, "tcp")) {
-			snprintf(err, errlen, "fabric=%s: must be auto or tcp", v);
+			snprintf(err, errlen, "fabric=%s: must be auto or tcp",
+				 v);
 			return -EINVAL;
 		}
 		break;

@@ -20,8 +20,8 @@ int main(void)
 	ok(boot_card_format(&c, text, sizeof(text)) > 0, "a card formats: %s",
 	   text);
 	ok(boot_card_parse(text, &back) == 0 && !strcmp(back.node, "n1") &&
-		   !strcmp(back.addr, "10.77.0.11") && back.port == 4242 &&
-		   !memcmp(back.secret, c.secret, BOOT_SECRET_LEN),
+	       !strcmp(back.addr, "10.77.0.11") && back.port == 4242 &&
+	       !memcmp(back.secret, c.secret, BOOT_SECRET_LEN),
 	   "and parses back to the same card");
 	ok(boot_card_parse("v2 n1 1.2.3.4 5 00", &back) == -EPROTO,
 	   "another version is refused");
@@ -29,7 +29,8 @@ int main(void)
 	   "port 0 is refused");
 	strcpy(bad, text);
 	strcat(bad, " ");
-	ok(boot_card_parse(bad, &back) == -EPROTO, "trailing bytes are refused");
+	ok(boot_card_parse(bad, &back) == -EPROTO,
+	   "trailing bytes are refused");
 	snprintf(bad, sizeof(bad), "%.*s", (int)strlen(text) - 1, text);
 	ok(boot_card_parse(bad, &back) == -EPROTO, "a short secret is refused");
 	memcpy(bad, text, sizeof(bad));
@@ -41,6 +42,7 @@ int main(void)
 	memset(bad, 'x', sizeof(bad) - 1);
 	bad[sizeof(bad) - 1] = 0;
 	memcpy(bad, "v1 ", 3);
-	ok(boot_card_parse(bad, &back) == -EPROTO, "an overlong node is refused");
+	ok(boot_card_parse(bad, &back) == -EPROTO,
+	   "an overlong node is refused");
 	return done_testing();
 }

@@ -32,7 +32,7 @@ int main(void)
 	   "a proof under another secret is refused");
 
 	ok(hs_auth(hello, 1, 3, other, chal_c, bad) == 0 &&
-		   hs_check_auth(bad, 3, 4, secret, chal_a, proof) == -EACCES,
+	       hs_check_auth(bad, 3, 4, secret, chal_a, proof) == -EACCES,
 	   "a client without the step's secret is refused");
 	hs_hello(3, chal_a2, hello2);
 	ok(hs_check_auth(auth, 3, 4, secret, chal_a2, proof) == -EACCES,

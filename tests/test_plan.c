@@ -95,10 +95,10 @@ int main(void)
 
 	ok(config_from_env(&c,
 			   (char *[]){"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
-				      "SLURM_PROCID=2", "SLURM_STEP_NUM_TASKS=2",
-				      NULL},
+				      "SLURM_PROCID=2",
+				      "SLURM_STEP_NUM_TASKS=2", NULL},
 			   1, err, sizeof(err)) < 0 &&
-		   strstr(err, "SLURM_PROCID=2"),
+	       strstr(err, "SLURM_PROCID=2"),
 	   "a rank outside the step is refused: %s", err);
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");

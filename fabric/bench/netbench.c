@@ -9,9 +9,9 @@
  *   --pair: two processes on a direct unix socketpair, the baseline.
  *
  * Rank 0 sends frames of 64, 1500 and 9000 bytes for 1 s each, then 2000
- * 64-byte ping-pongs (--quick: 50 ms and 100); rank 1 counts and answers. Rank 0 prints one line per
- * figure: "<label> <what> <value>". Frames carry the fabric's addressing
- * (52:55:<rank>), so the fabric routes them like a guest's.
+ * 64-byte ping-pongs (--quick: 50 ms and 100); rank 1 counts and answers. Rank
+ *0 prints one line per figure: "<label> <what> <value>". Frames carry the
+ *fabric's addressing (52:55:<rank>), so the fabric routes them like a guest's.
  */
 #include "config.h"
 
@@ -244,7 +244,8 @@ static void receiver(void)
 		if (f[14] == END)
 			return;
 		if (f[14] == PING)
-			write_all(out, frame(out, 64, PONG, get64(f + 15), 0, 0));
+			write_all(out,
+				  frame(out, 64, PONG, get64(f + 15), 0, 0));
 	}
 }
 
@@ -321,10 +322,11 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!getenv("SLURMVM_NET_FD") || !getenv("SLURM_PROCID")) {
-		fprintf(stderr,
-			"usage: srun -n2 --vm-exec=endpoint %s [--quick] [LABEL]\n"
-			"       %s --pair [--quick] [LABEL]\n",
-			argv[0], argv[0]);
+		fprintf(
+		    stderr,
+		    "usage: srun -n2 --vm-exec=endpoint %s [--quick] [LABEL]\n"
+		    "       %s --pair [--quick] [LABEL]\n",
+		    argv[0], argv[0]);
 		return 2;
 	}
 	fd = atoi(getenv("SLURMVM_NET_FD"));

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside the fabric: the state shared by the event loop and the guest's
+ * side (fabric.c) and the peer connections (link.c). Not for other users.
+ */
+#ifndef SLURM_VM_FABRIC_INT_H
+#define SLURM_VM_FABRIC_INT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "boot.h"
+#include "fabric.h"
+#include "frame.h"
+#include "handshake.h"
+#include "queue.h"
+
+#define PEER_QUEUE (256 * 1024)
+#define GUEST_QUEUE (1024 * 1024)
+#define HANDSHAKE_TIMEOUT_MS 10000
+#define MAX_HANDSHAKES 64
+
+enum ref_kind { REF_GUEST, REF_LISTEN, REF_CONN, REF_STOP };
+
+struct ref {
+	enum ref_kind kind;
+};
+
+enum conn_state { C_CONNECTING, C_HELLO, C_AUTH, C_PROOF, C_READY };
+
+struct conn {
+	struct ref ref;
+	int fd;
+	enum conn_state state;
+	int outgoing;
+	uint32_t peer; /* known from the start when outgoing */
+	uint8_t challenge[HS_CHALLENGE_LEN];
+	uint8_t hs[HS_AUTH_LEN];
+	size_t hs_len;
+	long started_ms;
+	int reading; /* EPOLLIN armed */
+	struct fabric_rx *rx;
+	struct conn *next; /* all connections */
+};
+
+struct peer {
+	struct conn *tx; /* the connection frames to this rank go on */
+	struct queue q;	 /* frames for this rank (allocated on first use) */
+	int gone;	 /* its connection failed: frames for it are dropped */
+};
+
+struct fabric {
+	struct fabric_config cfg;
+	struct boot_card *cards;
+	struct peer *peers;
+	struct conn *conns;
+	int nhandshakes;
+	int epfd, stop_fd, tcp_fd, unix_fd, guest_fd;
+	struct ref guest_ref, listen_ref, stop_ref;
+	struct fabric_rx *guest_rx;
+	struct queue guest_q;
+	/* A frame from the guest waiting for room in its queues. */
+	const uint8_t *pending;
+	size_t pending_len;
+	uint32_t pending_dst;
+	int pending_action;
+	int guest_reading, peers_blocked;
+	pthread_t thread;
+	int running;
+	long bootstrap_ms; /* listeners, PMIx exchange */
+	struct fabric_stats stats;
+};
+
+/* fabric.c */
+long fabric_now_ms(void);
+int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
+		 uint32_t events);
+/* The abstract unix address of rank's node-local listener. */
+void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
+		      struct sockaddr_un *sa, socklen_t *len);
+/* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */
+int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len);
+void fabric_write_guest(struct fabric *f);
+void fabric_guest_arm(struct fabric *f);
+
+/* link.c: connections to the step's other launchers. */
+/* The peer for rank, connecting on first use; NULL when it is gone. */
+struct peer *link_peer(struct fabric *f, uint32_t rank);
+/* Sends what the peer's queue holds, as far as its connection takes. */
+void link_flush(struct fabric *f, struct peer *pr);
+void link_arm(struct fabric *f, struct conn *c);
+void link_close(struct fabric *f, struct conn *c);
+/* Delivers a ready connection's frames to the guest, reading as it goes. */
+void link_read(struct fabric *f, struct conn *c);
+void link_accept(struct fabric *f, int lfd);
+/* Closes handshakes that take too long. */
+void link_expire(struct fabric *f);
+void link_event(struct fabric *f, struct conn *c, uint32_t events);
+
+#endif

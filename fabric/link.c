@@ -1,0 +1,394 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Connections between the launchers of a step, made on first use.
+ *
+ * Lifecycle of a connection. Outgoing: CONNECTING (non-blocking connect:
+ * the node-local shortcut or TCP), HELLO (wait for the acceptor's
+ * challenge, answer with AUTH), PROOF (check the acceptor's proof), READY.
+ * Incoming: AUTH (after sending HELLO, wait for the connector's AUTH and
+ * answer with PROOF), READY. A connection that fails, or a peer that
+ * closes, is gone for good: frames for that rank are dropped and counted.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "fabric_int.h"
+#include "stats.h"
+
+void link_close(struct fabric *f, struct conn *c)
+{
+	struct conn **p;
+
+	for (p = &f->conns; *p; p = &(*p)->next)
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	if (c->state != C_READY && !c->outgoing)
+		f->nhandshakes--;
+	if (c->state == C_READY || c->outgoing) {
+		struct peer *pr = &f->peers[c->peer];
+
+		if (pr->tx == c) {
+			pr->tx = NULL;
+			/* Its launcher is gone (or never came): stop
+			 * queueing for it rather than retrying forever. */
+			pr->gone = 1;
+			pr->q.head = pr->q.tail = 0;
+		}
+	}
+	close(c->fd);
+	free(c->rx);
+	free(c);
+}
+
+static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
+			     uint32_t peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ref.kind = REF_CONN;
+	c->fd = fd;
+	c->outgoing = outgoing;
+	c->peer = peer;
+	c->started_ms = fabric_now_ms();
+	c->next = f->conns;
+	f->conns = c;
+	return c;
+}
+
+static int peer_queue(struct peer *pr)
+{
+	return pr->q.buf ? 0 : queue_init(&pr->q, PEER_QUEUE);
+}
+
+/* Opens the connection to rank, on first use. */
+static struct conn *connect_peer(struct fabric *f, uint32_t rank)
+{
+	const struct boot_card *card = &f->cards[rank];
+	int same = !strcmp(f->cfg.transport, "auto") &&
+		   !strcmp(card->node, f->cards[f->cfg.rank].node);
+	struct sockaddr_storage ss;
+	socklen_t len;
+	struct conn *c;
+	int fd, one = 1;
+
+	memset(&ss, 0, sizeof(ss));
+	if (same) {
+		fabric_unix_name(&f->cfg, rank, (struct sockaddr_un *)&ss,
+				 &len);
+	} else {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(card->port);
+		if (inet_pton(AF_INET, card->addr, &sin->sin_addr) != 1)
+			return NULL;
+		len = sizeof(*sin);
+	}
+	fd = socket(same ? AF_UNIX : AF_INET,
+		    SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return NULL;
+	if (!same)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
+	    errno != EINPROGRESS && errno != EAGAIN) {
+		close(fd);
+		return NULL;
+	}
+	c = conn_new(f, fd, 1, rank);
+	if (!c) {
+		close(fd);
+		return NULL;
+	}
+	c->state = C_CONNECTING;
+	if (fabric_watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN | EPOLLOUT) <
+	    0) {
+		link_close(f, c);
+		return NULL;
+	}
+	c->reading = 1;
+	return c;
+}
+
+/* Makes sure frames for rank can be queued. Returns the peer or NULL
+ * when it is gone. */
+struct peer *link_peer(struct fabric *f, uint32_t rank)
+{
+	struct peer *pr = &f->peers[rank];
+
+	if (pr->gone)
+		return NULL;
+	if (peer_queue(pr) < 0)
+		return NULL;
+	if (!pr->tx && !(pr->tx = connect_peer(f, rank))) {
+		pr->gone = 1;
+		return NULL;
+	}
+	return pr;
+}
+
+void link_arm(struct fabric *f, struct conn *c)
+{
+	struct peer *pr = c->state == C_READY ? &f->peers[c->peer] : NULL;
+	uint32_t ev = c->reading ? EPOLLIN : 0;
+
+	if (c->state == C_CONNECTING ||
+	    (pr && pr->tx == c && queue_len(&pr->q)))
+		ev |= EPOLLOUT;
+	fabric_watch(f, EPOLL_CTL_MOD, c->fd, &c->ref, ev);
+}
+
+void link_flush(struct fabric *f, struct peer *pr)
+{
+	ssize_t left;
+
+	if (!pr->tx || pr->tx->state != C_READY)
+		return;
+	left = queue_flush(&pr->q, pr->tx->fd);
+	if (left < 0) {
+		link_close(f, pr->tx);
+		return;
+	}
+	link_arm(f, pr->tx);
+}
+
+/* A frame from peer rank: only its own source MAC, only for us or a group. */
+static int frame_acceptable(struct fabric *f, uint32_t peer,
+			    const uint8_t *frame, size_t len)
+{
+	uint8_t mine[FABRIC_MAC_LEN], theirs[FABRIC_MAC_LEN];
+
+	if (len < FABRIC_ETH_HLEN)
+		return 0;
+	fabric_addr_mac(f->cfg.rank, mine);
+	fabric_addr_mac(peer, theirs);
+	if (memcmp(frame + 6, theirs, FABRIC_MAC_LEN))
+		return 0;
+	return !memcmp(frame, mine, FABRIC_MAC_LEN) ||
+	       fabric_addr_mac_is_group(frame);
+}
+
+static void block_peers(struct fabric *f, struct conn *c)
+{
+	c->reading = 0;
+	link_arm(f, c);
+	f->peers_blocked = 1;
+}
+
+void link_read(struct fabric *f, struct conn *c)
+{
+	const uint8_t *frame;
+	size_t len, room;
+	uint8_t *p;
+	ssize_t n;
+	int r;
+
+	/* Deliver what is buffered before reading more. */
+	while ((r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
+		if (!frame_acceptable(f, c->peer, frame, len)) {
+			f->stats.drops[FABRIC_DROP_BAD_SOURCE]++;
+			continue;
+		}
+		if (fabric_to_guest(f, frame, len) < 0) {
+			/* Put it back: rx keeps it until the next read. */
+			c->rx->start -= FABRIC_LEN_HDR + len;
+			block_peers(f, c);
+			return;
+		}
+	}
+	if (r < 0) {
+		link_close(f, c);
+		return;
+	}
+	p = fabric_rx_space(c->rx, &room);
+	n = read(c->fd, p, room);
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		link_close(f, c);
+		return;
+	}
+	if (n > 0) {
+		fabric_rx_commit(c->rx, (size_t)n);
+		link_read(f, c);
+	}
+}
+
+/* Reads exactly want handshake bytes; returns 1 when complete. */
+static int hs_read(struct fabric *f, struct conn *c, size_t want)
+{
+	ssize_t n = read(c->fd, c->hs + c->hs_len, want - c->hs_len);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		link_close(f, c);
+		return -1;
+	}
+	if (n > 0)
+		c->hs_len += (size_t)n;
+	return c->hs_len == want;
+}
+
+static int hs_write(int fd, const uint8_t *buf, size_t len)
+{
+	/* Handshake messages are tiny and go first on a fresh socket. */
+	return write(fd, buf, len) == (ssize_t)len ? 0 : -1;
+}
+
+static void become_ready(struct fabric *f, struct conn *c)
+{
+	struct peer *pr = &f->peers[c->peer];
+
+	c->state = C_READY;
+	c->hs_len = 0;
+	if (!c->outgoing)
+		f->nhandshakes--;
+	c->rx = malloc(sizeof(*c->rx));
+	if (!c->rx) {
+		link_close(f, c);
+		return;
+	}
+	fabric_rx_init(c->rx);
+	if (!pr->tx && !pr->gone)
+		pr->tx = c;
+	if (pr->tx == c) {
+		if (peer_queue(pr) < 0) {
+			link_close(f, c);
+			return;
+		}
+		link_flush(f, pr);
+	}
+	link_arm(f, c);
+}
+
+static void handshake(struct fabric *f, struct conn *c, uint32_t events)
+{
+	uint8_t out[HS_AUTH_LEN];
+	int64_t src;
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	switch (c->state) {
+	case C_CONNECTING:
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 ||
+		    err) {
+			link_close(f, c);
+			return;
+		}
+		c->state = C_HELLO;
+		link_arm(f, c);
+		return;
+	case C_HELLO:
+		if (hs_read(f, c, HS_HELLO_LEN) != 1)
+			return;
+		if (hs_auth(c->hs, f->cfg.rank, c->peer,
+			    f->cards[c->peer].secret, c->challenge, out) < 0 ||
+		    hs_write(c->fd, out, HS_AUTH_LEN) < 0) {
+			link_close(f, c);
+			return;
+		}
+		c->state = C_PROOF;
+		c->hs_len = 0;
+		return;
+	case C_PROOF:
+		if (hs_read(f, c, HS_PROOF_LEN) != 1)
+			return;
+		if (hs_check_proof(c->hs, f->cfg.rank, c->peer,
+				   f->cards[c->peer].secret,
+				   c->challenge) < 0) {
+			link_close(f, c);
+			return;
+		}
+		become_ready(f, c);
+		return;
+	case C_AUTH:
+		if (hs_read(f, c, HS_AUTH_LEN) != 1)
+			return;
+		src = hs_check_auth(c->hs, f->cfg.rank, f->cfg.nranks,
+				    f->cards[f->cfg.rank].secret, c->challenge,
+				    out);
+		if (src < 0 || hs_write(c->fd, out, HS_PROOF_LEN) < 0) {
+			link_close(f, c); /* not of this step: refused */
+			return;
+		}
+		c->peer = (uint32_t)src;
+		become_ready(f, c);
+		return;
+	case C_READY:
+		return;
+	}
+}
+
+void link_accept(struct fabric *f, int lfd)
+{
+	uint8_t hello[HS_HELLO_LEN];
+	struct conn *c;
+	int fd, one = 1;
+
+	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
+	       0) {
+		if (f->nhandshakes >= MAX_HANDSHAKES) {
+			close(fd);
+			continue;
+		}
+		if (lfd == f->tcp_fd)
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+				   sizeof(one));
+		c = conn_new(f, fd, 0, 0);
+		if (!c) {
+			close(fd);
+			continue;
+		}
+		f->nhandshakes++;
+		c->state = C_AUTH;
+		c->reading = 1;
+		if (hs_hello(f->cfg.rank, c->challenge, hello) < 0 ||
+		    hs_write(fd, hello, sizeof(hello)) < 0 ||
+		    fabric_watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN) < 0)
+			link_close(f, c);
+	}
+}
+
+/* Closes handshakes that take too long: a stray client cannot hold a
+ * slot forever. */
+void link_expire(struct fabric *f)
+{
+	long limit = fabric_now_ms() - HANDSHAKE_TIMEOUT_MS;
+	struct conn *c = f->conns, *next;
+
+	for (; c; c = next) {
+		next = c->next;
+		if (c->state != C_READY && c->started_ms < limit)
+			link_close(f, c);
+	}
+}
+
+void link_event(struct fabric *f, struct conn *c, uint32_t events)
+{
+	struct peer *pr;
+
+	if (c->state != C_READY) {
+		handshake(f, c, events);
+		return;
+	}
+	pr = &f->peers[c->peer];
+	if ((events & EPOLLOUT) && pr->tx == c)
+		link_flush(f, pr);
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+		link_read(f, c);
+	/* Hand the frames over now rather than after another epoll round. */
+	if (queue_len(&f->guest_q))
+		fabric_write_guest(f);
+}
