@@ -31,6 +31,7 @@
 #include "endpoint.h"
 #include "fabric.h"
 #include "launch_config.h"
+#include "pin.h"
 #include "launch_env.h"
 #include "plan.h"
 #include "qmp.h"
@@ -87,7 +88,20 @@ static int block_signals(void)
 }
 
 /* Runs the command in a started guest. Returns the exit code. */
+/* Binds each vCPU thread to its PU; the plan was made before boot. */
+static int pin_vcpus(struct qmp *qmp, hwloc_topology_t topo,
+		     const struct pin_plan *plan, char *err, size_t errlen)
+{
+	static pid_t tid[PIN_MAX_VCPUS];
+	int n = qmp_vcpu_threads(qmp, tid, PIN_MAX_VCPUS, err, errlen);
+
+	if (n < 0)
+		return n;
+	return pin_apply(topo, plan, tid, (unsigned)n, err, errlen);
+}
+
 static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
+		     hwloc_topology_t topo, const struct pin_plan *plan,
 		     char *argv[], char *err, size_t errlen)
 {
 	char hostname[32], cwd[4096];
@@ -103,6 +117,13 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 		snprintf(err, errlen, "QEMU did not answer on QMP: %s",
 			 strerror(errno));
 		return code;
+	}
+	if (topo && pin_vcpus(qmp, topo, plan, err, errlen) < 0) {
+		size_t n = strlen(err);
+
+		snprintf(err + n, errlen - n,
+			 " (run with --vm-pin=none to go without pinning)");
+		goto out;
 	}
 	s = session_create(vm, qmp, sfd);
 	env = guest_env();
@@ -231,6 +252,8 @@ int main(int argc, char *argv[])
 	char err[4096] = "";
 	struct launch_config c;
 	struct fabric *fabric = NULL;
+	hwloc_topology_t topo = NULL;
+	struct pin_plan plan = {0};
 	struct vm vm;
 	const char *accel;
 	int sfd, code = LAUNCH_EXIT_FAILED;
@@ -255,6 +278,23 @@ int main(int argc, char *argv[])
 	}
 	if (c.endpoint)
 		return run_endpoint(&c, sfd, argv);
+	if (c.pin) {
+		char line[1024];
+
+		if (pin_prepare(&topo, &plan, (unsigned)c.cpus, err,
+				sizeof(err)) < 0) {
+			size_t n = strlen(err);
+
+			snprintf(err + n, sizeof(err) - n,
+				 " (run with --vm-pin=none to go without "
+				 "pinning)");
+			goto report;
+		}
+		pin_plan_format(&plan, line, sizeof(line));
+		if (c.stats)
+			fprintf(stderr, "slurm-vm: n%04lu: pin plan: %s\n",
+				c.rank, line);
+	}
 	if (vm_prepare(&vm, &c, err, sizeof(err)) < 0)
 		goto report;
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
@@ -263,7 +303,8 @@ int main(int argc, char *argv[])
 	fabric = join_fabric(vm.net_fd, &c, err, sizeof(err));
 	vm.net_fd = -1;
 	if (fabric)
-		code = run_guest(&vm, &c, sfd, argv, err, sizeof(err));
+		code = run_guest(&vm, &c, sfd, topo, &plan, argv, err,
+				 sizeof(err));
 	/* Without a fabric the guest was never asked to quit: kill it. */
 	vm_stop(&vm, fabric ? QUIT_TIMEOUT_MS : 0);
 	fabric_stop(fabric);
@@ -273,6 +314,10 @@ int main(int argc, char *argv[])
 cleanup:
 	vm_cleanup(&vm);
 report:
+	if (topo) {
+		pin_plan_free(&plan);
+		hwloc_topology_destroy(topo);
+	}
 	if (err[0])
 		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c.rank, err);
 	return code;

@@ -25,6 +25,7 @@
 #define ENV_FABRIC "SLURMVM_FABRIC"
 #define ENV_STATS "SLURMVM_STATS"
 #define ENV_EXEC "SLURMVM_EXEC"
+#define ENV_PIN "SLURMVM_PIN"
 
 /* Site settings and the task's own argv[0], set by the plugin on the node. */
 #define ENV_QEMU "SLURMVM_QEMU"

@@ -188,6 +188,43 @@ json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 	}
 }
 
+int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
+		     size_t errlen)
+{
+	json_t *cpus =
+	    qmp_execute(q, "query-cpus-fast", NULL, 30000, err, errlen);
+	json_t *cpu;
+	size_t i;
+	unsigned n = 0;
+
+	if (!cpus) {
+		if (errno != EIO)
+			snprintf(err, errlen, "query-cpus-fast: %s",
+				 strerror(errno));
+		return -EIO;
+	}
+	json_array_foreach(cpus, i, cpu)
+	{
+		json_int_t idx =
+		    json_integer_value(json_object_get(cpu, "cpu-index"));
+		json_int_t t =
+		    json_integer_value(json_object_get(cpu, "thread-id"));
+
+		if (!json_is_integer(json_object_get(cpu, "thread-id")) ||
+		    idx < 0 || (json_int_t)max <= idx || t <= 0) {
+			json_decref(cpus);
+			snprintf(err, errlen,
+				 "query-cpus-fast: unexpected reply");
+			return -EPROTO;
+		}
+		tid[idx] = (pid_t)t;
+		if ((unsigned)idx + 1 > n)
+			n = (unsigned)idx + 1;
+	}
+	json_decref(cpus);
+	return (int)n;
+}
+
 int qmp_drain(struct qmp *q)
 {
 	for (;;) {

@@ -4,6 +4,7 @@
 #define SLURM_VM_QMP_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -30,6 +31,14 @@ int qmp_fd(const struct qmp *q);
  */
 json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		    int timeout_ms, char *err, size_t errlen);
+
+/*
+ * The host thread of each vCPU, from query-cpus-fast: tid[cpu-index] for
+ * cpu-index < max. Returns the number of vCPUs, or -errno with a message
+ * in err (-EPROTO for a reply of the wrong shape).
+ */
+int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
+		     size_t errlen);
 
 /* Reads and discards pending events. Returns 0, or -EPIPE at EOF. */
 int qmp_drain(struct qmp *q);

@@ -14,12 +14,12 @@
 
 static const char *const options[REQ_NFIELDS] = {
     "--vm-image", "--vm-kernel", "--vm-initrd", "--vm-append", "--vm-mem",
-    "--vm-cpus",  "--vm-fabric", "--vm-stats",	"--vm-exec",
+    "--vm-cpus",  "--vm-fabric", "--vm-stats",	"--vm-exec",   "--vm-pin",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
     ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM,
-    ENV_CPUS,  ENV_FABRIC, ENV_STATS,  ENV_EXEC,
+    ENV_CPUS,  ENV_FABRIC, ENV_STATS,  ENV_EXEC,   ENV_PIN,
 };
 
 const char *request_option(enum request_field f)
@@ -239,6 +239,14 @@ int request_validate(struct request *r, const struct site_config *site,
 			return rc;
 	}
 options:
+	if (r->value[REQ_PIN] && strcmp(r->value[REQ_PIN], "auto") &&
+	    strcmp(r->value[REQ_PIN], "none")) {
+		snprintf(err, errlen,
+			 "%s=%s: give auto (vCPU i on the i-th CPU Slurm gave "
+			 "the task) or none",
+			 named(r, REQ_PIN), r->value[REQ_PIN]);
+		return -EINVAL;
+	}
 	if (r->value[REQ_FABRIC] && strcmp(r->value[REQ_FABRIC], "auto") &&
 	    strcmp(r->value[REQ_FABRIC], "tcp")) {
 		snprintf(err, errlen,

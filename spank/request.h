@@ -20,6 +20,7 @@ enum request_field {
 	REQ_FABRIC,
 	REQ_STATS,
 	REQ_EXEC,
+	REQ_PIN,
 	REQ_NFIELDS
 };
 

@@ -72,6 +72,10 @@ static struct spank_option options[] = {
      "Where the command runs: agent (in the guest) or endpoint (no guest; "
      "the command drives the guest's network socket, for benchmarks)",
      1, REQ_EXEC, option_cb},
+    {"vm-pin", "auto|none",
+     "Pin vCPU i to the i-th CPU Slurm gave the task and guest memory to "
+     "their NUMA nodes (auto, the default), or not (none)",
+     1, REQ_PIN, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 

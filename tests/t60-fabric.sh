@@ -10,7 +10,7 @@ mkdir -p "$tmp"
 # In the guest: wait (up to 60 s) until every other rank answers a ping.
 wait_peers='for r in $(seq 0 $((SLURM_NTASKS - 1))); do [ $r = $SLURM_PROCID ] && continue; h=$(printf n%04d $r); for i in $(seq 60); do ping -c1 -W1 $h >/dev/null 2>&1 && break; done; done'
 
-out=$(vsrun -N2 -n2 -l sh -c "$wait_peers"'; peer=$(printf n%04d $((1 - SLURM_PROCID))); ping -c3 $peer | grep -c "bytes from"; hostname; ip -4 addr show eth0 | grep -o "inet [0-9./]*"' 2>"$tmp/err")
+out=$(vsrun -N2 -n2 -l sh -c "$wait_peers"'; peer=$(printf n%04d $((1 - SLURM_PROCID))); ping -c3 $peer | grep -c "bytes from"; sleep 4; hostname; ip -4 addr show eth0 | grep -o "inet [0-9./]*"' 2>"$tmp/err")
 is "$?" 0 "a two-node step with pings by hostname succeeds"
 like "$out" "0: 3" "n0000 reaches n0001 (on the other node) by hostname: 3 of 3 pings"
 like "$out" "1: 3" "n0001 reaches n0000 by hostname: 3 of 3 pings"
@@ -64,19 +64,18 @@ assert_clean "concurrent jobs"
 
 # A hand-made client on a launcher's fabric port gets a challenge and,
 # answering without the step's secret, is cut off; the step goes on.
-vsrun -N2 -n2 -l --vm-stats sh -c "$wait_peers"'; sleep 12; '"$wait_peers"'; ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 4' \
+vsrun -N2 -n2 -l --vm-stats sh -c "$wait_peers"'; echo up; sleep 12; '"$wait_peers"'; ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 4' \
 	>"$tmp/out" 2>"$tmp/err" &
 job=$!
-port=
-for i in $(seq 300); do
-	port=$(ss -ltnpH 2>/dev/null | grep slurm-vm-launc | head -1 | awk '{print $4}' | sed 's/.*://')
-	[ -n "$port" ] && break
-	sleep 0.1
+for i in $(seq 600); do # both guests up: the fabrics are running
+	[ "$(grep -c up "$tmp/out")" -ge 2 ] && break
+	sleep 0.2
 done
+port=$(ss -ltnpH 2>/dev/null | grep slurm-vm-launc | head -1 | awk '{print $4}' | sed 's/.*://')
 ok "$([ -n "$port" ]; echo $?)" "a launcher listens on a fabric port ($port)"
 reply=$(python3 - "$port" <<'EOS'
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
 hello = s.recv(28)
 s.sendall(b"SVMF\x01\x00\x00\x00" + b"\x00\x00\x00\x01" + hello[8:12] + bytes(48))
 try:
@@ -85,10 +84,34 @@ try:
 except ConnectionResetError:
 	print("hello=%d closed=True" % len(hello))
 EOS
-)
+2>&1)
 is "$reply" "hello=28 closed=True" "the stray client gets a challenge, then is disconnected"
 wait $job
 like "$(cat "$tmp/out")" "0: 2" "the step goes on: rank 0 still reaches rank 1"
 like "$(cat "$tmp/out")" "1: 2" "and rank 1 still reaches rank 0"
-rm -rf "$tmp"
 assert_clean "isolation job"
+
+# One task of three is killed mid-run: the other two keep talking, and
+# srun names the lost task.
+vsrun -N2 -n3 -l sh -c '
+if [ $SLURM_PROCID = 2 ]; then echo up; exec sleep 600; fi
+'"$wait_peers"'; echo up; sleep 15
+ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"' \
+	>"$tmp/out" 2>"$tmp/err" &
+job=$!
+for i in $(seq 600); do
+	[ "$(grep -c up "$tmp/out")" -ge 3 ] && break
+	sleep 0.2
+done
+victim=
+for p in $(pgrep -f slurm-vm-launch); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx SLURM_PROCID=2 && victim=$p
+done
+ok "$([ -n "$victim" ]; echo $?)" "rank 2's launcher found ($victim)"
+kill -9 "$victim"
+wait $job
+like "$(cat "$tmp/out")" "0: 2" "after rank 2 is killed, rank 0 still reaches rank 1"
+like "$(cat "$tmp/out")" "1: 2" "and rank 1 still reaches rank 0"
+like "$(cat "$tmp/err")" "task 2: Killed" "srun names the lost task"
+rm -rf "$tmp"
+assert_clean "job with a killed task"
