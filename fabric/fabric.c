@@ -184,6 +184,10 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 			goto fail;
 		f->cards[0] = mine;
 	}
+	/* PMIx has done its part. Leaving it now also means a launcher that
+	 * dies later is not a PMIx client lost mid-job, for which Slurm
+	 * would cancel the whole step: the other guests go on. */
+	boot_finalize();
 	f->bootstrap_ms = fabric_now_ms() - t0;
 	return f;
 fail:

@@ -15,8 +15,8 @@
 #include "endpoint.h"
 #include "launch_env.h"
 
-int endpoint_run(const char *argv0, char *argv[], char *const env[], int fd,
-		 int sfd, char *err, size_t errlen)
+int endpoint_run(const char *argv0, char *argv[], char *const env[],
+		 char *const extra[], int fd, int sfd, char *err, size_t errlen)
 {
 	struct signalfd_siginfo si;
 	sigset_t none;
@@ -36,19 +36,24 @@ int endpoint_run(const char *argv0, char *argv[], char *const env[], int fd,
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		signal(SIGPIPE, SIG_DFL);
 		/* Only the socket: no fd of the launcher's (PMIx's) leaks. */
-		if (dup2(fd, 3) < 0)
+		if (fd >= 0 && dup2(fd, 3) < 0)
 			_exit(126);
-		close_range(4, ~0U, 0);
+		close_range(fd >= 0 ? 4 : 3, ~0U, 0);
 		environ = (char **)env;
-		snprintf(num, sizeof(num), "%d", 3);
-		setenv(ENV_NET_FD, num, 1);
+		for (; extra && *extra; extra++)
+			putenv(*extra);
+		if (fd >= 0) {
+			snprintf(num, sizeof(num), "%d", 3);
+			setenv(ENV_NET_FD, num, 1);
+		}
 		argv[0] = (char *)argv0;
 		execvp(argv0, argv);
 		fprintf(stderr, "slurm-vm-launch: cannot run '%s': %s\n", argv0,
 			strerror(errno));
 		_exit(errno == ENOENT ? 127 : 126);
 	}
-	close(fd);
+	if (fd >= 0)
+		close(fd);
 	for (;;) {
 		struct pollfd p = {.fd = sfd, .events = POLLIN};
 

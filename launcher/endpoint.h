@@ -11,12 +11,14 @@
 #include <stddef.h>
 
 /*
- * Runs argv (argv[0] replaced by argv0) with env plus SLURMVM_NET_FD=fd,
- * forwarding SIGTERM, SIGINT and SIGHUP from the signalfd sfd, until it
+ * Runs argv (argv[0] replaced by argv0) on the node with env plus the
+ * "NAME=value" strings of extra and, when fd >= 0, SLURMVM_NET_FD=fd;
+ * forwards SIGTERM, SIGINT and SIGHUP from the signalfd sfd, until it
  * exits. Returns its exit code (128+N for signal N) or -errno with a
- * message in err.
+ * message in err. Used by --vm-exec=endpoint and --vm-exec=host.
  */
-int endpoint_run(const char *argv0, char *argv[], char *const env[], int fd,
-		 int sfd, char *err, size_t errlen);
+int endpoint_run(const char *argv0, char *argv[], char *const env[],
+		 char *const extra[], int fd, int sfd, char *err,
+		 size_t errlen);
 
 #endif

@@ -150,6 +150,49 @@ out:
 	return code;
 }
 
+/*
+ * --vm-exec=host: the guest runs without its agent; the command runs on the
+ * node beside it, told where the guest is. The guest goes when it ends.
+ */
+static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
+		      hwloc_topology_t topo, const struct pin_plan *plan,
+		      char *argv[], char *err, size_t errlen)
+{
+	char ip[64], host[64], console[4300], qmp_path[4300];
+	char *extra[] = {ip, host, console, qmp_path, NULL};
+	uint32_t a = (uint32_t)c->rank + 1;
+	char **env = guest_env();
+	struct qmp *qmp;
+	json_t *r;
+	int code = LAUNCH_EXIT_FAILED, fd = vm->qmp_fd;
+
+	vm->qmp_fd = -1;
+	/* QEMU answers QMP once its sockets exist: then the command may
+	 * use them. */
+	qmp = qmp_open(fd, QMP_TIMEOUT_MS);
+	if (!qmp || !env) {
+		snprintf(err, errlen, "QEMU did not answer on QMP: %s",
+			 strerror(errno));
+		goto out;
+	}
+	if (topo && pin_vcpus(qmp, topo, plan, err, errlen) < 0)
+		goto out;
+	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=10.%u.%u.%u", a >> 16 & 255,
+		 a >> 8 & 255, a & 255);
+	snprintf(host, sizeof(host), "SLURMVM_GUEST_HOSTNAME=n%04lu", c->rank);
+	snprintf(console, sizeof(console), "SLURMVM_CONSOLE=%s", vm->console);
+	snprintf(qmp_path, sizeof(qmp_path), "SLURMVM_QMP=%s", vm->user_qmp);
+	code = endpoint_run(c->argv0, argv, env, extra, -1, sfd, err, errlen);
+	if (code < 0)
+		code = LAUNCH_EXIT_FAILED;
+	r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
+	json_decref(r);
+out:
+	qmp_close(qmp);
+	free(env);
+	return code;
+}
+
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
  * fabric owns from now on. */
 static struct fabric *join_fabric(int fd, const struct launch_config *c,
@@ -233,7 +276,8 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 		close(net[1]);
 		goto out;
 	}
-	code = endpoint_run(c->argv0, argv, env, net[1], sfd, err, sizeof(err));
+	code = endpoint_run(c->argv0, argv, env, NULL, net[1], sfd, err,
+			    sizeof(err));
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
 	fabric_stop(fabric);
@@ -302,7 +346,10 @@ int main(int argc, char *argv[])
 	/* The guest boots while the fabric bootstraps. */
 	fabric = join_fabric(vm.net_fd, &c, err, sizeof(err));
 	vm.net_fd = -1;
-	if (fabric)
+	if (fabric && c.host)
+		code = run_beside(&vm, &c, sfd, topo, &plan, argv, err,
+				  sizeof(err));
+	else if (fabric)
 		code = run_guest(&vm, &c, sfd, topo, &plan, argv, err,
 				 sizeof(err));
 	/* Without a fabric the guest was never asked to quit: kill it. */

@@ -13,6 +13,7 @@ struct launch_config {
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;
 	int endpoint; /* --vm-exec=endpoint: no guest */
+	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */
 	unsigned long mtu;
 	/* Site settings. */

@@ -81,13 +81,13 @@ static char *qemu_escape(const char *s)
 
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		      const char *overlay, const char *console,
-		      const struct plan_fds *fds)
+		      const char *user_qmp, const struct plan_fds *fds)
 {
 	struct argv_builder b = {0};
-	char *con = qemu_escape(console);
+	char *con = qemu_escape(console), *uq = qemu_escape(user_qmp);
 	char *disk = overlay ? qemu_escape(overlay) : NULL;
 
-	if (!con || (overlay && !disk))
+	if (!con || !uq || (overlay && !disk))
 		b.oom = 1;
 	add(&b, "%s", c->qemu);
 	add(&b, "-name");
@@ -113,6 +113,10 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	add(&b, "socket,id=qmp,fd=%d", fds->qmp);
 	add(&b, "-mon");
 	add(&b, "chardev=qmp,mode=control");
+	add(&b, "-chardev");
+	add(&b, "socket,id=user-qmp,path=%s,server=on,wait=off", uq ? uq : "");
+	add(&b, "-mon");
+	add(&b, "chardev=user-qmp,mode=control");
 	add(&b, "-device");
 	add(&b, "virtio-serial-pci,id=vser");
 	add(&b, "-chardev");
@@ -147,6 +151,7 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		    c->append ? " " : "", c->append ? c->append : "");
 	}
 	free(con);
+	free(uq);
 	free(disk);
 	if (b.oom) {
 		plan_argv_free(b.v);

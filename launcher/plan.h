@@ -27,12 +27,13 @@ const char *plan_accel(const char *want, int kvm_module);
 /*
  * Builds QEMU's argv (NULL-terminated, malloc'd strings in a malloc'd
  * array; free with plan_argv_free()). overlay is the per-task disk or
- * NULL; console is the console log path. Returns the array or NULL when
- * out of memory.
+ * NULL; console is the console log path; user_qmp is the path of a second
+ * QMP socket for the user's own tools, in the private run directory. Returns
+ * the array or NULL when out of memory.
  */
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		      const char *overlay, const char *console,
-		      const struct plan_fds *fds);
+		      const char *user_qmp, const struct plan_fds *fds);
 
 void plan_argv_free(char **argv);
 

@@ -131,6 +131,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	}
 	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
+	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
 	if (c->image && (r = make_overlay(vm, c, err, errlen)) < 0) {
 		vm_cleanup(vm);
 		return r;
@@ -180,7 +181,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	fds.agent = agent[1];
 	fds.net = net[1];
 	argv = plan_qemu_argv(c, accel, vm->overlay[0] ? vm->overlay : NULL,
-			      vm->console, &fds);
+			      vm->console, vm->user_qmp, &fds);
 	if (!argv) {
 		errno = ENOMEM;
 		goto fail_argv;

@@ -16,6 +16,7 @@ struct vm {
 	char overlay[4200];  /* dir/disk.qcow2, "" without an image */
 	char console[4200];  /* dir/console.log */
 	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
+	char user_qmp[4200]; /* dir/qmp.sock: QMP for the user's tools */
 	pid_t pid;	     /* QEMU, 0 when not running */
 	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;

@@ -162,11 +162,13 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 {
 	const char *v = r->value[REQ_EXEC];
 
-	if (v && strcmp(v, "agent") && strcmp(v, "endpoint")) {
+	if (v && strcmp(v, "agent") && strcmp(v, "host") &&
+	    strcmp(v, "endpoint")) {
 		snprintf(err, errlen,
-			 "%s=%s: give agent (the command runs in the guest) or "
-			 "endpoint (no guest: the command drives the guest's "
-			 "network socket, for benchmarks)",
+			 "%s=%s: give agent (the command runs in the guest), "
+			 "host (it runs on the node beside a guest that needs "
+			 "no agent) or endpoint (no guest: the command drives "
+			 "the guest's network socket, for benchmarks)",
 			 named(r, REQ_EXEC), v);
 		return -EINVAL;
 	}

@@ -68,9 +68,10 @@ static struct spank_option options[] = {
      "Print each task's network counters at exit (and write them as JSON "
      "into DIR)",
      2, REQ_STATS, option_cb},
-    {"vm-exec", "agent|endpoint",
-     "Where the command runs: agent (in the guest) or endpoint (no guest; "
-     "the command drives the guest's network socket, for benchmarks)",
+    {"vm-exec", "agent|host|endpoint",
+     "Where the command runs: agent (in the guest), host (on the node, "
+     "beside a guest that needs no agent) or endpoint (no guest; the "
+     "command drives the guest's network socket, for benchmarks)",
      1, REQ_EXEC, option_cb},
     {"vm-pin", "auto|none",
      "Pin vCPU i to the i-th CPU Slurm gave the task and guest memory to "

@@ -71,20 +71,26 @@ for i in $(seq 600); do # both guests up: the fabrics are running
 	[ "$(grep -c up "$tmp/out")" -ge 2 ] && break
 	sleep 0.2
 done
-port=$(ss -ltnpH 2>/dev/null | grep slurm-vm-launc | head -1 | awk '{print $4}' | sed 's/.*://')
-ok "$([ -n "$port" ]; echo $?)" "a launcher listens on a fabric port ($port)"
-reply=$(python3 - "$port" <<'EOS'
+# Every TCP port the launchers listen on; the fabric's says hello first.
+ports=$(ss -ltnpH 2>/dev/null | grep slurm-vm-launc | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
+ok "$([ -n "$ports" ]; echo $?)" "the launchers listen ($ports)"
+reply=$(python3 - $ports <<'EOS' 2>&1
 import socket, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=30)
-hello = s.recv(28)
-s.sendall(b"SVMF\x01\x00\x00\x00" + b"\x00\x00\x00\x01" + hello[8:12] + bytes(48))
-try:
-	rest = s.recv(100)
-	print("hello=%d closed=%s" % (len(hello), rest == b""))
-except ConnectionResetError:
-	print("hello=%d closed=True" % len(hello))
+for port in sys.argv[1:]:
+	s = socket.create_connection(("127.0.0.1", int(port)), timeout=30)
+	hello = s.recv(28)
+	if not hello.startswith(b"SVMF"):
+		continue
+	# An AUTH from rank 1 to the acceptor, with a made-up MAC.
+	s.sendall(b"SVMF\x01\x00\x00\x00" + b"\x00\x00\x00\x01" + hello[8:12] + bytes(48))
+	try:
+		rest = s.recv(100)
+		print("hello=%d closed=%s" % (len(hello), rest == b""))
+	except ConnectionResetError:
+		print("hello=%d closed=True" % len(hello))
+	break
 EOS
-2>&1)
+)
 is "$reply" "hello=28 closed=True" "the stray client gets a challenge, then is disconnected"
 wait $job
 like "$(cat "$tmp/out")" "0: 2" "the step goes on: rank 0 still reaches rank 1"
@@ -96,7 +102,7 @@ assert_clean "isolation job"
 vsrun -N2 -n3 -l sh -c '
 if [ $SLURM_PROCID = 2 ]; then echo up; exec sleep 600; fi
 '"$wait_peers"'; echo up; sleep 15
-ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"' \
+ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 4' \
 	>"$tmp/out" 2>"$tmp/err" &
 job=$!
 for i in $(seq 600); do

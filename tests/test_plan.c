@@ -46,14 +46,17 @@ int main(void)
 	ok(config_from_env(&c, env, 1, err, sizeof(err)) == 0, "config reads");
 	ok(c.mem_mb == 256 && c.cpus == 1 && c.rank == 1 && c.job_id == 42,
 	   "numbers come from the environment and the default");
-	argv = plan_qemu_argv(&c, "tcg", NULL, "/run/x/console.log", &fds);
+	argv = plan_qemu_argv(&c, "tcg", NULL, "/run/x/console.log",
+			      "/run/x/qmp.sock", &fds);
 	is_str(join(argv),
 	       "qemu-system-x86_64 -name slurm-vm.42.0.1,debug-threads=on "
 	       "-accel tcg -m 256 -smp 1 -nodefaults -no-user-config "
 	       "-display none -no-reboot "
 	       "-chardev file,id=console,path=/run/x/console.log "
 	       "-serial chardev:console -chardev socket,id=qmp,fd=5 "
-	       "-mon chardev=qmp,mode=control -device "
+	       "-mon chardev=qmp,mode=control -chardev "
+	       "socket,id=user-qmp,path=/run/x/qmp.sock,server=on,wait=off "
+	       "-mon chardev=user-qmp,mode=control -device "
 	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
 	       "-device virtserialport,bus=vser.0,chardev=agent,name="
 	       "slurmvm.agent -netdev "
@@ -68,13 +71,15 @@ int main(void)
 	   "image config reads");
 	ok(c.mem_mb == 512 && c.cpus == 2, "default memory, given vCPUs");
 	argv = plan_qemu_argv(&c, "kvm", "/r/disk,x.qcow2", "/r/console.log",
-			      &fds);
+			      "/r/qmp.sock", &fds);
 	is_str(join(argv),
 	       "/opt/q -name slurm-vm.0.0.0,debug-threads=on -accel kvm -m 512 "
 	       "-smp 2 -nodefaults -no-user-config -display none -no-reboot "
 	       "-chardev file,id=console,path=/r/console.log "
 	       "-serial chardev:console -chardev socket,id=qmp,fd=5 "
-	       "-mon chardev=qmp,mode=control -device "
+	       "-mon chardev=qmp,mode=control -chardev "
+	       "socket,id=user-qmp,path=/r/qmp.sock,server=on,wait=off "
+	       "-mon chardev=user-qmp,mode=control -device "
 	       "virtio-serial-pci,id=vser -chardev socket,id=agent,fd=6 "
 	       "-device virtserialport,bus=vser.0,chardev=agent,name="
 	       "slurmvm.agent -netdev "
