@@ -347,6 +347,13 @@ static void from_guest(struct fabric *f)
 		}
 		fabric_stats_route(&f->stats, action, len);
 	}
+	/*
+	 * Send the batch. Not while a frame waits: a flush that empties the
+	 * queue it waits for would disarm EPOLLOUT, and with it the only
+	 * event that retries the frame. forward_or_flush() has flushed.
+	 */
+	if (!f->pending)
+		flush_all(f);
 	if (r < 0) { /* QEMU broke the stream: nothing sane can follow */
 		f->guest_reading = 0;
 		return;
@@ -367,18 +374,19 @@ static void read_guest(struct fabric *f)
 	}
 	fabric_rx_commit(f->guest_rx, (size_t)n);
 	from_guest(f);
-	flush_all(f);
 }
 
 void fabric_write_guest(struct fabric *f)
 {
-	struct conn *c;
+	struct conn *c, *next;
 
 	if (queue_flush(&f->guest_q, f->guest_fd) < 0)
 		f->guest_q.head = f->guest_q.tail = 0; /* QEMU is gone */
 	if (f->peers_blocked && queue_len(&f->guest_q) < GUEST_QUEUE / 2) {
 		f->peers_blocked = 0;
-		for (c = f->conns; c; c = c->next)
+		/* link_read() may close c: keep its successor first. */
+		for (c = f->conns; c; c = next) {
+			next = c->next;
 			if (c->state == C_READY && !c->reading) {
 				c->reading = 1;
 				link_arm(f, c);
@@ -386,6 +394,7 @@ void fabric_write_guest(struct fabric *f)
 				if (f->peers_blocked)
 					break;
 			}
+		}
 	}
 }
 
@@ -396,16 +405,6 @@ static void *loop(void *arg)
 
 	for (;;) {
 		int i, n, timeout = f->nhandshakes ? 1000 : -1;
-
-		/*
-		 * Guard: while a guest frame waits for room, look again every
-		 * 5 ms even without an event. The benchmark showed, rarely, a
-		 * waiting frame whose queue had drained with no event left to
-		 * report it (cause not yet found); an idle fabric still waits
-		 * forever.
-		 */
-		if (f->pending)
-			timeout = 5;
 
 		n = epoll_wait(f->epfd, ev, 64, timeout);
 		if (n < 0 && errno != EINTR)
@@ -439,7 +438,6 @@ static void *loop(void *arg)
 		 * the guest's waiting frame goes on, and reading resumes. */
 		if (f->pending) {
 			from_guest(f);
-			flush_all(f);
 			fabric_guest_arm(f);
 		}
 	}
