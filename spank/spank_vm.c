@@ -6,7 +6,8 @@
  *
  *  srun/sbatch (local, allocator): options and SLURMVM_* variables become
  *	a request, validated before any job exists (request.c); its paths,
- *	made absolute, are exported to the job as SLURMVM_* variables.
+ *	made absolute, are exported to the job as SLURMVM_* variables. srun
+ *	selects its PMIx plugin for VM steps: the fabric bootstraps over it.
  *  slurmstepd (remote), per task: a task whose environment carries a
  *	request gets the launcher as its argv[0] (the task's own argv[0]
  *	travels in SLURMVM_ARGV0) and the site settings in its environment.
