@@ -67,7 +67,7 @@ for i in $(seq 100); do pgrep -f slurm-vm-launch >/dev/null || break; sleep 0.1;
 
 # A hand-made client on a launcher's fabric port gets a challenge and,
 # answering without the step's secret, is cut off; the step goes on.
-vsrun -N2 -n2 -l --vm-stats sh -c "$wait_peers"'; echo up; sleep 12; '"$wait_peers"'; ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 4' \
+vsrun -N2 -n2 -l --vm-stats sh -c "$wait_peers"'; echo up; sleep 30; '"$wait_peers"'; ping -c2 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 4' \
 	>"$tmp/out" 2>"$tmp/err" &
 job=$!
 for i in $(seq 600); do # both guests up: the fabrics are running
@@ -81,7 +81,8 @@ reply=$(python3 - $ports <<'EOS' 2>&1
 import socket, sys
 for port in sys.argv[1:]:
 	try:
-		s = socket.create_connection(("127.0.0.1", int(port)), timeout=30)
+		# The fabric says hello on accept; other listeners stay silent.
+		s = socket.create_connection(("127.0.0.1", int(port)), timeout=3)
 		hello = s.recv(28)
 	except OSError: # a launcher of an earlier step, closing
 		continue
