@@ -51,7 +51,6 @@
 #define OPT_SERVER 54
 #define OPT_END 255
 
-#define IP_TTL 64
 #define MTU_MIN 68 /* RFC 791: every IPv4 host takes 68-byte datagrams */
 
 struct dhcp_req {
@@ -197,17 +196,9 @@ static void build_answer(uint8_t *out, const struct dhcp_req *r, uint8_t type,
 	}
 	*o = OPT_END; /* the rest is already zero: padding */
 
-	fabric_put_be16(udp, FABRIC_DHCP_SERVER_PORT);
-	fabric_put_be16(udp + 2, FABRIC_DHCP_CLIENT_PORT);
-	fabric_put_be16(udp + 4, FABRIC_UDP_HLEN + BOOTP_MIN);
-
-	ip[0] = 0x45;
-	fabric_put_be16(ip + 2, FABRIC_IP_HLEN + FABRIC_UDP_HLEN + BOOTP_MIN);
-	ip[8] = IP_TTL;
-	ip[9] = FABRIC_IPPROTO_UDP;
-	fabric_put_be32(ip + 12, FABRIC_SERVER_IP);
-	fabric_put_be32(ip + 16, 0xffffffffu);
-	fabric_put_be16(ip + 10, fabric_ip_csum(ip, FABRIC_IP_HLEN));
+	fabric_udp4_header(ip, FABRIC_SERVER_IP, 0xffffffffu,
+			   FABRIC_DHCP_SERVER_PORT, FABRIC_DHCP_CLIENT_PORT,
+			   BOOTP_MIN);
 }
 
 /* What to answer to a valid message: an enum fabric_dhcp_type, or 0. */

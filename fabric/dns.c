@@ -39,8 +39,6 @@
 #define CLASS_ANY 255
 #define PTR_QNAME 0xc00c /* a compression pointer to the question's name */
 
-#define IP_TTL 64
-
 /* A query: every pointer is into the caller's frame, inside its bounds. */
 struct dns_query {
 	const uint8_t *msg; /* the DNS message, at least DNS_HLEN bytes */
@@ -232,18 +230,8 @@ static void build_answer(uint8_t *out, size_t dns_len,
 		fabric_put_be32(a + 12, fabric_addr_ip((uint32_t)rank));
 	}
 
-	fabric_put_be16(udp, FABRIC_DNS_PORT);
-	fabric_put_be16(udp + 2, q->sport);
-	fabric_put_be16(udp + 4, (uint16_t)(FABRIC_UDP_HLEN + dns_len));
-
-	ip[0] = 0x45;
-	fabric_put_be16(ip + 2,
-			(uint16_t)(FABRIC_IP_HLEN + FABRIC_UDP_HLEN + dns_len));
-	ip[8] = IP_TTL;
-	ip[9] = FABRIC_IPPROTO_UDP;
-	fabric_put_be32(ip + 12, FABRIC_SERVER_IP);
-	fabric_put_be32(ip + 16, q->saddr);
-	fabric_put_be16(ip + 10, fabric_ip_csum(ip, FABRIC_IP_HLEN));
+	fabric_udp4_header(ip, FABRIC_SERVER_IP, q->saddr, FABRIC_DNS_PORT,
+			   q->sport, dns_len);
 }
 
 ssize_t fabric_dns_reply(const uint8_t *frame, size_t len, uint32_t src,

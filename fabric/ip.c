@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "be.h"
 #include "ip.h"
@@ -55,4 +56,23 @@ int fabric_udp4_parse(const uint8_t *ip, size_t len, int check_csum,
 	udp->payload = ip + hlen + FABRIC_UDP_HLEN;
 	udp->payload_len = ulen - FABRIC_UDP_HLEN;
 	return 0;
+}
+
+void fabric_udp4_header(uint8_t *ip, uint32_t saddr, uint32_t daddr,
+			uint16_t sport, uint16_t dport, size_t payload_len)
+{
+	uint8_t *udp = ip + FABRIC_IP_HLEN;
+
+	memset(ip, 0, FABRIC_IP_HLEN + FABRIC_UDP_HLEN);
+	fabric_put_be16(udp, sport);
+	fabric_put_be16(udp + 2, dport);
+	fabric_put_be16(udp + 4, (uint16_t)(FABRIC_UDP_HLEN + payload_len));
+	ip[0] = 0x45;
+	fabric_put_be16(
+	    ip + 2, (uint16_t)(FABRIC_IP_HLEN + FABRIC_UDP_HLEN + payload_len));
+	ip[8] = 64; /* TTL */
+	ip[9] = FABRIC_IPPROTO_UDP;
+	fabric_put_be32(ip + 12, saddr);
+	fabric_put_be32(ip + 16, daddr);
+	fabric_put_be16(ip + 10, fabric_ip_csum(ip, FABRIC_IP_HLEN));
 }

@@ -37,4 +37,13 @@ int fabric_udp4_parse(const uint8_t *ip, size_t len, int check_csum,
  * big-endian; over a header holding its own checksum it is 0. */
 uint16_t fabric_ip_csum(const uint8_t *p, size_t len);
 
+/*
+ * Writes an IPv4 header (no options, TTL 64, with its checksum) and a UDP
+ * header (checksum 0, allowed for IPv4) at ip, for payload_len bytes of
+ * UDP payload that follow. Addresses and ports in host byte order; the
+ * caller makes room for FABRIC_IP_HLEN + FABRIC_UDP_HLEN bytes.
+ */
+void fabric_udp4_header(uint8_t *ip, uint32_t saddr, uint32_t daddr,
+			uint16_t sport, uint16_t dport, size_t payload_len);
+
 #endif
