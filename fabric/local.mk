@@ -24,14 +24,14 @@ tests_test_fabric_frame_SOURCES = tests/test_fabric_frame.c tests/tap.h
 tests_test_fabric_frame_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_arp_SOURCES = tests/test_fabric_arp.c tests/tap.h
 tests_test_fabric_arp_LDADD = $(FABRIC_TEST_LIBS)
-tests_test_fabric_dhcp_SOURCES = tests/test_fabric_dhcp.c tests/tap.h
+tests_test_fabric_dhcp_SOURCES = tests/test_fabric_dhcp.c tests/tap.h tests/wire.h
 tests_test_fabric_dhcp_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_route_SOURCES = tests/test_fabric_route.c tests/tap.h
 tests_test_fabric_route_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_stats_SOURCES = tests/test_fabric_stats.c tests/tap.h
 tests_test_fabric_stats_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_fabric_stats_LDADD = $(FABRIC_TEST_LIBS)
-tests_test_fabric_dns_SOURCES = tests/test_fabric_dns.c tests/tap.h
+tests_test_fabric_dns_SOURCES = tests/test_fabric_dns.c tests/tap.h tests/wire.h
 tests_test_fabric_dns_LDADD = $(FABRIC_TEST_LIBS)
 
 # The fuzz target needs clang's libFuzzer; it is built by hand (see the

@@ -13,6 +13,7 @@
 #include "fabric/addr.h"
 #include "fabric/dhcp.h"
 #include "tap.h"
+#include "wire.h"
 
 #define NRANKS 8
 #define RANK 3 /* 52:55:00:00:00:03, 10.0.0.4, n0003 */
@@ -26,43 +27,6 @@ struct req {
 	uint32_t req_ip, server, ciaddr, giaddr; /* 0: left out / zero */
 	uint8_t src_rank, chaddr_rank;
 };
-
-static void put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v >> 16);
-	put16(p + 2, v);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-/* RFC 1071, written out again so the server's own is not trusted. */
-static uint16_t csum(const uint8_t *p, size_t n)
-{
-	uint32_t s = 0;
-	size_t i;
-
-	for (i = 0; i < n; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	while (s > 0xffff)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static void set_ip_csum(uint8_t *ip, size_t hlen)
-{
-	ip[10] = ip[11] = 0;
-	put16(ip + 10, csum(ip, hlen));
-}
 
 /* Builds the message r describes into msg: Ethernet broadcast from
  * src_rank, IPv4 0.0.0.0 -> 255.255.255.255, UDP 68 -> 67, BOOTP. */
