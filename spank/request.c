@@ -249,16 +249,17 @@ options:
 			 named(r, REQ_PIN), r->value[REQ_PIN]);
 		return -EINVAL;
 	}
-	if (r->value[REQ_FABRIC] && strcmp(r->value[REQ_FABRIC], "auto") &&
-	    strcmp(r->value[REQ_FABRIC], "tcp")) {
+	if (r->value[REQ_FABRIC] &&
+	    !fabric_transport_known(r->value[REQ_FABRIC])) {
 		snprintf(err, errlen,
 			 "%s=%s: the fabric transport must be auto (a "
 			 "shortcut between guests on one node, TCP between "
-			 "nodes) or tcp%s",
+			 "nodes), tcp or verbs (RDMA between nodes)%s",
 			 named(r, REQ_FABRIC), r->value[REQ_FABRIC],
 			 strcmp(r->value[REQ_FABRIC], "verbs")
 			     ? ""
-			     : "; the verbs transport is not built yet");
+			     : "; this build has no verbs transport (configure "
+			       "found no libibverbs)");
 		return -EINVAL;
 	}
 	if (r->value[REQ_STATS] && r->value[REQ_STATS][0]) {

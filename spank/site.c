@@ -51,6 +51,15 @@ static void set_defaults(struct site_config *s)
 	s->fabric_mtu = 1500;
 }
 
+int fabric_transport_known(const char *name)
+{
+#ifdef HAVE_VERBS
+	if (!strcmp(name, "verbs"))
+		return 1;
+#endif
+	return !strcmp(name, "auto") || !strcmp(name, "tcp");
+}
+
 static int apply(struct site_config *s, const struct key *k, const char *v,
 		 char *err, size_t errlen)
 {
@@ -73,9 +82,12 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 		}
 		break;
 	case FABRIC:
-		if (strcmp(v, "auto") && strcmp(v, "tcp")) {
-			snprintf(err, errlen, "fabric=%s: must be auto or tcp",
-				 v);
+		if (!fabric_transport_known(v)) {
+			snprintf(err, errlen,
+				 "fabric=%s: must be auto, tcp or verbs%s", v,
+				 strcmp(v, "verbs") ? ""
+						    : " (this build has no "
+						      "verbs transport)");
 			return -EINVAL;
 		}
 		break;

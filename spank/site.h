@@ -15,7 +15,7 @@ struct site_config {
 	char default_append[1024];  /* default_append= */
 	unsigned long default_mem;  /* default_mem= MB */
 	unsigned long boot_timeout; /* boot_timeout= seconds */
-	char fabric[8];		    /* fabric=auto|tcp: default transport */
+	char fabric[8];		    /* fabric=auto|tcp|verbs: default */
 	unsigned long fabric_mtu;   /* fabric_mtu= the guests' MTU */
 };
 
@@ -26,5 +26,9 @@ struct site_config {
  */
 int site_parse(int ac, char **av, struct site_config *s, char *err,
 	       size_t errlen);
+
+/* True for a fabric transport this build has: auto, tcp, and verbs when
+ * built with libibverbs. */
+int fabric_transport_known(const char *name);
 
 #endif

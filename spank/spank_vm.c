@@ -61,9 +61,9 @@ static struct spank_option options[] = {
     {"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
     {"vm-cpus", "N", "Guest vCPUs (default: the CPUs Slurm bound the task to)",
      1, REQ_CPUS, option_cb},
-    {"vm-fabric", "auto|tcp",
+    {"vm-fabric", "auto|tcp|verbs",
      "The guests' network transport: auto (a shortcut on a node, TCP "
-     "between nodes) or tcp",
+     "between nodes), tcp, or verbs (RDMA between nodes)",
      1, REQ_FABRIC, option_cb},
     {"vm-stats", "[DIR]",
      "Print each task's network counters at exit (and write them as JSON "

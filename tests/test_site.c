@@ -45,5 +45,14 @@ int main(void)
 	ok(parse("default_mem=12x", &s, err) < 0, "default_mem=12x is refused");
 	ok(parse("verbose", &s, err) < 0 && strstr(err, "key=value"),
 	   "an argument without = is refused: %s", err);
+	ok(parse("fabric=ib", &s, err) < 0 && strstr(err, "auto, tcp or verbs"),
+	   "an unknown fabric transport is refused: %s", err);
+#ifdef HAVE_VERBS
+	ok(parse("fabric=verbs", &s, err) == 0 && !strcmp(s.fabric, "verbs"),
+	   "fabric=verbs is taken (this build has the verbs transport)");
+#else
+	ok(parse("fabric=verbs", &s, err) < 0 && strstr(err, "no verbs"),
+	   "fabric=verbs is refused in a build without libibverbs: %s", err);
+#endif
 	return done_testing();
 }
