@@ -56,6 +56,9 @@
 #include "handshake.h"
 #include "queue.h"
 #include "route.h"
+#ifdef HAVE_VERBS
+#include "verbs.h"
+#endif
 
 long fabric_now_ms(void)
 {
@@ -156,25 +159,43 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 		goto fail;
 	}
 	fabric_rx_init(f->guest_rx);
-	if (strcmp(cfg->transport, "auto") && strcmp(cfg->transport, "tcp")) {
+	if (!strcmp(cfg->transport, "verbs")) {
+#ifdef HAVE_VERBS
+		if (verbs_open(cfg->verbs_device, &f->verbs, err, errlen) < 0)
+			goto fail;
+#else
 		snprintf(err, errlen,
-			 "fabric: transport '%s' is not available in this "
-			 "build (use auto or tcp)",
+			 "fabric: this build has no verbs transport (use auto "
+			 "or tcp)");
+		goto fail;
+#endif
+	} else if (strcmp(cfg->transport, "auto") &&
+		   strcmp(cfg->transport, "tcp")) {
+		snprintf(err, errlen,
+			 "fabric: unknown transport '%s' (use auto, tcp or "
+			 "verbs)",
 			 cfg->transport);
 		goto fail;
 	}
 	snprintf(mine.node, sizeof(mine.node), "%s", cfg->node);
-	host_addr(mine.addr, sizeof(mine.addr));
+	if (cfg->addr)
+		snprintf(mine.addr, sizeof(mine.addr), "%s", cfg->addr);
+	else
+		host_addr(mine.addr, sizeof(mine.addr));
 	if (hs_random(mine.secret, sizeof(mine.secret)) < 0 ||
 	    open_listeners(f, &mine, err, errlen) < 0)
 		goto fail;
 	if (cfg->nranks > 1) {
-		if (boot_exchange(&mine, &rank, &n, &f->cards, err, errlen) < 0)
+		if ((cfg->exchange ? cfg->exchange(cfg->exchange_arg, &mine,
+						   &rank, &n, &f->cards, err,
+						   errlen)
+				   : boot_exchange(&mine, &rank, &n, &f->cards,
+						   err, errlen)) < 0)
 			goto fail;
 		if (rank != cfg->rank || n != cfg->nranks) {
 			snprintf(err, errlen,
-				 "fabric: PMIx says rank %u of %u, Slurm says "
-				 "%u of %u",
+				 "fabric: the bootstrap says rank %u of %u, "
+				 "Slurm says %u of %u",
 				 rank, n, cfg->rank, cfg->nranks);
 			goto fail;
 		}
@@ -430,8 +451,18 @@ static void *loop(void *arg)
 				link_event(f, (struct conn *)ref, ev[i].events);
 				fabric_guest_arm(f);
 				break;
+			case REF_VERBS:
+				link_verbs_event(
+				    f, (struct conn *)((char *)ref -
+						       offsetof(struct conn,
+								vref)));
+				fabric_guest_arm(f);
+				break;
+			case REF_DEAD:
+				break;
 			}
 		}
+		link_reap(f);
 		if (f->nhandshakes)
 			link_expire(f);
 		/* A queue may have drained (a flush, a finished handshake):
@@ -495,6 +526,10 @@ void fabric_destroy(struct fabric *f)
 	fabric_stop(f);
 	while (f->conns)
 		link_close(f, f->conns);
+	link_reap(f);
+#ifdef HAVE_VERBS
+	verbs_close(f->verbs);
+#endif
 	for (r = 0; f->peers && r < f->cfg.nranks; r++)
 		queue_free(&f->peers[r].q);
 	boot_finalize();

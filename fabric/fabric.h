@@ -12,13 +12,29 @@
 
 #include "stats.h"
 
+struct boot_card;
+
+/* Swaps address cards with the step: the contract of boot_exchange(). */
+typedef int (*fabric_exchange_fn)(void *arg, const struct boot_card *mine,
+				  uint32_t *rank, uint32_t *nranks,
+				  struct boot_card **cards, char *err,
+				  size_t errlen);
+
 struct fabric_config {
 	uint32_t rank, nranks; /* this task and the step's task count */
 	uint32_t job, step;
 	const char *node; /* Slurm node name: peers on it use the shortcut */
-	const char
-	    *transport; /* "auto" (shortcut on a node, else TCP), "tcp" */
-	uint16_t mtu;	/* given to guests by DHCP */
+	/* "auto" (shortcut on a node, else TCP), "tcp", or "verbs"
+	 * (shortcut on a node, else RDMA verbs) */
+	const char *transport;
+	uint16_t mtu; /* given to guests by DHCP */
+	/* Optional. The IPv4 address peers reach this one at (NULL: the
+	 * host name's); the RDMA device (NULL: the first active one); how
+	 * cards are swapped (NULL: through PMIx, for launchers under srun). */
+	const char *addr;
+	const char *verbs_device;
+	fabric_exchange_fn exchange;
+	void *exchange_arg;
 };
 
 struct fabric;

@@ -23,27 +23,36 @@
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define MAX_HANDSHAKES 64
 
-enum ref_kind { REF_GUEST, REF_LISTEN, REF_CONN, REF_STOP };
+enum ref_kind { REF_GUEST, REF_LISTEN, REF_CONN, REF_VERBS, REF_STOP, REF_DEAD };
 
 struct ref {
 	enum ref_kind kind;
 };
 
-enum conn_state { C_CONNECTING, C_HELLO, C_AUTH, C_PROOF, C_READY };
+/* C_VERBS: authenticated, swapping queue-pair cards (link_verbs.c). */
+enum conn_state { C_CONNECTING, C_HELLO, C_AUTH, C_PROOF, C_VERBS, C_READY };
 
 struct conn {
 	struct ref ref;
 	int fd;
 	enum conn_state state;
 	int outgoing;
+	int is_local; /* the node-local shortcut, not TCP */
 	uint32_t peer; /* known from the start when outgoing */
 	uint8_t challenge[HS_CHALLENGE_LEN];
 	uint8_t hs[HS_AUTH_LEN];
 	size_t hs_len;
 	long started_ms;
-	int reading; /* EPOLLIN armed */
+	int reading; /* frames are taken from it (not while the guest's
+		      * queue is full) */
 	struct fabric_rx *rx;
-	struct conn *next; /* all connections */
+	struct conn *next; /* all connections, or the dead ones */
+	/* Verbs: the queue pair, its completion channel's epoll reference
+	 * and a credit grant read in part from the TCP connection. */
+	struct vlink *v;
+	struct ref vref;
+	uint8_t grant[4];
+	size_t grant_len;
 };
 
 struct peer {
@@ -57,6 +66,8 @@ struct fabric {
 	struct boot_card *cards;
 	struct peer *peers;
 	struct conn *conns;
+	struct conn *dead; /* closed this epoll round, freed after it */
+	struct verbs_dev *verbs; /* the RDMA device, for --vm-fabric=verbs */
 	int nhandshakes;
 	int epfd, stop_fd, tcp_fd, unix_fd, guest_fd;
 	struct ref guest_ref, listen_ref, stop_ref;
@@ -87,6 +98,14 @@ void fabric_write_guest(struct fabric *f);
 void fabric_guest_arm(struct fabric *f);
 
 /* link.c: connections to the step's other launchers. */
+/* Frees the connections closed during this epoll round. */
+void link_reap(struct fabric *f);
+/* A connection is authenticated: on to verbs or ready. */
+void link_ready(struct fabric *f, struct conn *c);
+/* Reads exactly want handshake bytes into c->hs; 1 when complete, 0 for
+ * more to come, -1 when c was closed. */
+int link_hs_read(struct fabric *f, struct conn *c, size_t want);
+int link_hs_write(int fd, const uint8_t *buf, size_t len);
 /* The peer for rank, connecting on first use; NULL when it is gone. */
 struct peer *link_peer(struct fabric *f, uint32_t rank);
 /* Sends what the peer's queue holds, as far as its connection takes. */
@@ -99,5 +118,38 @@ void link_accept(struct fabric *f, int lfd);
 /* Closes handshakes that take too long. */
 void link_expire(struct fabric *f);
 void link_event(struct fabric *f, struct conn *c, uint32_t events);
+
+/* link_verbs.c: the verbs transport's side of a connection. */
+#ifdef HAVE_VERBS
+/* True when frames to c's peer go over verbs (another node). */
+int link_verbs_wanted(struct fabric *f, struct conn *c);
+/* Creates the queue pair and sends its card: state C_VERBS. */
+void link_verbs_begin(struct fabric *f, struct conn *c);
+/* C_VERBS: the peer's card arrived (or part of it). */
+void link_verbs_card(struct fabric *f, struct conn *c);
+/* READY: credit grants or a hang-up on the TCP connection. */
+void link_verbs_control(struct fabric *f, struct conn *c);
+/* The completion channel fired. */
+void link_verbs_event(struct fabric *f, struct conn *c);
+/* Moves received slots into c->rx; returns bytes moved, -1 if c closed. */
+long link_verbs_recv(struct fabric *f, struct conn *c);
+/* Sends what pr's queue holds; -1 when the link failed. */
+int link_verbs_flush(struct fabric *f, struct peer *pr);
+void link_verbs_free(struct conn *c);
+#else /* never called: without verbs no connection is c->v */
+static inline int link_verbs_wanted(struct fabric *f, struct conn *c)
+{
+	(void)f;
+	(void)c;
+	return 0;
+}
+#define link_verbs_begin(f, c) ((void)(f), (void)(c))
+#define link_verbs_card(f, c) ((void)(f), (void)(c))
+#define link_verbs_control(f, c) ((void)(f), (void)(c))
+#define link_verbs_event(f, c) ((void)(f), (void)(c))
+#define link_verbs_recv(f, c) ((void)(f), (void)(c), -1L)
+#define link_verbs_flush(f, pr) ((void)(f), (void)(pr), -1)
+#define link_verbs_free(c) ((void)(c))
+#endif
 
 #endif

@@ -47,8 +47,23 @@ void link_close(struct fabric *f, struct conn *c)
 		}
 	}
 	close(c->fd);
-	free(c->rx);
-	free(c);
+	if (c->v)
+		link_verbs_free(c);
+	/* Events of this epoll round may still name c: free it after. */
+	c->ref.kind = c->vref.kind = REF_DEAD;
+	c->next = f->dead;
+	f->dead = c;
+}
+
+void link_reap(struct fabric *f)
+{
+	while (f->dead) {
+		struct conn *c = f->dead;
+
+		f->dead = c->next;
+		free(c->rx);
+		free(c);
+	}
 }
 
 static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
@@ -77,7 +92,7 @@ static int peer_queue(struct peer *pr)
 static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 {
 	const struct boot_card *card = &f->cards[rank];
-	int same = !strcmp(f->cfg.transport, "auto") &&
+	int same = strcmp(f->cfg.transport, "tcp") &&
 		   !strcmp(card->node, f->cards[f->cfg.rank].node);
 	struct sockaddr_storage ss;
 	socklen_t len;
@@ -113,6 +128,7 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 		close(fd);
 		return NULL;
 	}
+	c->is_local = same;
 	c->state = C_CONNECTING;
 	if (fabric_watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN | EPOLLOUT) <
 	    0) {
@@ -145,7 +161,9 @@ void link_arm(struct fabric *f, struct conn *c)
 	struct peer *pr = c->state == C_READY ? &f->peers[c->peer] : NULL;
 	uint32_t ev = c->reading ? EPOLLIN : 0;
 
-	if (c->state == C_CONNECTING ||
+	if (c->v) /* only credits and hang-ups come this way: always read */
+		ev = EPOLLIN;
+	else if (c->state == C_CONNECTING ||
 	    (pr && pr->tx == c && queue_len(&pr->q)))
 		ev |= EPOLLOUT;
 	fabric_watch(f, EPOLL_CTL_MOD, c->fd, &c->ref, ev);
@@ -157,6 +175,11 @@ void link_flush(struct fabric *f, struct peer *pr)
 
 	if (!pr->tx || pr->tx->state != C_READY)
 		return;
+	if (pr->tx->v) {
+		if (link_verbs_flush(f, pr) < 0)
+			link_close(f, pr->tx);
+		return;
+	}
 	left = queue_flush(&pr->q, pr->tx->fd);
 	if (left < 0) {
 		link_close(f, pr->tx);
@@ -196,37 +219,43 @@ void link_read(struct fabric *f, struct conn *c)
 	ssize_t n;
 	int r;
 
-	/* Deliver what is buffered before reading more. */
-	while ((r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
-		if (!frame_acceptable(f, c->peer, frame, len)) {
-			f->stats.drops[FABRIC_DROP_BAD_SOURCE]++;
-			continue;
+	for (;;) {
+		/* Deliver what is buffered before reading more. */
+		while ((r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
+			if (!frame_acceptable(f, c->peer, frame, len)) {
+				f->stats.drops[FABRIC_DROP_BAD_SOURCE]++;
+				continue;
+			}
+			if (fabric_to_guest(f, frame, len) < 0) {
+				/* Put it back: rx keeps it for later. */
+				c->rx->start -= FABRIC_LEN_HDR + len;
+				block_peers(f, c);
+				return;
+			}
 		}
-		if (fabric_to_guest(f, frame, len) < 0) {
-			/* Put it back: rx keeps it until the next read. */
-			c->rx->start -= FABRIC_LEN_HDR + len;
-			block_peers(f, c);
+		if (r < 0) {
+			link_close(f, c);
 			return;
 		}
-	}
-	if (r < 0) {
-		link_close(f, c);
-		return;
-	}
-	p = fabric_rx_space(c->rx, &room);
-	n = read(c->fd, p, room);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		link_close(f, c);
-		return;
-	}
-	if (n > 0) {
-		fabric_rx_commit(c->rx, (size_t)n);
-		link_read(f, c);
+		if (c->v) {
+			n = link_verbs_recv(f, c);
+		} else {
+			p = fabric_rx_space(c->rx, &room);
+			n = read(c->fd, p, room);
+			if (n == 0 ||
+			    (n < 0 && errno != EAGAIN && errno != EINTR)) {
+				link_close(f, c);
+				return;
+			}
+			if (n > 0)
+				fabric_rx_commit(c->rx, (size_t)n);
+		}
+		if (n <= 0)
+			return;
 	}
 }
 
-/* Reads exactly want handshake bytes; returns 1 when complete. */
-static int hs_read(struct fabric *f, struct conn *c, size_t want)
+int link_hs_read(struct fabric *f, struct conn *c, size_t want)
 {
 	ssize_t n = read(c->fd, c->hs + c->hs_len, want - c->hs_len);
 
@@ -239,20 +268,27 @@ static int hs_read(struct fabric *f, struct conn *c, size_t want)
 	return c->hs_len == want;
 }
 
-static int hs_write(int fd, const uint8_t *buf, size_t len)
+int link_hs_write(int fd, const uint8_t *buf, size_t len)
 {
 	/* Handshake messages are tiny and go first on a fresh socket. */
 	return write(fd, buf, len) == (ssize_t)len ? 0 : -1;
 }
 
-static void become_ready(struct fabric *f, struct conn *c)
+void link_ready(struct fabric *f, struct conn *c)
 {
 	struct peer *pr = &f->peers[c->peer];
 
+	if (c->state != C_VERBS && link_verbs_wanted(f, c)) {
+		link_verbs_begin(f, c);
+		return;
+	}
 	c->state = C_READY;
 	c->hs_len = 0;
 	if (!c->outgoing)
 		f->nhandshakes--;
+	f->stats.links[c->v		? FABRIC_LINK_VERBS
+		       : c->is_local ? FABRIC_LINK_LOCAL
+				     : FABRIC_LINK_TCP]++;
 	c->rx = malloc(sizeof(*c->rx));
 	if (!c->rx) {
 		link_close(f, c);
@@ -291,11 +327,11 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 		link_arm(f, c);
 		return;
 	case C_HELLO:
-		if (hs_read(f, c, HS_HELLO_LEN) != 1)
+		if (link_hs_read(f, c, HS_HELLO_LEN) != 1)
 			return;
 		if (hs_auth(c->hs, f->cfg.rank, c->peer,
 			    f->cards[c->peer].secret, c->challenge, out) < 0 ||
-		    hs_write(c->fd, out, HS_AUTH_LEN) < 0) {
+		    link_hs_write(c->fd, out, HS_AUTH_LEN) < 0) {
 			link_close(f, c);
 			return;
 		}
@@ -303,7 +339,7 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 		c->hs_len = 0;
 		return;
 	case C_PROOF:
-		if (hs_read(f, c, HS_PROOF_LEN) != 1)
+		if (link_hs_read(f, c, HS_PROOF_LEN) != 1)
 			return;
 		if (hs_check_proof(c->hs, f->cfg.rank, c->peer,
 				   f->cards[c->peer].secret,
@@ -311,20 +347,23 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 			link_close(f, c);
 			return;
 		}
-		become_ready(f, c);
+		link_ready(f, c);
 		return;
 	case C_AUTH:
-		if (hs_read(f, c, HS_AUTH_LEN) != 1)
+		if (link_hs_read(f, c, HS_AUTH_LEN) != 1)
 			return;
 		src = hs_check_auth(c->hs, f->cfg.rank, f->cfg.nranks,
 				    f->cards[f->cfg.rank].secret, c->challenge,
 				    out);
-		if (src < 0 || hs_write(c->fd, out, HS_PROOF_LEN) < 0) {
+		if (src < 0 || link_hs_write(c->fd, out, HS_PROOF_LEN) < 0) {
 			link_close(f, c); /* not of this step: refused */
 			return;
 		}
 		c->peer = (uint32_t)src;
-		become_ready(f, c);
+		link_ready(f, c);
+		return;
+	case C_VERBS:
+		link_verbs_card(f, c);
 		return;
 	case C_READY:
 		return;
@@ -351,11 +390,12 @@ void link_accept(struct fabric *f, int lfd)
 			close(fd);
 			continue;
 		}
+		c->is_local = lfd == f->unix_fd;
 		f->nhandshakes++;
 		c->state = C_AUTH;
 		c->reading = 1;
 		if (hs_hello(f->cfg.rank, c->challenge, hello) < 0 ||
-		    hs_write(fd, hello, sizeof(hello)) < 0 ||
+		    link_hs_write(fd, hello, sizeof(hello)) < 0 ||
 		    fabric_watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN) < 0)
 			link_close(f, c);
 	}
@@ -381,6 +421,11 @@ void link_event(struct fabric *f, struct conn *c, uint32_t events)
 
 	if (c->state != C_READY) {
 		handshake(f, c, events);
+		return;
+	}
+	if (c->v) {
+		if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+			link_verbs_control(f, c);
 		return;
 	}
 	pr = &f->peers[c->peer];

@@ -46,13 +46,22 @@ fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h \
 	fabric/boot.c fabric/boot.h fabric/handshake.c fabric/handshake.h \
 	fabric/queue.c fabric/queue.h
 fabric_libfabric_run_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
-	$(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
+	$(PMIX_CFLAGS) $(CRYPTO_CFLAGS) $(VERBS_CFLAGS) -pthread
+# The verbs transport: reliable connected queue pairs between nodes.
+if HAVE_VERBS
+fabric_libfabric_run_a_SOURCES += fabric/verbs.c fabric/verbs.h \
+	fabric/link_verbs.c
+else
+EXTRA_DIST += fabric/verbs.c fabric/verbs.h fabric/link_verbs.c
+endif
+# What a program that runs a fabric links with.
+FABRIC_RUN_LIBS = fabric/libfabric_run.a fabric/libfabric.a $(PMIX_LIBS) \
+	$(CRYPTO_LIBS) $(JANSSON_LIBS) $(VERBS_LIBS)
 
 check_PROGRAMS += tests/test_fabric_boot tests/test_fabric_handshake
 tests_test_fabric_boot_SOURCES = tests/test_fabric_boot.c tests/tap.h
 tests_test_fabric_boot_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
-tests_test_fabric_boot_LDADD = fabric/libfabric_run.a fabric/libfabric.a \
-	$(PMIX_LIBS) $(CRYPTO_LIBS) $(JANSSON_LIBS)
+tests_test_fabric_boot_LDADD = $(FABRIC_RUN_LIBS)
 tests_test_fabric_boot_LDFLAGS = -pthread
 tests_test_fabric_handshake_SOURCES = tests/test_fabric_handshake.c tests/tap.h
 tests_test_fabric_handshake_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS)
@@ -61,3 +70,19 @@ tests_test_fabric_handshake_LDADD = fabric/libfabric_run.a $(CRYPTO_LIBS)
 # The fabric benchmark's stand-in endpoint (contrib/bench-fabric runs it).
 noinst_PROGRAMS = fabric/bench/slurm-vm-netbench
 fabric_bench_slurm_vm_netbench_SOURCES = fabric/bench/netbench.c
+
+# One fabric outside Slurm, bootstrapped over a TCP rendezvous, with a
+# command as its endpoint: for the verbs test inside guests.
+noinst_PROGRAMS += fabric/bench/slurm-vm-fabric-peer
+fabric_bench_slurm_vm_fabric_peer_SOURCES = fabric/bench/fabric_peer.c
+fabric_bench_slurm_vm_fabric_peer_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+fabric_bench_slurm_vm_fabric_peer_LDADD = $(FABRIC_RUN_LIBS)
+fabric_bench_slurm_vm_fabric_peer_LDFLAGS = -pthread
+
+if HAVE_VERBS
+check_PROGRAMS += tests/test_fabric_verbs
+tests_test_fabric_verbs_SOURCES = tests/test_fabric_verbs.c tests/tap.h
+tests_test_fabric_verbs_CFLAGS = $(AM_CFLAGS) $(VERBS_CFLAGS)
+tests_test_fabric_verbs_LDADD = $(FABRIC_RUN_LIBS)
+tests_test_fabric_verbs_LDFLAGS = -pthread
+endif

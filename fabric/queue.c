@@ -46,6 +46,17 @@ void queue_put(struct queue *q, const uint8_t *frame, size_t len)
 	q->tail += FABRIC_LEN_HDR + len;
 }
 
+size_t queue_take(struct queue *q, uint8_t *dst, size_t max)
+{
+	size_t n = queue_len(q) < max ? queue_len(q) : max;
+
+	memcpy(dst, q->buf + q->head, n);
+	q->head += n;
+	if (q->head == q->tail)
+		q->head = q->tail = 0;
+	return n;
+}
+
 ssize_t queue_flush(struct queue *q, int fd)
 {
 	while (q->head < q->tail) {

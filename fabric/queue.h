@@ -28,6 +28,10 @@ void queue_put(struct queue *q, const uint8_t *frame, size_t len);
 /* Bytes queued. */
 size_t queue_len(const struct queue *q);
 
+/* Moves up to max queued bytes (whole frames or not) to dst; returns how
+ * many. The receiver's stream parser puts frames back together. */
+size_t queue_take(struct queue *q, uint8_t *dst, size_t max);
+
 /*
  * Writes as much as fd takes. Returns the bytes still queued (0 when
  * empty), or -errno on a write error other than EAGAIN.

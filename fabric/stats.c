@@ -121,10 +121,13 @@ int fabric_stats_summary(const struct fabric_stats *st, uint32_t rank,
 	       "%s: out %" PRIu64 " frames %" PRIu64 " B, in %" PRIu64
 	       " frames %" PRIu64 " B, arp %" PRIu64 ", dhcp %" PRIu64
 	       "/%" PRIu64 "/%" PRIu64 " offer/ack/nak, dns %" PRIu64
-	       ", dropped %" PRIu64,
+	       ", links %" PRIu64 "/%" PRIu64 "/%" PRIu64
+	       " local/tcp/verbs, dropped %" PRIu64,
 	       host, st->frames_out, st->bytes_out, st->frames_in, st->bytes_in,
 	       st->arp_replies, st->dhcp_offers, st->dhcp_acks, st->dhcp_naks,
-	       st->dns_answers, fabric_stats_drops(st));
+	       st->dns_answers, st->links[FABRIC_LINK_LOCAL],
+	       st->links[FABRIC_LINK_TCP], st->links[FABRIC_LINK_VERBS],
+	       fabric_stats_drops(st));
 	for (a = 0; a < FABRIC_NACTIONS; a++) {
 		if (!fabric_action_is_drop(a) || !st->drops[a])
 			continue;
@@ -153,7 +156,7 @@ static int set_counter(json_t *o, const char *key, uint64_t v)
 json_t *fabric_stats_json(const struct fabric_stats *st, uint32_t rank)
 {
 	char host[FABRIC_HOSTNAME_MAX];
-	json_t *o, *dhcp, *drops;
+	json_t *o, *dhcp, *drops, *links;
 	int err = 0, a;
 
 	if (fabric_addr_hostname(rank, host, sizeof(host)) < 0)
@@ -173,9 +176,14 @@ json_t *fabric_stats_json(const struct fabric_stats *st, uint32_t rank)
 	err |= json_object_set_new(o, "dhcp", dhcp);
 	drops = json_object();
 	err |= json_object_set_new(o, "drops", drops);
+	links = json_object();
+	err |= json_object_set_new(o, "links", links);
 	if (err)
 		goto fail;
-	/* o holds dhcp and drops now: freeing o frees them. */
+	/* o holds dhcp, drops and links now: freeing o frees them. */
+	err |= set_counter(links, "local", st->links[FABRIC_LINK_LOCAL]);
+	err |= set_counter(links, "tcp", st->links[FABRIC_LINK_TCP]);
+	err |= set_counter(links, "verbs", st->links[FABRIC_LINK_VERBS]);
 	err |= set_counter(dhcp, "offers", st->dhcp_offers);
 	err |= set_counter(dhcp, "acks", st->dhcp_acks);
 	err |= set_counter(dhcp, "naks", st->dhcp_naks);

@@ -22,7 +22,11 @@
 #include "route.h"
 
 /* Room for the summary with every counter at its maximum. */
-#define FABRIC_STATS_LINE_MAX 512
+#define FABRIC_STATS_LINE_MAX 768
+
+/* The kinds of connection to other launchers. */
+enum fabric_link { FABRIC_LINK_LOCAL, FABRIC_LINK_TCP, FABRIC_LINK_VERBS,
+		   FABRIC_NLINKS };
 
 struct fabric_stats {
 	uint64_t frames_out, bytes_out;
@@ -31,6 +35,7 @@ struct fabric_stats {
 	uint64_t arp_replies;
 	uint64_t dhcp_offers, dhcp_acks, dhcp_naks;
 	uint64_t dns_answers;
+	uint64_t links[FABRIC_NLINKS]; /* connections made, by kind */
 };
 
 /* Counts a frame of len bytes from the guest and what fabric_route() made
@@ -61,7 +66,8 @@ uint64_t fabric_stats_drops(const struct fabric_stats *st);
 /*
  * Writes one line without a newline to buf, e.g.
  *   n0003: out 12 frames 3456 B, in 10 frames 3000 B, arp 2,
- *   dhcp 1/1/0 offer/ack/nak, dns 4, dropped 3 (bad_source 1, no_rank 2)
+ *   dhcp 1/1/0 offer/ack/nak, dns 4, links 1/2/0 local/tcp/verbs,
+ *   dropped 3 (bad_source 1, no_rank 2)
  * (on one line; drop reasons that are 0 are left out). It always fits
  * in FABRIC_STATS_LINE_MAX bytes. Returns its length, -EINVAL if rank >
  * FABRIC_RANK_MAX, or -ENOSPC if it does not fit in size bytes (buf is then
@@ -73,7 +79,8 @@ int fabric_stats_summary(const struct fabric_stats *st, uint32_t rank,
 /*
  * Builds {"rank", "hostname", "frames_out", "bytes_out", "frames_in",
  * "bytes_in", "arp_replies", "dhcp": {"offers", "acks", "naks"},
- * "dns_answers", "drops": {<every drop reason>: n}}. Returns a new reference
+ * "dns_answers", "links": {"local", "tcp", "verbs"},
+ * "drops": {<every drop reason>: n}}. Returns a new reference
  * the caller decrefs, or NULL when out of memory or rank > FABRIC_RANK_MAX.
  */
 json_t *fabric_stats_json(const struct fabric_stats *st, uint32_t rank);

@@ -40,6 +40,8 @@ static void count(void)
 	fabric_stats_dns(&st, 0);
 	fabric_stats_deliver(&st, 1514);
 	fabric_stats_deliver(&st, 42);
+	st.links[FABRIC_LINK_LOCAL] = 1;
+	st.links[FABRIC_LINK_TCP] = 2;
 }
 
 static void test_count(void)
@@ -70,15 +72,16 @@ static void test_summary(void)
 	n = fabric_stats_summary(&st, 3, buf, sizeof(buf));
 	is_str(buf,
 	       "n0003: out 10 frames 2570 B, in 2 frames 1556 B, arp 1, "
-	       "dhcp 1/1/0 offer/ack/nak, dns 1, dropped 5 (malformed 1, "
-	       "bad_source 2, no_rank 2)",
+	       "dhcp 1/1/0 offer/ack/nak, dns 1, links 1/2/0 local/tcp/verbs, "
+	       "dropped 5 (malformed 1, bad_source 2, no_rank 2)",
 	       "the summary line");
 	ok(n == (int)strlen(buf), "its length is returned");
 	memset(&st, 0, sizeof(st));
 	fabric_stats_summary(&st, 0, buf, sizeof(buf));
 	is_str(buf,
 	       "n0000: out 0 frames 0 B, in 0 frames 0 B, arp 0, "
-	       "dhcp 0/0/0 offer/ack/nak, dns 0, dropped 0",
+	       "dhcp 0/0/0 offer/ack/nak, dns 0, links 0/0/0 local/tcp/verbs, "
+	       "dropped 0",
 	       "no parentheses without drops");
 	ok(fabric_stats_summary(&st, 0, small, sizeof(small)) == -ENOSPC &&
 	       !strcmp(small, "keep"),
@@ -130,6 +133,9 @@ static void test_json(void)
 	       get(o, "dhcp", "acks") == 1 && get(o, "dhcp", "naks") == 0 &&
 	       get(o, "dns_answers", NULL) == 1,
 	   "ARP, DHCP and DNS answers");
+	ok(get(o, "links", "local") == 1 && get(o, "links", "tcp") == 2 &&
+	       get(o, "links", "verbs") == 0,
+	   "connections by kind");
 	ok(get(o, "drops", "no_rank") == 2 &&
 	       get(o, "drops", "bad_source") == 2 &&
 	       get(o, "drops", "malformed") == 1 &&
