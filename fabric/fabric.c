@@ -186,11 +186,11 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	    open_listeners(f, &mine, err, errlen) < 0)
 		goto fail;
 	if (cfg->nranks > 1) {
-		if ((cfg->exchange ? cfg->exchange(cfg->exchange_arg, &mine,
-						   &rank, &n, &f->cards, err,
-						   errlen)
-				   : boot_exchange(&mine, &rank, &n, &f->cards,
-						   err, errlen)) < 0)
+		if ((cfg->exchange
+			 ? cfg->exchange(cfg->exchange_arg, &mine, &rank, &n,
+					 &f->cards, err, errlen)
+			 : boot_exchange(&mine, &rank, &n, &f->cards, err,
+					 errlen)) < 0)
 			goto fail;
 		if (rank != cfg->rank || n != cfg->nranks) {
 			snprintf(err, errlen,

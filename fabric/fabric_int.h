@@ -23,7 +23,14 @@
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define MAX_HANDSHAKES 64
 
-enum ref_kind { REF_GUEST, REF_LISTEN, REF_CONN, REF_VERBS, REF_STOP, REF_DEAD };
+enum ref_kind {
+	REF_GUEST,
+	REF_LISTEN,
+	REF_CONN,
+	REF_VERBS,
+	REF_STOP,
+	REF_DEAD
+};
 
 struct ref {
 	enum ref_kind kind;
@@ -37,7 +44,7 @@ struct conn {
 	int fd;
 	enum conn_state state;
 	int outgoing;
-	int is_local; /* the node-local shortcut, not TCP */
+	int is_local;  /* the node-local shortcut, not TCP */
 	uint32_t peer; /* known from the start when outgoing */
 	uint8_t challenge[HS_CHALLENGE_LEN];
 	uint8_t hs[HS_AUTH_LEN];
@@ -66,7 +73,7 @@ struct fabric {
 	struct boot_card *cards;
 	struct peer *peers;
 	struct conn *conns;
-	struct conn *dead; /* closed this epoll round, freed after it */
+	struct conn *dead;	 /* closed this epoll round, freed after it */
 	struct verbs_dev *verbs; /* the RDMA device, for --vm-fabric=verbs */
 	int nhandshakes;
 	int epfd, stop_fd, tcp_fd, unix_fd, guest_fd;

@@ -164,7 +164,7 @@ void link_arm(struct fabric *f, struct conn *c)
 	if (c->v) /* only credits and hang-ups come this way: always read */
 		ev = EPOLLIN;
 	else if (c->state == C_CONNECTING ||
-	    (pr && pr->tx == c && queue_len(&pr->q)))
+		 (pr && pr->tx == c && queue_len(&pr->q)))
 		ev |= EPOLLOUT;
 	fabric_watch(f, EPOLL_CTL_MOD, c->fd, &c->ref, ev);
 }
@@ -286,7 +286,7 @@ void link_ready(struct fabric *f, struct conn *c)
 	c->hs_len = 0;
 	if (!c->outgoing)
 		f->nhandshakes--;
-	f->stats.links[c->v		? FABRIC_LINK_VERBS
+	f->stats.links[c->v	     ? FABRIC_LINK_VERBS
 		       : c->is_local ? FABRIC_LINK_LOCAL
 				     : FABRIC_LINK_TCP]++;
 	c->rx = malloc(sizeof(*c->rx));

@@ -38,8 +38,8 @@ void link_verbs_begin(struct fabric *f, struct conn *c)
 	}
 	c->vref.kind = REF_VERBS;
 	vlink_card_pack(&mine, out);
-	if (fabric_watch(f, EPOLL_CTL_ADD, vlink_fd(c->v), &c->vref,
-			 EPOLLIN) < 0 ||
+	if (fabric_watch(f, EPOLL_CTL_ADD, vlink_fd(c->v), &c->vref, EPOLLIN) <
+		0 ||
 	    link_hs_write(c->fd, out, sizeof(out)) < 0) {
 		link_close(f, c);
 		return;

@@ -25,8 +25,12 @@
 #define FABRIC_STATS_LINE_MAX 768
 
 /* The kinds of connection to other launchers. */
-enum fabric_link { FABRIC_LINK_LOCAL, FABRIC_LINK_TCP, FABRIC_LINK_VERBS,
-		   FABRIC_NLINKS };
+enum fabric_link {
+	FABRIC_LINK_LOCAL,
+	FABRIC_LINK_TCP,
+	FABRIC_LINK_VERBS,
+	FABRIC_NLINKS
+};
 
 struct fabric_stats {
 	uint64_t frames_out, bytes_out;

@@ -86,7 +86,8 @@ static int pick_gid(struct verbs_dev *d)
 			d->gid = g;
 			return 0;
 		}
-		if (first < 0 && (g.global.subnet_prefix || g.global.interface_id)) {
+		if (first < 0 &&
+		    (g.global.subnet_prefix || g.global.interface_id)) {
 			first = i;
 			d->gid = g;
 		}
@@ -102,7 +103,8 @@ static int try_device(struct ibv_device *dev, struct verbs_dev *d)
 		return -ENODEV;
 	if (ibv_query_port(d->ctx, PORT, &d->port) ||
 	    d->port.state != IBV_PORT_ACTIVE ||
-	    (d->port.link_layer == IBV_LINK_LAYER_ETHERNET && pick_gid(d) < 0)) {
+	    (d->port.link_layer == IBV_LINK_LAYER_ETHERNET &&
+	     pick_gid(d) < 0)) {
 		ibv_close_device(d->ctx);
 		d->ctx = NULL;
 		return -ENODEV;
@@ -133,8 +135,9 @@ int verbs_open(const char *name, struct verbs_dev **out, char *err,
 		snprintf(err, errlen,
 			 "verbs: %s%s%s on this node (%d device%s seen); use "
 			 "--vm-fabric=auto or tcp here",
-			 name ? "no RDMA device " : "no RDMA device with an "
-						    "active port",
+			 name ? "no RDMA device "
+			      : "no RDMA device with an "
+				"active port",
 			 name ? name : "", name ? " with an active port" : "",
 			 n, n == 1 ? "" : "s");
 		free(d);
@@ -142,8 +145,9 @@ int verbs_open(const char *name, struct verbs_dev **out, char *err,
 	}
 	d->pd = ibv_alloc_pd(d->ctx);
 	if (!d->pd) {
-		snprintf(err, errlen, "verbs: %s: cannot allocate a protection "
-				      "domain",
+		snprintf(err, errlen,
+			 "verbs: %s: cannot allocate a protection "
+			 "domain",
 			 d->name);
 		ibv_close_device(d->ctx);
 		free(d);
@@ -204,7 +208,8 @@ struct vlink *vlink_new(struct verbs_dev *d, struct vlink_card *mine)
 		return NULL;
 	v->d = d;
 	if (!(v->buf = malloc(size)) ||
-	    !(v->mr = ibv_reg_mr(d->pd, v->buf, size, IBV_ACCESS_LOCAL_WRITE)) ||
+	    !(v->mr =
+		  ibv_reg_mr(d->pd, v->buf, size, IBV_ACCESS_LOCAL_WRITE)) ||
 	    !(v->ch = ibv_create_comp_channel(d->ctx)) ||
 	    fcntl(v->ch->fd, F_SETFL, O_NONBLOCK) < 0 ||
 	    !(v->cq = ibv_create_cq(d->ctx, 2 * VLINK_SLOTS, v, v->ch, 0)) ||

@@ -26,3 +26,12 @@ like "$out" "console 1" "and its console log, where the guest's boot shows"
 like "$out" "status running" "the QMP socket answers: the guest is running"
 like "$out" "runs on $(uname -r)" "the command ran on the node, not in the guest"
 assert_clean "host-mode job"
+
+# --vm-fabric=verbs where the node has no RDMA device (this lab's nodes):
+# every task fails at once, saying so and naming the fix.
+out=$(srun -Q -n2 --vm-exec=endpoint --vm-fabric=verbs true 2>&1)
+rc=$?
+ok "$([ "$rc" -ne 0 ] && echo 0 || echo 1)" "verbs without an RDMA device fails the step (exit $rc)"
+like "$out" "no RDMA device with an active port on this node.*use --vm-fabric=auto or tcp" \
+	"the error names the missing device and the fix"
+assert_clean "verbs refused"

@@ -27,8 +27,7 @@ int main(void)
 	for (i = 0; i < 16; i++)
 		c.gid[i] = (uint8_t)(i * 17);
 	vlink_card_pack(&c, wire);
-	ok(!memcmp(wire, "SVQP", 4),
-	   "the card starts with its magic");
+	ok(!memcmp(wire, "SVQP", 4), "the card starts with its magic");
 	ok(wire[4] == 0 && wire[5] == 0x12 && wire[6] == 0x34 &&
 	       wire[7] == 0x56,
 	   "the queue pair number is big-endian");

@@ -238,8 +238,8 @@ int main(int argc, char **argv)
 			 (colon = strrchr(argv[i + 1], ':'))) {
 			*colon = 0;
 			rv.sin.sin_port = htons((uint16_t)atoi(colon + 1));
-			if (inet_pton(AF_INET, argv[i + 1],
-				      &rv.sin.sin_addr) != 1)
+			if (inet_pton(AF_INET, argv[i + 1], &rv.sin.sin_addr) !=
+			    1)
 				usage(argv[0]);
 		} else
 			usage(argv[0]);
