@@ -35,6 +35,7 @@
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
+#include "cleanup.h"
 #include "launch_env.h"
 #include "request.h"
 #include "site.h"
@@ -295,30 +296,16 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 /*
  * Removes what a task's launcher left in the run directory (it was killed
- * before it could). Runs as the job's user in a child, so a path the user
- * controls can never make root remove anything.
+ * before it could).
  */
 static void remove_leftovers(spank_t sp)
 {
 	uint32_t job, step, rank;
+	char which[64];
 	uid_t uid;
 	gid_t gid;
-	char pattern[4300];
-	glob_t g;
-	pid_t pid;
-	size_t i;
 
 	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
@@ -326,30 +313,8 @@ static void remove_leftovers(spank_t sp)
 	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
 		return;
-	snprintf(pattern, sizeof(pattern), "%s/" RUNDIR_PREFIX "%u.%u.%u.*",
-		 site.rundir, job, step, rank);
-	pid = fork();
-	if (pid < 0)
-		return;
-	if (pid == 0) {
-		if ((getuid() == 0 && (setgroups(0, NULL) < 0 ||
-				       setgid(gid) < 0 || setuid(uid) < 0)))
-			_exit(1);
-		if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
-			for (i = 0; i < g.gl_pathc; i++) {
-				struct stat st;
-
-				if (lstat(g.gl_pathv[i], &st) == 0 &&
-				    S_ISDIR(st.st_mode) && st.st_uid == uid)
-					nftw(g.gl_pathv[i], remove_entry, 16,
-					     FTW_DEPTH | FTW_PHYS);
-			}
-			globfree(&g);
-		}
-		_exit(0);
-	}
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	snprintf(which, sizeof(which), "%u.%u.%u.", job, step, rank);
+	cleanup_rundirs(site.rundir, which, uid, gid);
 }
 
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
@@ -358,6 +323,38 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 	(void)av;
 	if (spank_context() == S_CTX_REMOTE && is_vm_task(sp))
 		remove_leftovers(sp);
+	return 0;
+}
+
+/*
+ * The job epilog (root, on every node of the job, after its steps): kills
+ * any QEMU of the job still running and removes every run directory the
+ * job's launchers left, whatever killed them; says what it did.
+ */
+int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
+{
+	char err[512], which[32];
+	uint32_t job;
+	uid_t uid;
+	gid_t gid;
+	int killed, removed;
+
+	if (site_parse(ac, av, &site, err, sizeof(err)) < 0) {
+		slurm_error("vm: %s", err);
+		return -1;
+	}
+	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
+		return 0;
+	killed = cleanup_qemus(job, uid);
+	snprintf(which, sizeof(which), "%u.", job);
+	removed = cleanup_rundirs(site.rundir, which, uid, gid);
+	if (killed || removed)
+		slurm_info("vm: job %u epilog: killed %d QEMU process%s, "
+			   "removed %d run director%s in %s",
+			   job, killed, killed == 1 ? "" : "es", removed,
+			   removed == 1 ? "y" : "ies", site.rundir);
 	return 0;
 }
 

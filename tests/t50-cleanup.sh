@@ -44,3 +44,26 @@ scancel -n t50-kill
 wait "$srun_pid"
 assert_clean "after kill -9 of a launcher"
 rm -f "$TESTS_DIR/t50.out"
+
+# The job epilog: a QEMU and a run directory that outlived their step (its
+# slurmstepd crashed, say) go when the job ends, and the node's log says so.
+srun -Q -n1 -J t50-epilog --vm-exec=endpoint sh -c \
+	'mkdir "$0/slurm-vm.$SLURM_JOB_ID.77.0.left" && echo "$SLURM_JOB_ID" && sleep 8' \
+	"$RUNDIR" >"$TESTS_DIR/t50.out" 2>&1 &
+srun_pid=$!
+wait_for 60 test -s "$TESTS_DIR/t50.out"
+job=$(cat "$TESTS_DIR/t50.out")
+# A process of the job's user named like one of its guests, outside any
+# step: what a crashed step would leave.
+perl -e 'sleep 600' -- -name "slurm-vm.$job.77.0" &
+orphan=$!
+wait "$srun_pid"
+wait_for 30 sh -c "! kill -0 $orphan"
+ok $? "the epilog kills a QEMU the job left behind"
+wait "$orphan" 2>/dev/null
+wait_for 30 sh -c "! ls -d '$RUNDIR'/slurm-vm.$job.* >/dev/null 2>&1"
+ok $? "and removes its run directory"
+like "$(cat "$LAB"/log/slurmd.*.log)" "vm: job $job epilog: killed 1 QEMU process, removed 1 run directory" \
+	"and the node's log says what it did"
+assert_clean "after the epilog"
+rm -f "$TESTS_DIR/t50.out"
