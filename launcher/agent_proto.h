@@ -29,6 +29,9 @@
  *	STDIN_EOF  empty: close the command's stdin.
  *	SIGNAL	payload: u32 signal number, delivered to the command's
  *		process group.
+ *	POWEROFF  empty: end every process (SIGTERM, then SIGKILL after
+ *		2 s), sync the disks and power the guest off. Valid at
+ *		any time, also after EXIT.
  *
  * One EXEC per boot. Either side treats any other byte sequence (an
  * unknown type, a non-zero pad, an oversized length, a malformed payload)
@@ -57,6 +60,7 @@ enum agent_msg_type {
 	AGENT_STDIN = 17,
 	AGENT_STDIN_EOF = 18,
 	AGENT_SIGNAL = 19,
+	AGENT_POWEROFF = 20,
 };
 
 enum agent_exit_how {

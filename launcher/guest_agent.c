@@ -150,6 +150,33 @@ struct session {
 	int stdin_eof;
 };
 
+/*
+ * Ends every process, syncs and powers off. As PID 1 the agent does it all
+ * itself; as a service of a distribution's init, that init does.
+ */
+static void power_off(void)
+{
+	int i;
+
+	say("%s", "powering off");
+	if (getpid() != 1) {
+		execlp("poweroff", "poweroff", (char *)NULL);
+		sync();
+		reboot(RB_POWER_OFF);
+	}
+	kill(-1, SIGTERM);
+	for (i = 0; i < 20; i++) { /* until no child is left, or 2 s */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+			break;
+		usleep(100 * 1000);
+	}
+	kill(-1, SIGKILL);
+	sync();
+	reboot(RB_POWER_OFF);
+}
+
 static void reap(struct session *s)
 {
 	struct signalfd_siginfo si;
@@ -177,6 +204,9 @@ static int handle_frame(struct session *s, const struct agent_msg *m)
 	case AGENT_STDIN_EOF:
 		s->stdin_eof = 1;
 		return 0;
+	case AGENT_POWEROFF:
+		power_off();
+		return -1;
 	case AGENT_SIGNAL: {
 		int sig = (int)((uint32_t)m->data[0] << 24 | m->data[1] << 16 |
 				m->data[2] << 8 | m->data[3]);
@@ -328,7 +358,7 @@ int main(void)
 	struct agent_msg m;
 	struct utsname u;
 	sigset_t mask;
-	int port, sfd;
+	int port, sfd, r;
 
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
@@ -344,7 +374,10 @@ int main(void)
 	if (agent_send(port, AGENT_READY, u.release, strlen(u.release)) < 0)
 		goto out;
 	say("ready on port %s", AGENT_PORT_NAME);
-	if (recv_msg(port, &m) != 1 || m.type != AGENT_EXEC ||
+	r = recv_msg(port, &m);
+	if (r == 1 && m.type == AGENT_POWEROFF)
+		power_off(); /* host mode: no command for the agent */
+	if (r != 1 || m.type != AGENT_EXEC ||
 	    agent_exec_decode(m.data, m.len, &ex) < 0) {
 		say("%s", "expected an EXEC message; giving up");
 		goto out;
@@ -356,14 +389,24 @@ out:
 		return 0;
 	/* PID 1 must not exit: reap until the launcher powers us off. */
 	for (;;) {
-		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = port, .events = POLLIN}};
 		struct signalfd_siginfo si;
 
-		if (poll(&p, 1, 60 * 1000) == 0 && port < 0)
+		if (poll(p, 2, 60 * 1000) == 0 && port < 0)
 			reboot(RB_POWER_OFF);
 		while (read(sfd, &si, sizeof(si)) > 0)
 			;
 		while (waitpid(-1, NULL, WNOHANG) > 0)
 			;
+		if (p[1].revents) {
+			if (agent_rx_fill(&rx, port) <= 0) {
+				close(port); /* the launcher is gone */
+				port = -1;
+			}
+			while (port >= 0 && agent_rx_next(&rx, &m) == 1)
+				if (m.type == AGENT_POWEROFF)
+					power_off();
+		}
 	}
 }

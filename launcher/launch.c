@@ -10,7 +10,9 @@
  *  2. create the run directory and the disk overlay (vm.c);
  *  3. start QEMU, open QMP (qmp.c);
  *  4. wait for the guest agent, run the command, relay its I/O (session.c);
- *  5. quit QEMU, remove the run directory, exit with the command's code.
+ *  5. ask the guest to power off (its agent syncs the disks), kill QEMU
+ *     if it has not within a grace period, remove the run directory, exit
+ *     with the command's code.
  *
  * Exits with the command's status (128+N for signal N), or 125 when the
  * guest could not run it; the reason is printed on stderr.
@@ -26,8 +28,11 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "agent_proto.h"
 #include "endpoint.h"
 #include "fabric.h"
 #include "launch_config.h"
@@ -40,6 +45,38 @@
 
 #define QMP_TIMEOUT_MS 30000
 #define QUIT_TIMEOUT_MS 5000
+/* How long a guest asked to power off may take before QEMU is killed. It
+ * and the command's own grace after SIGTERM (session.c) fit in Slurm's
+ * KillWait (30 s by default; 10 s on the test lab) before SIGKILL. */
+#define POWEROFF_GRACE_MS 4000
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Set once the guest was asked to power off: main() then waits for it. */
+static int powering_off;
+
+/*
+ * Asks the guest to power off: through its agent, which ends every process
+ * and syncs the disks first, and with the ACPI power button, for images
+ * whose own init handles it. QEMU exits when the guest is off.
+ */
+static void request_poweroff(struct vm *vm, struct qmp *qmp)
+{
+	json_t *r;
+
+	if (vm->agent_fd >= 0)
+		agent_send(vm->agent_fd, AGENT_POWEROFF, NULL, 0);
+	r = qmp_execute(qmp, "system_powerdown", NULL, QUIT_TIMEOUT_MS, NULL,
+			0);
+	json_decref(r);
+	powering_off = 1;
+}
 
 extern char **environ;
 
@@ -106,6 +143,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 {
 	char hostname[32], cwd[4096];
 	struct session *s = NULL;
+	int ready = 0;
 	struct qmp *qmp;
 	char **env = NULL;
 	json_t *r;
@@ -133,6 +171,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 	}
 	if (session_wait_ready(s, c->boot_timeout, err, errlen) < 0)
 		goto out;
+	ready = 1;
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "/");
 	plan_hostname(c->rank, hostname, sizeof(hostname));
@@ -141,9 +180,14 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
 out:
-	/* The command is done or lost: the guest has nothing left to save. */
-	r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
-	json_decref(r);
+	/* The command is done or lost: a guest that came up powers off
+	 * cleanly (its disks synced); one that never did is stopped. */
+	if (ready) {
+		request_poweroff(vm, qmp);
+	} else {
+		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
+		json_decref(r);
+	}
 	free(env);
 	session_destroy(s);
 	qmp_close(qmp);
@@ -163,7 +207,6 @@ static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
 	uint32_t a = (uint32_t)c->rank + 1;
 	char **env = guest_env();
 	struct qmp *qmp;
-	json_t *r;
 	int code = LAUNCH_EXIT_FAILED, fd = vm->qmp_fd;
 
 	vm->qmp_fd = -1;
@@ -185,8 +228,7 @@ static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
 	code = endpoint_run(c->argv0, argv, env, extra, -1, sfd, err, errlen);
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
-	r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
-	json_decref(r);
+	request_poweroff(vm, qmp);
 out:
 	qmp_close(qmp);
 	free(env);
@@ -291,6 +333,30 @@ out:
 	return code;
 }
 
+/* Waits for the guest to go (powering off, or quitting), or kills it. */
+static void stop_guest(struct vm *vm, const struct launch_config *c, int asked)
+{
+	long t0 = now_ms();
+	int st, killed;
+
+	/* Without a fabric the guest was never asked to go: kill it. */
+	st = vm_stop(vm, powering_off ? POWEROFF_GRACE_MS
+			 : asked      ? QUIT_TIMEOUT_MS
+				      : 0);
+	if (!powering_off || st == -1)
+		return;
+	killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
+	if (killed)
+		fprintf(stderr,
+			"slurm-vm-launch: rank %lu: the guest did not power "
+			"off within %d s; QEMU was killed\n",
+			c->rank, POWEROFF_GRACE_MS / 1000);
+	else if (c->stats)
+		fprintf(stderr,
+			"slurm-vm: n%04lu: the guest powered off in %.2f s\n",
+			c->rank, (double)(now_ms() - t0) / 1000);
+}
+
 int main(int argc, char *argv[])
 {
 	char err[4096] = "";
@@ -352,8 +418,7 @@ int main(int argc, char *argv[])
 	else if (fabric)
 		code = run_guest(&vm, &c, sfd, topo, &plan, argv, err,
 				 sizeof(err));
-	/* Without a fabric the guest was never asked to quit: kill it. */
-	vm_stop(&vm, fabric ? QUIT_TIMEOUT_MS : 0);
+	stop_guest(&vm, &c, fabric != NULL);
 	fabric_stop(fabric);
 	if (fabric)
 		report_stats(fabric, &c);

@@ -39,6 +39,12 @@ static void test_parse(void)
 	agent_msg_header(f, AGENT_STDIN_EOF, 1);
 	ok(agent_msg_parse(f, 9, &m) == -EPROTO,
 	   "STDIN_EOF with a payload is refused");
+	agent_msg_header(f, AGENT_POWEROFF, 0);
+	ok(agent_msg_parse(f, 8, &m) == 8 && m.type == AGENT_POWEROFF,
+	   "an empty POWEROFF is taken");
+	agent_msg_header(f, AGENT_POWEROFF, 2);
+	ok(agent_msg_parse(f, 10, &m) == -EPROTO,
+	   "POWEROFF with a payload is refused");
 }
 
 static void test_exec(void)
