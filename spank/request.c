@@ -570,3 +570,81 @@ int request_check_policy(struct request *r, const struct site_config *site,
 					errlen);
 	return 0;
 }
+
+/* The value of one line for rank, malloc'd into *out (NULL: none). */
+static int resolve_line(const char *line, unsigned long rank, char **out,
+			char *err, size_t errlen)
+{
+	struct rankspec rs;
+	const struct rankspec_entry *e;
+
+	*out = NULL;
+	if (rankspec_parse(line, &rs, err, errlen) < 0)
+		return -EINVAL;
+	e = rankspec_find(&rs, rank);
+	if (e && !(*out = strndup(e->value, e->len)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int resolve_field(struct request *r, enum request_field f,
+			 unsigned long rank, char *err, size_t errlen)
+{
+	char *copy = strdup(r->value[f]), *line, *save = NULL, *v;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	int rc = 0;
+
+	if (!copy || !out) {
+		free(copy);
+		if (out)
+			fclose(out);
+		free(text);
+		return -ENOMEM;
+	}
+	/* Only --vm-disk has lines; other values hold no newline. */
+	for (line = strtok_r(copy, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		rc = resolve_line(line, rank, &v, err, errlen);
+		if (v)
+			fprintf(out, "%s%s", ftell(out) > 0 ? "\n" : "", v);
+		free(v);
+	}
+	free(copy);
+	if (fclose(out) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		free(text);
+		return rc;
+	}
+	free(r->value[f]);
+	r->value[f] = NULL;
+	if (text[0])
+		r->value[f] = text;
+	else
+		free(text);
+	return 0;
+}
+
+int request_resolve(struct request *r, unsigned long rank, char *err,
+		    size_t errlen)
+{
+	enum request_field f;
+	char why[512];
+	int rc;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		if (!request_per_rank(f) || !r->value[f])
+			continue;
+		rc = resolve_field(r, f, rank, why, sizeof(why));
+		if (rc == -EINVAL)
+			snprintf(err, errlen, "%s=%s: %s", named(r, f),
+				 r->value[f], why);
+		else if (rc < 0)
+			snprintf(err, errlen, "out of memory");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

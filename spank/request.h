@@ -77,6 +77,16 @@ int request_validate(struct request *r, const struct site_config *site,
 int request_check_policy(struct request *r, const struct site_config *site,
 			 char *err, size_t errlen);
 
+/*
+ * Replaces every per-guest field by its value for rank: the matching entry
+ * of a rank spec, or NULL (unset: the default applies) when no range holds
+ * the rank; each --vm-disk line on its own, lines without a value dropped.
+ * Plain values stay. Returns 0, -EINVAL (a malformed spec, message in err)
+ * or -ENOMEM.
+ */
+int request_resolve(struct request *r, unsigned long rank, char *err,
+		    size_t errlen);
+
 /* Frees the values; the request can be reused. */
 void request_clear(struct request *r);
 

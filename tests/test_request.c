@@ -2,6 +2,7 @@
 /* Validation of the user's --vm-* request, before any job exists. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -271,6 +272,63 @@ static void test_policy(char *err)
 	site.allow_qemu_args = 0;
 }
 
+/* On the node: per-rank values for one rank, and the policy again. */
+static void test_resolve(char *err)
+{
+	struct request r = {0};
+
+	request_set(&r, REQ_MEM, "0:384,1-:256", NULL);
+	request_set(&r, REQ_KERNEL, "/k/vmlinux", NULL);
+	request_set(&r, REQ_IMAGE, "2-3:/i/a.qcow2", NULL);
+	request_set(&r, REQ_DISK, "0:/d/a.img,ro,1-:/d/b.img\n/d/c.img\n5:/x",
+		    NULL);
+	request_set(&r, REQ_FABRIC, "tcp", NULL);
+	ok(request_resolve(&r, 0, err, 1024) == 0, "rank 0 resolves");
+	is_str(r.value[REQ_MEM], "384", "rank 0 gets its memory");
+	is_str(r.value[REQ_KERNEL], "/k/vmlinux", "a plain value stays");
+	ok(!r.value[REQ_IMAGE], "a spec holding no rank 0 leaves it unset");
+	is_str(r.value[REQ_DISK], "/d/a.img,ro\n/d/c.img",
+	       "each disk line resolves on its own, unmatched ones dropped");
+	is_str(r.value[REQ_FABRIC], "tcp", "other options are untouched");
+	request_clear(&r);
+	request_set(&r, REQ_MEM, "0:384,1-:256", NULL);
+	request_set(&r, REQ_DISK, "0:/d/a.img", NULL);
+	ok(request_resolve(&r, 7, err, 1024) == 0 &&
+	       !strcmp(r.value[REQ_MEM], "256") && !r.value[REQ_DISK],
+	   "rank 7 gets the open range and no disk");
+	request_clear(&r);
+	request_set(&r, REQ_MEM, "4-2:1", "SLURMVM_MEM");
+	ok(request_resolve(&r, 0, err, 1024) == -EINVAL &&
+	       strstr(err, "SLURMVM_MEM=4-2:1: the range 4-2 runs backwards"),
+	   "a malformed spec in the job's environment is named: %s", err);
+	request_clear(&r);
+
+	site.max_mem = 1024;
+	site.allow_qemu_args = 0;
+	request_set(&r, REQ_MEM, "2048", "SLURMVM_MEM");
+	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
+	       strstr(err, "SLURMVM_MEM=2048: above the site's limit"),
+	   "the node holds a value set around srun to max_mem: %s", err);
+	request_clear(&r);
+	request_set(&r, REQ_QEMU_ARGS, "-S", "SLURMVM_QEMU_ARGS");
+	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
+	       strstr(err, "SLURMVM_QEMU_ARGS: this site does not allow"),
+	   "and to allow_qemu_args: %s", err);
+	request_clear(&r);
+	snprintf(site.image_dirs, sizeof(site.image_dirs), "%s/images", dir);
+	request_set(&r, REQ_DISK, in_dir("%s/data.img,ro"), "SLURMVM_DISK");
+	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
+	       strstr(err, "outside the site's image directories"),
+	   "and to image_dirs: %s", err);
+	request_clear(&r);
+	request_set(&r, REQ_DISK, in_dir("%s/images/in.qcow2"), "SLURMVM_DISK");
+	ok(request_check_policy(&r, &site, err, 1024) == 0,
+	   "a disk inside passes on the node too");
+	request_clear(&r);
+	site.image_dirs[0] = 0;
+	site.max_mem = 0;
+}
+
 int main(void)
 {
 	char err[1024], sub[300];
@@ -346,6 +404,7 @@ int main(void)
 	test_specs(err);
 	test_disks(err);
 	test_policy(err);
+	test_resolve(err);
 	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
 	if (system(sub) != 0)
 		printf("# could not remove %s\n", dir);
