@@ -87,8 +87,8 @@ static struct spank_option options[] = {
      "a per-task overlay, or read-only with ,ro (repeatable)",
      1, REQ_DISK, option_cb},
     {"vm-disk-persist", "DIR",
-     "Keep each rank's overlay of --vm-image as DIR/n%04d.qcow2 and use it "
-     "again in the next job",
+     "Keep each rank's overlay of --vm-image as DIR/nNNNN.qcow2 (NNNN: the "
+     "rank) and use it again in the next job",
      1, REQ_DISK_PERSIST, option_cb},
     {"vm-qemu-args", "STRING",
      "Extra QEMU arguments, split on whitespace (only where the site sets "
@@ -395,7 +395,8 @@ static int resolve_task(spank_t sp)
 			: spank_unsetenv(sp, request_env(f)) != ESPANK_SUCCESS)
 			goto out;
 	}
-	rc = choose_mem(sp, &r, rank);
+	/* An endpoint boots no guest: no memory to choose. */
+	rc = request_is_endpoint(&r) ? 0 : choose_mem(sp, &r, rank);
 out:
 	request_clear(&r);
 	return rc;
