@@ -7,7 +7,7 @@
  * binding, environment, limits and TaskProlog when it starts. Stages:
  *
  *  1. read the launch config from the environment;
- *  2. create the run directory and the disk overlay (vm.c);
+ *  2. create the run directory and the disk overlays (vm.c, disk.c);
  *  3. start QEMU, open QMP (qmp.c);
  *  4. wait for the guest agent, run the command, relay its I/O (session.c);
  *  5. ask the guest to power off (its agent syncs the disks), kill QEMU

@@ -41,6 +41,8 @@ static int number(char *const env[], const char *name, unsigned long dflt,
 int config_from_env(struct launch_config *c, char *const env[],
 		    unsigned long default_cpus, char *err, size_t errlen)
 {
+	unsigned long max_cpus;
+
 	memset(c, 0, sizeof(*c));
 	c->image = env_lookup(env, ENV_IMAGE);
 	c->kernel = env_lookup(env, ENV_KERNEL);
@@ -52,6 +54,9 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->argv0 = env_lookup(env, ENV_ARGV0);
 	c->fabric = env_lookup(env, ENV_FABRIC);
 	c->stats = env_lookup(env, ENV_STATS);
+	c->disks = env_lookup(env, ENV_DISK);
+	c->persist = env_lookup(env, ENV_DISK_PERSIST);
+	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
 	c->node = env_lookup(env, "SLURMD_NODENAME");
 	if (!c->fabric)
 		c->fabric = "auto";
@@ -82,6 +87,10 @@ int config_from_env(struct launch_config *c, char *const env[],
 			 ENV_ARGV0);
 		return -EINVAL;
 	}
+	if (number(env, ENV_MAX_CPUS, 1024, 1024, &max_cpus, err, errlen))
+		return -EINVAL;
+	if (default_cpus > max_cpus)
+		default_cpus = max_cpus;
 	if (number(env, ENV_MEM, 512, 1UL << 24, &c->mem_mb, err, errlen) ||
 	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
 	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,

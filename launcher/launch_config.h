@@ -9,6 +9,12 @@ struct launch_config {
 	/* The guest. image and kernel may each be NULL, not both. */
 	const char *image, *kernel, *initrd, *append;
 	unsigned long mem_mb, cpus;
+	/* Extra disks, one a line, each PATH or PATH,ro; NULL: none. */
+	const char *disks;
+	/* A directory keeping the image overlay as n%04d.qcow2, or NULL. */
+	const char *persist;
+	/* Extra QEMU arguments, split on whitespace, or NULL. */
+	const char *qemu_args;
 	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;
@@ -28,7 +34,8 @@ struct launch_config {
 /*
  * Fills c from the variables in env (see launch_env.h and Slurm's
  * SLURM_JOB_ID, SLURM_STEP_ID, SLURM_PROCID). Strings point into env.
- * default_cpus is used when SLURMVM_CPUS is unset. Returns 0, or -EINVAL
+ * default_cpus is used when SLURMVM_CPUS is unset, capped at
+ * SLURMVM_MAX_CPUS (the site's max_cpus). Returns 0, or -EINVAL
  * with a message for the user in err.
  */
 int config_from_env(struct launch_config *c, char *const env[],

@@ -26,6 +26,19 @@
 #define ENV_STATS "SLURMVM_STATS"
 #define ENV_EXEC "SLURMVM_EXEC"
 #define ENV_PIN "SLURMVM_PIN"
+/* Extra disks, one a line: PATH, or PATH,ro for a read-only one. */
+#define ENV_DISK "SLURMVM_DISK"
+/* A directory: rank r's image overlay is DIR/n%04d.qcow2, kept. */
+#define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
+/* Extra QEMU arguments, split on whitespace (allow_qemu_args=yes). */
+#define ENV_QEMU_ARGS "SLURMVM_QEMU_ARGS"
+
+/*
+ * The per-guest options (image, kernel, initrd, append, mem, cpus, each
+ * disk line) may be rank specs in the job's environment ("0:8192,1-:2048");
+ * the plugin resolves them for the task's rank on the node, so the
+ * launcher only ever sees plain values.
+ */
 
 /* Site settings and the task's own argv[0], set by the plugin on the node. */
 #define ENV_QEMU "SLURMVM_QEMU"
@@ -34,6 +47,8 @@
 #define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
 #define ENV_ARGV0 "SLURMVM_ARGV0"
 #define ENV_MTU "SLURMVM_MTU"
+/* plugstack.conf max_cpus: caps the default vCPU count (unset: no cap). */
+#define ENV_MAX_CPUS "SLURMVM_MAX_CPUS"
 
 /* --vm-exec=endpoint: no guest; the command gets the fabric's guest-side
  * socket as this fd and speaks QEMU's stream protocol on it itself. */

@@ -79,15 +79,46 @@ static char *qemu_escape(const char *s)
 	return out;
 }
 
+static void add_disk(struct argv_builder *b, const struct plan_disk *d)
+{
+	char *file = qemu_escape(d->file);
+
+	if (!file) {
+		b->oom = 1;
+		return;
+	}
+	add(b, "-drive");
+	/* A disk that dies with the task need not be flushed. */
+	add(b, "file=%s,format=%s,if=virtio%s", file, d->format,
+	    d->readonly ? ",readonly=on"
+	    : d->keep	? ""
+			: ",cache=unsafe");
+	free(file);
+}
+
+/* The user's extra arguments, split on whitespace: no quoting. */
+static void add_split(struct argv_builder *b, const char *s)
+{
+	const char *space = " \t\n";
+
+	for (s += strspn(s, space); *s; s += strspn(s, space)) {
+		size_t n = strcspn(s, space);
+
+		add(b, "%.*s", (int)n, s);
+		s += n;
+	}
+}
+
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,
-		      const char *overlay, const char *console,
-		      const char *user_qmp, const struct plan_fds *fds)
+		      const struct plan_disk *disks, size_t ndisks,
+		      const char *console, const char *user_qmp,
+		      const struct plan_fds *fds)
 {
 	struct argv_builder b = {0};
 	char *con = qemu_escape(console), *uq = qemu_escape(user_qmp);
-	char *disk = overlay ? qemu_escape(overlay) : NULL;
+	size_t i;
 
-	if (!con || !uq || (overlay && !disk))
+	if (!con || !uq)
 		b.oom = 1;
 	add(&b, "%s", c->qemu);
 	add(&b, "-name");
@@ -134,11 +165,8 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	    "romfile=",
 	    (c->rank >> 24) & 0xff, (c->rank >> 16) & 0xff,
 	    (c->rank >> 8) & 0xff, c->rank & 0xff);
-	if (disk) {
-		add(&b, "-drive");
-		/* The overlay dies with the task: no need to flush it. */
-		add(&b, "file=%s,format=qcow2,if=virtio,cache=unsafe", disk);
-	}
+	for (i = 0; i < ndisks; i++)
+		add_disk(&b, &disks[i]);
 	if (c->kernel) {
 		add(&b, "-kernel");
 		add(&b, "%s", c->kernel);
@@ -150,9 +178,10 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		add(&b, "console=ttyS0 quiet panic=-1%s%s",
 		    c->append ? " " : "", c->append ? c->append : "");
 	}
+	if (c->qemu_args)
+		add_split(&b, c->qemu_args);
 	free(con);
 	free(uq);
-	free(disk);
 	if (b.oom) {
 		plan_argv_free(b.v);
 		return NULL;

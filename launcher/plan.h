@@ -16,6 +16,14 @@ struct plan_fds {
 	int net;   /* QEMU's end of the fabric's stream socketpair */
 };
 
+/* One virtio-blk drive: the boot disk (vda) first, then --vm-disk ones. */
+struct plan_disk {
+	const char *file;   /* an overlay, or the base of a read-only disk */
+	const char *format; /* qcow2 or raw */
+	int readonly;	    /* attached with readonly=on */
+	int keep;	    /* outlives the task: written back, not unsafe */
+};
+
 /*
  * Chooses the accelerator: "kvm" or "tcg" as asked, and for "auto" KVM only
  * when a hardware KVM module is loaded (kvm_module is true), because
@@ -26,14 +34,17 @@ const char *plan_accel(const char *want, int kvm_module);
 
 /*
  * Builds QEMU's argv (NULL-terminated, malloc'd strings in a malloc'd
- * array; free with plan_argv_free()). overlay is the per-task disk or
- * NULL; console is the console log path; user_qmp is the path of a second
- * QMP socket for the user's own tools, in the private run directory. Returns
- * the array or NULL when out of memory.
+ * array; free with plan_argv_free()). disks[0..ndisks) are the drives in
+ * order (the per-task overlay of the image first, when there is one);
+ * console is the console log path; user_qmp is the path of a second QMP
+ * socket for the user's own tools, in the private run directory. The
+ * user's extra QEMU arguments (c->qemu_args, split on spaces, tabs and
+ * newlines) come last. Returns the array or NULL when out of memory.
  */
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,
-		      const char *overlay, const char *console,
-		      const char *user_qmp, const struct plan_fds *fds);
+		      const struct plan_disk *disks, size_t ndisks,
+		      const char *console, const char *user_qmp,
+		      const struct plan_fds *fds);
 
 void plan_argv_free(char **argv);
 

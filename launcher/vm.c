@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Host-side resources of one guest, acquired in this order and released in
- * reverse: run directory, overlay, socketpairs, QEMU.
+ * reverse: run directory, disk overlays (disk.c), socketpairs, QEMU.
  */
 #include "config.h"
 
@@ -19,95 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "disk.h"
 #include "launch_env.h"
 #include "plan.h"
 #include "vm.h"
-
-/* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
-static void qemu_img_path(const char *qemu, char *buf, size_t len)
-{
-	const char *slash = strrchr(qemu, '/');
-
-	if (slash) {
-		snprintf(buf, len, "%.*s/qemu-img", (int)(slash - qemu), qemu);
-		if (access(buf, X_OK) == 0)
-			return;
-	}
-	snprintf(buf, len, "qemu-img");
-}
-
-/* The base image's format from its first bytes: qcow2 or raw. */
-static const char *image_format(const char *path)
-{
-	unsigned char magic[4] = {0};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0) {
-		if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic))
-			magic[0] = 0;
-		close(fd);
-	}
-	return memcmp(magic, "QFI\xfb", 4) ? "raw" : "qcow2";
-}
-
-/* Runs argv with stdout and stderr to log; returns its wait status. */
-static int run_tool(char *const argv[], const char *log)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-
-		if (fd >= 0) {
-			dup2(fd, 1);
-			dup2(fd, 2);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return st;
-}
-
-/*
- * qcow2 overlay whose backing file is the base: created in constant time
- * whatever the base's size, and QEMU opens the base read-only.
- */
-static int make_overlay(struct vm *vm, const struct launch_config *c, char *err,
-			size_t errlen)
-{
-	char tool[4200];
-	char *argv[] = {tool,
-			"create",
-			"-q",
-			"-f",
-			"qcow2",
-			"-F",
-			(char *)image_format(c->image),
-			"-b",
-			(char *)c->image,
-			vm->overlay,
-			NULL};
-	char tail[1024] = "";
-	int st;
-
-	qemu_img_path(c->qemu, tool, sizeof(tool));
-	snprintf(vm->overlay, sizeof(vm->overlay), "%s/disk.qcow2", vm->dir);
-	st = run_tool(argv, vm->qemu_log);
-	if (st == 0)
-		return 0;
-	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
-	snprintf(err, errlen,
-		 "cannot create the disk overlay on %s with %s:\n%s", c->image,
-		 tool, tail);
-	vm->overlay[0] = 0;
-	return -EIO;
-}
 
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	       size_t errlen)
@@ -132,7 +47,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
 	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
-	if (c->image && (r = make_overlay(vm, c, err, errlen)) < 0) {
+	if ((r = disk_prepare(vm, c, err, errlen)) < 0) {
 		vm_cleanup(vm);
 		return r;
 	}
@@ -180,8 +95,8 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	fds.qmp = qmp[1];
 	fds.agent = agent[1];
 	fds.net = net[1];
-	argv = plan_qemu_argv(c, accel, vm->overlay[0] ? vm->overlay : NULL,
-			      vm->console, vm->user_qmp, &fds);
+	argv = plan_qemu_argv(c, accel, vm->drive, vm->ndrives, vm->console,
+			      vm->user_qmp, &fds);
 	if (!argv) {
 		errno = ENOMEM;
 		goto fail_argv;

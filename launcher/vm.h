@@ -10,10 +10,17 @@
 #include <sys/types.h>
 
 #include "launch_config.h"
+#include "plan.h"
+
+#define VM_MAX_DISKS 16 /* --vm-disk drives besides the image */
 
 struct vm {
-	char dir[4096];	     /* the run directory, "" when none */
-	char overlay[4200];  /* dir/disk.qcow2, "" without an image */
+	char dir[4096];	    /* the run directory, "" when none */
+	char overlay[4200]; /* dir/disk.qcow2, or the kept one of
+			     * --vm-disk-persist; "" without an image */
+	char disk_file[VM_MAX_DISKS][4200]; /* dir/diskN.qcow2 or a base */
+	struct plan_disk drive[VM_MAX_DISKS + 1]; /* what QEMU gets */
+	size_t ndrives;
 	char console[4200];  /* dir/console.log */
 	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
 	char user_qmp[4200]; /* dir/qmp.sock: QMP for the user's tools */
@@ -25,8 +32,11 @@ struct vm {
 
 /*
  * Creates the run directory (mode 0700, a fresh name under c->rundir) and,
- * with an image, the copy-on-write overlay over it. Returns 0 or -errno
- * with a message in err; on failure nothing is left behind.
+ * with an image, the copy-on-write overlay over it (with c->persist, the
+ * rank's kept overlay there, made on first use and checked to be over the
+ * same image after); then one overlay for each writable --vm-disk (a
+ * read-only one is attached as it is). Returns 0 or -errno with a message
+ * in err; on failure nothing is left behind in the run directory.
  */
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	       size_t errlen);

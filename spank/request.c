@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,16 +11,21 @@
 
 #include "launch_env.h"
 #include "parse.h"
+#include "policy.h"
+#include "rankspec.h"
 #include "request.h"
 
 static const char *const options[REQ_NFIELDS] = {
-    "--vm-image", "--vm-kernel", "--vm-initrd", "--vm-append", "--vm-mem",
-    "--vm-cpus",  "--vm-fabric", "--vm-stats",	"--vm-exec",   "--vm-pin",
+    "--vm-image",     "--vm-kernel", "--vm-initrd", "--vm-append",
+    "--vm-mem",	      "--vm-cpus",   "--vm-fabric", "--vm-stats",
+    "--vm-exec",      "--vm-pin",    "--vm-disk",   "--vm-disk-persist",
+    "--vm-qemu-args",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL, ENV_INITRD, ENV_APPEND, ENV_MEM,
-    ENV_CPUS,  ENV_FABRIC, ENV_STATS,  ENV_EXEC,   ENV_PIN,
+    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND, ENV_MEM,
+    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,   ENV_PIN,
+    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS,
 };
 
 const char *request_option(enum request_field f)
@@ -43,6 +49,30 @@ int request_set(struct request *r, enum request_field f, const char *value,
 	r->value[f] = v;
 	r->from[f] = from;
 	return 0;
+}
+
+int request_add(struct request *r, enum request_field f, const char *value,
+		const char *from)
+{
+	char *v;
+
+	if (!r->value[f])
+		return request_set(r, f, value, from);
+	if (asprintf(&v, "%s\n%s", r->value[f], value) < 0)
+		return -ENOMEM;
+	free(r->value[f]);
+	r->value[f] = v;
+	/* Messages name the option when any line came from it. */
+	if (!from)
+		r->from[f] = NULL;
+	return 0;
+}
+
+int request_per_rank(enum request_field f)
+{
+	return f == REQ_IMAGE || f == REQ_KERNEL || f == REQ_INITRD ||
+	       f == REQ_APPEND || f == REQ_MEM || f == REQ_CPUS ||
+	       f == REQ_DISK;
 }
 
 int request_active(const struct request *r)
@@ -70,77 +100,300 @@ static const char *named(const struct request *r, enum request_field f)
 	return r->from[f] ? r->from[f] : options[f];
 }
 
-static int absolute(struct request *r, enum request_field f, const char *cwd)
-{
-	char *abs;
+static const char *const what[REQ_NFIELDS] = {
+    [REQ_IMAGE] = "a qcow2 or raw disk image",
+    [REQ_KERNEL] = "a kernel image (vmlinux or bzImage)",
+    [REQ_INITRD] = "an initrd or initramfs file",
+    [REQ_DISK] = "a qcow2 or raw disk image",
+};
 
-	if (r->value[f][0] == '/')
+static int is_path(enum request_field f)
+{
+	return f == REQ_IMAGE || f == REQ_KERNEL || f == REQ_INITRD ||
+	       f == REQ_DISK;
+}
+
+/* Makes buf (a path) absolute against cwd, in place. */
+static int absolute(char *buf, size_t len, const char *cwd, const char *label,
+		    char *err, size_t errlen)
+{
+	char abs[PATH_MAX];
+
+	if (buf[0] == '/')
 		return 0;
-	if (asprintf(&abs, "%s/%s", cwd, r->value[f]) < 0)
-		return -ENOMEM;
-	free(r->value[f]);
-	r->value[f] = abs;
+	if ((size_t)snprintf(abs, sizeof(abs), "%s/%s", cwd, buf) >=
+		sizeof(abs) ||
+	    strlen(abs) >= len) {
+		snprintf(err, errlen, "%s: the path is too long", label);
+		return -EINVAL;
+	}
+	strcpy(buf, abs);
 	return 0;
 }
 
-static const char *const what[REQ_NFIELDS] = {
-    "a qcow2 or raw disk image",
-    "a kernel image (vmlinux or bzImage)",
-    "an initrd or initramfs file",
-};
-
-static int check_file(const struct request *r, enum request_field f,
-		      const char *shown, char *err, size_t errlen)
+static int check_file(enum request_field f, const char *path, const char *label,
+		      char *err, size_t errlen)
 {
-	const char *path = r->value[f];
 	struct stat st;
 
 	if (stat(path, &st) < 0) {
-		snprintf(err, errlen, "%s=%s: %s (%s); give the path of %s",
-			 named(r, f), shown, strerror(errno), path, what[f]);
+		snprintf(err, errlen, "%s: %s (%s); give the path of %s", label,
+			 strerror(errno), path, what[f]);
 		return -EINVAL;
 	}
 	if (S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen,
-			 "%s=%s: is a directory; give the path of %s inside it",
-			 named(r, f), shown, what[f]);
+			 "%s: is a directory; give the path of %s inside it",
+			 label, what[f]);
 		return -EINVAL;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s=%s: not a regular file; give %s",
-			 named(r, f), shown, what[f]);
+		snprintf(err, errlen, "%s: not a regular file; give %s", label,
+			 what[f]);
 		return -EINVAL;
 	}
 	if (access(path, R_OK) < 0) {
 		snprintf(err, errlen,
-			 "%s=%s: not readable by you (%s); fix its permissions "
+			 "%s: not readable by you (%s); fix its permissions "
 			 "or use a copy you can read",
-			 named(r, f), shown, strerror(errno));
+			 label, strerror(errno));
 		return -EINVAL;
 	}
 	if (st.st_size == 0) {
 		snprintf(err, errlen,
-			 "%s=%s: the file is empty; give %s (the test guest "
+			 "%s: the file is empty; give %s (the test guest "
 			 "builder slurm-vm-mkguest makes one)",
-			 named(r, f), shown, what[f]);
+			 label, what[f]);
 		return -EINVAL;
 	}
 	return 0;
 }
 
-static int check_count(const struct request *r, enum request_field f,
-		       unsigned long max, const char *unit, const char *eg,
-		       char *err, size_t errlen)
+static int check_count(const char *v, unsigned long max, const char *unit,
+		       const char *option, const char *eg, const char *label,
+		       unsigned long *out, char *err, size_t errlen)
+{
+	if (parse_count(v, max, out) == 0)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: not a whole number of %s from 1 to %lu; give e.g. %s=%s",
+		 label, unit, max, option, eg);
+	return -EINVAL;
+}
+
+/* The admin's own defaults are not held to the users' image_dirs. */
+static int site_default_path(const struct site_config *site,
+			     enum request_field f, const char *path)
+{
+	return (f == REQ_KERNEL && !strcmp(path, site->default_kernel)) ||
+	       (f == REQ_INITRD && !strcmp(path, site->default_initrd));
+}
+
+/* A path value: made absolute, checked, held to image_dirs. */
+static int check_path(enum request_field f, char *buf, size_t len,
+		      const struct site_config *site, const char *cwd,
+		      const char *label, char *err, size_t errlen)
+{
+	size_t n = strlen(buf);
+	int ro = f == REQ_DISK && n > 3 && !strcmp(buf + n - 3, ",ro");
+	char real[PATH_MAX];
+	int rc = -EINVAL;
+
+	if (ro)
+		buf[n - 3] = 0;
+	if (!buf[0]) {
+		snprintf(err, errlen,
+			 "%s: the path is empty; give the path "
+			 "of %s",
+			 label, what[f]);
+		goto out;
+	}
+	if (cwd && (absolute(buf, len - 3, cwd, label, err, errlen) < 0 ||
+		    check_file(f, buf, label, err, errlen) < 0))
+		goto out;
+	if (!site_default_path(site, f, buf)) {
+		if (policy_path(site, buf, label, err, errlen) < 0)
+			goto out;
+		/* What the guest gets is what was checked: no later swap
+		 * of a symbolic link along the path can change it. */
+		if (site->image_dirs[0] && realpath(buf, real) &&
+		    strlen(real) + 3 < len)
+			strcpy(buf, real);
+	}
+	rc = 0;
+out:
+	if (ro)
+		strcat(buf, ",ro");
+	return rc;
+}
+
+/*
+ * One value of a per-guest field (a plain value, or one entry of a rank
+ * spec) in buf, which it may rewrite. cwd is NULL for a policy-only check.
+ */
+static int check_value(enum request_field f, char *buf, size_t len,
+		       const struct site_config *site, const char *cwd,
+		       const char *label, char *err, size_t errlen)
 {
 	unsigned long v;
 
-	if (!r->value[f] || parse_count(r->value[f], max, &v) == 0)
+	if (is_path(f))
+		return check_path(f, buf, len, site, cwd, label, err, errlen);
+	if (f == REQ_MEM) {
+		if (check_count(buf, 1UL << 24, "megabytes", "--vm-mem", "2048",
+				label, &v, err, errlen) < 0)
+			return -EINVAL;
+		return policy_mem(site, v, label, err, errlen);
+	}
+	if (f == REQ_CPUS) {
+		if (check_count(buf, 1024, "vCPUs", "--vm-cpus", "2", label, &v,
+				err, errlen) < 0)
+			return -EINVAL;
+		return policy_cpus(site, v, label, err, errlen);
+	}
+	return 0;
+}
+
+/*
+ * Checks one line of a per-guest field, entry by entry, and writes it
+ * again (with absolute paths) to out.
+ */
+static int check_line(const struct request *r, enum request_field f,
+		      const char *line, FILE *out,
+		      const struct site_config *site, const char *cwd,
+		      char *err, size_t errlen)
+{
+	char buf[PATH_MAX + 8], label[PATH_MAX + 160], range[48], why[512];
+	struct rankspec rs;
+	size_t i;
+
+	if (rankspec_parse(line, &rs, why, sizeof(why)) < 0) {
+		snprintf(err, errlen,
+			 "%s=%s: %s (a rank spec reads 0:VALUE,1-3:VALUE,4-:"
+			 "VALUE)",
+			 named(r, f), line, why);
+		return -EINVAL;
+	}
+	for (i = 0; i < rs.n; i++) {
+		const struct rankspec_entry *e = &rs.e[i];
+
+		if (e->len >= sizeof(buf) - 8) {
+			snprintf(err, errlen, "%s: a value is too long",
+				 named(r, f));
+			return -EINVAL;
+		}
+		memcpy(buf, e->value, e->len);
+		buf[e->len] = 0;
+		rankspec_range(e, range, sizeof(range));
+		if (rs.plain)
+			snprintf(label, sizeof(label), "%s=%s", named(r, f),
+				 buf);
+		else
+			snprintf(label, sizeof(label), "%s (rank%s %s: %s)",
+				 named(r, f), e->first == e->last ? "" : "s",
+				 range, buf);
+		if (check_value(f, buf, sizeof(buf), site, cwd, label, err,
+				errlen) < 0)
+			return -EINVAL;
+		if (rs.plain)
+			fprintf(out, "%s", buf);
+		else
+			fprintf(out, "%s%s:%s", i ? "," : "", range, buf);
+	}
+	return 0;
+}
+
+/* True when the line at line (of len bytes) occurs before it in all. */
+static int seen_before(const char *all, const char *line, size_t len)
+{
+	const char *p;
+
+	for (p = all; p < line; p += strcspn(p, "\n") + 1)
+		if (strcspn(p, "\n") == len && !strncmp(p, line, len))
+			return 1;
+	return 0;
+}
+
+/*
+ * Checks every value of a per-guest field and replaces it with its checked
+ * form: paths absolute (or resolved), disks given twice once.
+ */
+static int check_field(struct request *r, enum request_field f,
+		       const struct site_config *site, const char *cwd,
+		       char *err, size_t errlen)
+{
+	char *text = NULL, *line = NULL, *p;
+	size_t size = 0, cap = 0;
+	FILE *out;
+	int rc = 0;
+
+	if (!r->value[f])
 		return 0;
-	snprintf(err, errlen,
-		 "%s=%s: not a whole number of %s from 1 to %lu; give e.g. "
-		 "%s=%s",
-		 named(r, f), r->value[f], unit, max, options[f], eg);
-	return -EINVAL;
+	out = open_memstream(&text, &size);
+	if (!out)
+		return -ENOMEM;
+	for (p = r->value[f]; rc == 0;) {
+		size_t n = f == REQ_DISK ? strcspn(p, "\n") : strlen(p);
+
+		if (n >= cap) {
+			char *bigger = realloc(line, n + 1);
+
+			if (!bigger) {
+				rc = -ENOMEM;
+				break;
+			}
+			line = bigger;
+			cap = n + 1;
+		}
+		memcpy(line, p, n);
+		line[n] = 0;
+		if (!seen_before(r->value[f], p, n)) {
+			if (p != r->value[f] && ftell(out) > 0)
+				fputc('\n', out);
+			rc =
+			    check_line(r, f, line, out, site, cwd, err, errlen);
+		}
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	free(line);
+	if (fclose(out) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc == 0) {
+		free(r->value[f]);
+		r->value[f] = text;
+	} else {
+		free(text);
+	}
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+	return rc;
+}
+
+/* A directory the user can write to, made absolute against cwd. */
+static int check_dir(struct request *r, enum request_field f, const char *cwd,
+		     const char *fix, char *err, size_t errlen)
+{
+	char buf[PATH_MAX], label[PATH_MAX + 40];
+	struct stat st;
+
+	snprintf(label, sizeof(label), "%s=%s", named(r, f), r->value[f]);
+	if (strlen(r->value[f]) >= sizeof(buf)) {
+		snprintf(err, errlen, "%s: the path is too long", named(r, f));
+		return -EINVAL;
+	}
+	strcpy(buf, r->value[f]);
+	if (absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
+		return -EINVAL;
+	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode) ||
+	    access(buf, W_OK) < 0) {
+		snprintf(err, errlen,
+			 "%s: not a directory you can write to; %s", label,
+			 fix);
+		return -EINVAL;
+	}
+	return request_set(r, f, buf, r->from[f]) < 0 ? -ENOMEM : 0;
 }
 
 /* name is the plugstack key, so a message points at the line to fix. */
@@ -183,15 +436,12 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 	return 0;
 }
 
-int request_validate(struct request *r, const struct site_config *site,
-		     const char *cwd, char *err, size_t errlen)
+/* What a guest boots, and what must come with it. */
+static int check_boot(struct request *r, const struct site_config *site,
+		      char *err, size_t errlen)
 {
 	enum request_field f;
 
-	if (check_exec(r, err, errlen) < 0)
-		return -EINVAL;
-	if (request_is_endpoint(r))
-		goto options;
 	if (!r->value[REQ_IMAGE] && !r->value[REQ_KERNEL] &&
 	    site->default_kernel[0] &&
 	    (site_default(r, REQ_KERNEL, site->default_kernel,
@@ -199,8 +449,10 @@ int request_validate(struct request *r, const struct site_config *site,
 	     site_default(r, REQ_INITRD, site->default_initrd,
 			  "plugstack.conf default_initrd") ||
 	     site_default(r, REQ_APPEND, site->default_append,
-			  "plugstack.conf default_append")))
-		goto oom;
+			  "plugstack.conf default_append"))) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
 	if (!r->value[REQ_IMAGE] && !r->value[REQ_KERNEL]) {
 		snprintf(err, errlen,
 			 "nothing to boot: give --vm-image=DISK or "
@@ -218,29 +470,22 @@ int request_validate(struct request *r, const struct site_config *site,
 			 named(r, f));
 		return -EINVAL;
 	}
-	for (f = REQ_IMAGE; f <= REQ_INITRD; f++) {
-		char *shown;
-		int rc;
-
-		if (!r->value[f])
-			continue;
-		if (!r->value[f][0]) {
-			snprintf(err, errlen,
-				 "%s is empty; give the path of %s",
-				 named(r, f), what[f]);
-			return -EINVAL;
-		}
-		shown = strdup(r->value[f]);
-		if (!shown || absolute(r, f, cwd) < 0) {
-			free(shown);
-			goto oom;
-		}
-		rc = check_file(r, f, shown, err, errlen);
-		free(shown);
-		if (rc < 0)
-			return rc;
+	if (r->value[REQ_DISK_PERSIST] && !r->value[REQ_IMAGE]) {
+		snprintf(err, errlen,
+			 "%s keeps each rank's overlay of its --vm-image: give "
+			 "--vm-image=DISK too",
+			 named(r, REQ_DISK_PERSIST));
+		return -EINVAL;
 	}
-options:
+	return 0;
+}
+
+/* The options that are not per guest. */
+static int check_options(struct request *r, const struct site_config *site,
+			 const char *cwd, char *err, size_t errlen)
+{
+	char label[128];
+
 	if (r->value[REQ_PIN] && strcmp(r->value[REQ_PIN], "auto") &&
 	    strcmp(r->value[REQ_PIN], "none")) {
 		snprintf(err, errlen,
@@ -262,34 +507,144 @@ options:
 			       "found no libibverbs)");
 		return -EINVAL;
 	}
-	if (r->value[REQ_STATS] && r->value[REQ_STATS][0]) {
-		struct stat st;
-		char *shown = strdup(r->value[REQ_STATS]);
-
-		if (!shown || absolute(r, REQ_STATS, cwd) < 0) {
-			free(shown);
-			goto oom;
-		}
-		if (stat(r->value[REQ_STATS], &st) < 0 ||
-		    !S_ISDIR(st.st_mode) ||
-		    access(r->value[REQ_STATS], W_OK) < 0) {
-			snprintf(
-			    err, errlen,
-			    "%s=%s: not a directory you can write to; give "
-			    "an existing directory for the counter files, "
-			    "or --vm-stats alone for a summary line",
-			    named(r, REQ_STATS), shown);
-			free(shown);
-			return -EINVAL;
-		}
-		free(shown);
-	}
-	if (check_count(r, REQ_MEM, 1UL << 24, "megabytes", "2048", err,
-			errlen) ||
-	    check_count(r, REQ_CPUS, 1024, "vCPUs", "2", err, errlen))
+	if (r->value[REQ_STATS] && r->value[REQ_STATS][0] &&
+	    check_dir(r, REQ_STATS, cwd,
+		      "give an existing directory for the counter files, or "
+		      "--vm-stats alone for a summary line",
+		      err, errlen) < 0)
 		return -EINVAL;
+	if (r->value[REQ_DISK_PERSIST] &&
+	    check_dir(r, REQ_DISK_PERSIST, cwd,
+		      "give an existing directory (on the nodes' shared or "
+		      "local storage) to keep the ranks' disks in",
+		      err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_QEMU_ARGS]) {
+		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));
+		if (policy_qemu_args(site, label, err, errlen) < 0)
+			return -EINVAL;
+	}
 	return 0;
-oom:
-	snprintf(err, errlen, "out of memory");
-	return -ENOMEM;
+}
+
+int request_validate(struct request *r, const struct site_config *site,
+		     const char *cwd, char *err, size_t errlen)
+{
+	enum request_field f;
+	int rc;
+
+	if (check_exec(r, err, errlen) < 0)
+		return -EINVAL;
+	if (!request_is_endpoint(r)) {
+		rc = check_boot(r, site, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		/* An endpoint boots nothing: its paths are never opened. */
+		if (!request_per_rank(f) ||
+		    (request_is_endpoint(r) && is_path(f)))
+			continue;
+		rc = check_field(r, f, site, cwd, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return check_options(r, site, cwd, err, errlen);
+}
+
+int request_check_policy(struct request *r, const struct site_config *site,
+			 char *err, size_t errlen)
+{
+	enum request_field f;
+	int rc;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		if (!request_per_rank(f))
+			continue;
+		rc = check_field(r, f, site, NULL, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	if (r->value[REQ_QEMU_ARGS])
+		return policy_qemu_args(site, named(r, REQ_QEMU_ARGS), err,
+					errlen);
+	return 0;
+}
+
+/* The value of one line for rank, malloc'd into *out (NULL: none). */
+static int resolve_line(const char *line, unsigned long rank, char **out,
+			char *err, size_t errlen)
+{
+	struct rankspec rs;
+	const struct rankspec_entry *e;
+
+	*out = NULL;
+	if (rankspec_parse(line, &rs, err, errlen) < 0)
+		return -EINVAL;
+	e = rankspec_find(&rs, rank);
+	if (e && !(*out = strndup(e->value, e->len)))
+		return -ENOMEM;
+	return 0;
+}
+
+static int resolve_field(struct request *r, enum request_field f,
+			 unsigned long rank, char *err, size_t errlen)
+{
+	char *copy = strdup(r->value[f]), *line, *save = NULL, *v;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *out = open_memstream(&text, &size);
+	int rc = 0;
+
+	if (!copy || !out) {
+		free(copy);
+		if (out)
+			fclose(out);
+		free(text);
+		return -ENOMEM;
+	}
+	/* Only --vm-disk has lines; other values hold no newline. */
+	for (line = strtok_r(copy, "\n", &save); line && rc == 0;
+	     line = strtok_r(NULL, "\n", &save)) {
+		rc = resolve_line(line, rank, &v, err, errlen);
+		if (v)
+			fprintf(out, "%s%s", ftell(out) > 0 ? "\n" : "", v);
+		free(v);
+	}
+	free(copy);
+	if (fclose(out) != 0 && rc == 0)
+		rc = -ENOMEM;
+	if (rc < 0) {
+		free(text);
+		return rc;
+	}
+	free(r->value[f]);
+	r->value[f] = NULL;
+	if (text[0])
+		r->value[f] = text;
+	else
+		free(text);
+	return 0;
+}
+
+int request_resolve(struct request *r, unsigned long rank, char *err,
+		    size_t errlen)
+{
+	enum request_field f;
+	char why[512];
+	int rc;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		if (!request_per_rank(f) || !r->value[f])
+			continue;
+		rc = resolve_field(r, f, rank, why, sizeof(why));
+		if (rc == -EINVAL)
+			snprintf(err, errlen, "%s=%s: %s", named(r, f),
+				 r->value[f], why);
+		else if (rc < 0)
+			snprintf(err, errlen, "out of memory");
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

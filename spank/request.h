@@ -21,6 +21,9 @@ enum request_field {
 	REQ_STATS,
 	REQ_EXEC,
 	REQ_PIN,
+	REQ_DISK,	  /* one disk a line, each PATH[,ro] */
+	REQ_DISK_PERSIST, /* directory of the ranks' kept overlays */
+	REQ_QEMU_ARGS,
 	REQ_NFIELDS
 };
 
@@ -39,6 +42,14 @@ const char *request_env(enum request_field f);
 int request_set(struct request *r, enum request_field f, const char *value,
 		const char *from);
 
+/* Adds value as one more line of a repeatable field (--vm-disk). Returns 0
+ * or -ENOMEM. */
+int request_add(struct request *r, enum request_field f, const char *value,
+		const char *from);
+
+/* True for a field whose value may be a rank spec (rankspec.h). */
+int request_per_rank(enum request_field f);
+
 /* True for --vm-exec=endpoint: fabric endpoints, no guests. */
 int request_is_endpoint(const struct request *r);
 
@@ -49,11 +60,32 @@ int request_active(const struct request *r);
  * Applies the site defaults (kernel, initrd, append when neither an image
  * nor a kernel was given), makes paths absolute against cwd and checks
  * everything: files exist, are regular, readable and not empty; initrd and
- * append come with a kernel; counts are positive numbers. Returns 0, or
- * -EINVAL with a message naming the option, the value and the fix.
+ * append come with a kernel; counts are positive numbers; rank specs parse;
+ * the site's policy holds (policy.h; with image_dirs= set, paths are
+ * replaced by what they resolve to). Every entry of a rank spec is checked.
+ * Returns 0, or -EINVAL with a message naming the option, the value and the
+ * fix (and the plugstack.conf line, for a policy refusal).
  */
 int request_validate(struct request *r, const struct site_config *site,
 		     const char *cwd, char *err, size_t errlen);
+
+/*
+ * Checks only the site's policy on a request read back on the node (paths
+ * already absolute, nothing changed but the resolution of paths). Returns 0
+ * or -EINVAL with a message as request_validate() gives.
+ */
+int request_check_policy(struct request *r, const struct site_config *site,
+			 char *err, size_t errlen);
+
+/*
+ * Replaces every per-guest field by its value for rank: the matching entry
+ * of a rank spec, or NULL (unset: the default applies) when no range holds
+ * the rank; each --vm-disk line on its own, lines without a value dropped.
+ * Plain values stay. Returns 0, -EINVAL (a malformed spec, message in err)
+ * or -ENOMEM.
+ */
+int request_resolve(struct request *r, unsigned long rank, char *err,
+		    size_t errlen);
 
 /* Frees the values; the request can be reused. */
 void request_clear(struct request *r);

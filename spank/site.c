@@ -9,7 +9,7 @@
 #include "parse.h"
 #include "site.h"
 
-enum kind { PATH, TEXT, ACCEL, FABRIC, COUNT };
+enum kind { PATH, PATHS, TEXT, ACCEL, FABRIC, COUNT, YESNO };
 
 struct key {
 	const char *name;
@@ -29,13 +29,25 @@ struct key {
 	}
 
 static const struct key keys[] = {
-    STR(launcher, PATH),       STR(qemu, TEXT),
-    STR(accel, ACCEL),	       STR(rundir, PATH),
-    STR(default_kernel, PATH), STR(default_initrd, PATH),
-    STR(default_append, TEXT), NUM(default_mem, 1UL << 24),
-    NUM(boot_timeout, 86400),  STR(fabric, FABRIC),
+    STR(launcher, PATH),
+    STR(qemu, TEXT),
+    STR(accel, ACCEL),
+    STR(rundir, PATH),
+    STR(default_kernel, PATH),
+    STR(default_initrd, PATH),
+    STR(default_append, TEXT),
+    NUM(default_mem, 1UL << 24),
+    NUM(boot_timeout, 86400),
+    STR(fabric, FABRIC),
     NUM(fabric_mtu, 65521),
+    STR(image_dirs, PATHS),
+    NUM(max_mem, 1UL << 24),
+    NUM(max_cpus, 1024),
+    {"allow_qemu_args", YESNO, offsetof(struct site_config, allow_qemu_args), 0,
+     0},
 };
+
+#define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
 static void set_defaults(struct site_config *s)
 {
@@ -58,6 +70,29 @@ int fabric_transport_known(const char *name)
 		return 1;
 #endif
 	return !strcmp(name, "auto") || !strcmp(name, "tcp");
+}
+
+/* DIR[:DIR...]: each one absolute, none empty. */
+static int check_paths(const char *name, const char *v, char *err,
+		       size_t errlen)
+{
+	const char *p = v;
+
+	for (;;) {
+		size_t n = strcspn(p, ":");
+
+		if (n == 0 || p[0] != '/') {
+			snprintf(err, errlen,
+				 "%s=%s: each directory must be an absolute "
+				 "path, separated by ':' (e.g. %s=/shared/"
+				 "images:/scratch/images)",
+				 name, v, name);
+			return -EINVAL;
+		}
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
 }
 
 static int apply(struct site_config *s, const struct key *k, const char *v,
@@ -98,6 +133,18 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 			return -EINVAL;
 		}
 		break;
+	case PATHS:
+		if (check_paths(k->name, v, err, errlen) < 0)
+			return -EINVAL;
+		break;
+	case YESNO:
+		if (strcmp(v, "yes") && strcmp(v, "no")) {
+			snprintf(err, errlen, "%s=%s: must be yes or no",
+				 k->name, v);
+			return -EINVAL;
+		}
+		*(int *)field = !strcmp(v, "yes");
+		return 0;
 	case TEXT:
 		break;
 	}
@@ -108,6 +155,19 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 	}
 	strcpy(field, v);
 	return 0;
+}
+
+static void unknown_key(const char *arg, size_t n, char *err, size_t errlen)
+{
+	size_t j, used;
+
+	used = (size_t)snprintf(
+	    err, errlen, "plugstack.conf: unknown key '%.*s' (known: ", (int)n,
+	    arg);
+	for (j = 0; j < NKEYS && used < errlen; j++)
+		used +=
+		    (size_t)snprintf(err + used, errlen - used, "%s%s",
+				     keys[j].name, j + 1 < NKEYS ? ", " : ")");
 }
 
 int site_parse(int ac, char **av, struct site_config *s, char *err,
@@ -127,22 +187,23 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 				 av[i]);
 			return -EINVAL;
 		}
-		for (j = 0; j < sizeof(keys) / sizeof(keys[0]); j++)
+		for (j = 0; j < NKEYS; j++)
 			if (strlen(keys[j].name) == n &&
 			    !strncmp(keys[j].name, av[i], n))
 				break;
-		if (j == sizeof(keys) / sizeof(keys[0])) {
-			snprintf(err, errlen,
-				 "plugstack.conf: unknown key '%.*s' (known: "
-				 "launcher, qemu, accel, rundir, "
-				 "default_kernel, default_initrd, "
-				 "default_append, default_mem, boot_timeout, "
-				 "fabric, fabric_mtu)",
-				 (int)n, av[i]);
+		if (j == NKEYS) {
+			unknown_key(av[i], n, err, errlen);
 			return -EINVAL;
 		}
 		if (apply(s, &keys[j], eq + 1, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (s->max_mem && s->default_mem > s->max_mem) {
+		snprintf(err, errlen,
+			 "default_mem=%lu is above max_mem=%lu; lower "
+			 "default_mem or raise max_mem",
+			 s->default_mem, s->max_mem);
+		return -EINVAL;
 	}
 	return 0;
 }

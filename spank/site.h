@@ -17,12 +17,18 @@ struct site_config {
 	unsigned long boot_timeout; /* boot_timeout= seconds */
 	char fabric[8];		    /* fabric=auto|tcp|verbs: default */
 	unsigned long fabric_mtu;   /* fabric_mtu= the guests' MTU */
+	/* Policy: what users may ask for; 0 or "" is no limit. */
+	char image_dirs[4096];	/* image_dirs=DIR[:DIR...] */
+	unsigned long max_mem;	/* max_mem= MB per guest */
+	unsigned long max_cpus; /* max_cpus= vCPUs per guest */
+	int allow_qemu_args;	/* allow_qemu_args=yes|no (no) */
 };
 
 /*
  * Fills s with the defaults, then applies the plugstack arguments av[0..ac).
  * Returns 0, or -EINVAL with a message naming the argument and the fix in
- * err (an unknown key, a malformed value, a relative path).
+ * err (an unknown key, a malformed value, a relative path, a default_mem
+ * above max_mem).
  */
 int site_parse(int ac, char **av, struct site_config *s, char *err,
 	       size_t errlen);

@@ -39,6 +39,7 @@
 #include "launch_env.h"
 #include "request.h"
 #include "site.h"
+#include "task_mem.h"
 
 SPANK_PLUGIN(spank_vm, 1);
 
@@ -59,7 +60,10 @@ static struct spank_option options[] = {
     {"vm-initrd", "PATH", "Initrd for --vm-kernel", 1, REQ_INITRD, option_cb},
     {"vm-append", "STRING", "Extra kernel arguments for --vm-kernel", 1,
      REQ_APPEND, option_cb},
-    {"vm-mem", "MB", "Guest memory in megabytes", 1, REQ_MEM, option_cb},
+    {"vm-mem", "MB",
+     "Guest memory in megabytes (default: the task's share of the step's "
+     "memory)",
+     1, REQ_MEM, option_cb},
     {"vm-cpus", "N", "Guest vCPUs (default: the CPUs Slurm bound the task to)",
      1, REQ_CPUS, option_cb},
     {"vm-fabric", "auto|tcp|verbs",
@@ -79,15 +83,35 @@ static struct spank_option options[] = {
      "Pin vCPU i to the i-th CPU Slurm gave the task and guest memory to "
      "their NUMA nodes (auto, the default), or not (none)",
      1, REQ_PIN, option_cb},
+    {"vm-disk", "PATH[,ro]",
+     "Attach this disk image to every guest, after the boot disk, through "
+     "a per-task overlay, or read-only with ,ro (repeatable)",
+     1, REQ_DISK, option_cb},
+    {"vm-disk-persist", "DIR",
+     "Keep each rank's overlay of --vm-image as DIR/nNNNN.qcow2 (NNNN: the "
+     "rank) and use it again in the next job",
+     1, REQ_DISK_PERSIST, option_cb},
+    {"vm-qemu-args", "STRING",
+     "Extra QEMU arguments, split on whitespace (only where the site sets "
+     "allow_qemu_args=yes)",
+     1, REQ_QEMU_ARGS, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
-/* Remote callbacks run twice: request_set() replaces, so that is fine. */
+/*
+ * Remote callbacks run twice: request_set() replaces, so that is fine, and
+ * the remote side reads the request from the job's environment anyway.
+ * --vm-disk is repeatable: each occurrence adds a line.
+ */
 static int option_cb(int val, const char *optarg, int remote)
 {
 	(void)remote;
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
+	if (val == REQ_DISK)
+		return request_add(&req, val, optarg ? optarg : "", NULL) < 0
+			   ? -1
+			   : 0;
 	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1 : 0;
 }
 
@@ -150,7 +174,12 @@ int slurm_spank_init(spank_t sp, int ac, char **av)
 	return 0;
 }
 
-/* Takes SLURMVM_* variables for options not given on the command line. */
+/*
+ * Takes SLURMVM_* variables for options not given on the command line.
+ * Disks add up: sbatch hands a job's srun steps every --vm-disk in
+ * SLURMVM_DISK but only the last in its option, and one given twice is
+ * attached once.
+ */
 static int request_from_env(void)
 {
 	int f;
@@ -158,8 +187,9 @@ static int request_from_env(void)
 	for (f = 0; f < REQ_NFIELDS; f++) {
 		const char *v = getenv(request_env(f));
 
-		if (!req.value[f] && v &&
-		    request_set(&req, f, v, request_env(f)) < 0)
+		if (!v || (req.value[f] && f != REQ_DISK))
+			continue;
+		if (request_add(&req, f, v, request_env(f)) < 0)
 			return -1;
 	}
 	return 0;
@@ -252,6 +282,127 @@ static int set_env(spank_t sp, const char *name, const char *value,
 	return -1;
 }
 
+/* A variable of the job's environment, malloc'd; NULL when unset. */
+static char *job_getenv(spank_t sp, const char *name)
+{
+	size_t len;
+
+	for (len = 4096; len <= (1 << 22); len *= 4) {
+		char *buf = malloc(len);
+		spank_err_t e;
+
+		if (!buf)
+			return NULL;
+		e = spank_getenv(sp, name, buf, len);
+		if (e == ESPANK_SUCCESS)
+			return buf;
+		free(buf);
+		if (e != ESPANK_NOSPACE)
+			return NULL;
+	}
+	return NULL;
+}
+
+/* The request as the job's environment carries it (srun validated it). */
+static int request_from_job(spank_t sp, struct request *r)
+{
+	int f;
+
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		char *v = job_getenv(sp, request_env(f));
+		int rc = v ? request_set(r, f, v, request_env(f)) : 0;
+
+		free(v);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The guest memory for this task: its share of the step's memory on this
+ * node by default, and never more (task_mem.c).
+ */
+static int choose_mem(spank_t sp, const struct request *r, uint32_t rank)
+{
+	uint64_t step_mb = 0, job_mb = 0;
+	uint32_t tasks = 1;
+	struct task_mem t;
+	unsigned long mb;
+	char err[512], num[32];
+
+	/* Items a Slurm without them does not fill stay 0: no limit. */
+	spank_get_item(sp, S_STEP_ALLOC_MEM, &step_mb);
+	spank_get_item(sp, S_JOB_ALLOC_MEM, &job_mb);
+	spank_get_item(sp, S_JOB_LOCAL_TASK_COUNT, &tasks);
+	t.step_mb = step_mb;
+	t.job_mb = job_mb;
+	t.tasks = tasks;
+	t.default_mb = site.default_mem;
+	t.max_mb = site.max_mem;
+	if (task_mem_choose(&t, r->value[REQ_MEM], &mb, err, sizeof(err)) < 0) {
+		slurm_error("vm: rank %u: %s", rank, err);
+		return -1;
+	}
+	snprintf(num, sizeof(num), "%lu", mb);
+	return set_env(sp, ENV_MEM, num, 1);
+}
+
+/*
+ * Resolves the per-guest options for this task's rank, holds them to the
+ * site's policy once more (a job's environment can be set without srun's
+ * check, e.g. with srun --export) and writes them back for the launcher,
+ * which sees plain values only.
+ */
+static int resolve_task(spank_t sp)
+{
+	struct request r = {0};
+	char err[1536];
+	uint32_t rank;
+	int f, rc = -1;
+
+	if (spank_get_item(sp, S_TASK_GLOBAL_ID, &rank) != ESPANK_SUCCESS) {
+		slurm_error("vm: cannot read the task's rank");
+		return -1;
+	}
+	if (request_from_job(sp, &r) < 0) {
+		slurm_error("vm: out of memory");
+		goto out;
+	}
+	if (request_resolve(&r, rank, err, sizeof(err)) < 0 ||
+	    request_check_policy(&r, &site, err, sizeof(err)) < 0) {
+		slurm_error("vm: rank %u: %s", rank, err);
+		goto out;
+	}
+	if (!request_is_endpoint(&r) && !r.value[REQ_IMAGE] &&
+	    !r.value[REQ_KERNEL]) {
+		slurm_error("vm: rank %u: nothing to boot: no entry of "
+			    "--vm-image or --vm-kernel holds this rank; add "
+			    "one, or an open range such as 1-:PATH",
+			    rank);
+		goto out;
+	}
+	if (r.value[REQ_DISK_PERSIST] && !r.value[REQ_IMAGE]) {
+		slurm_error("vm: rank %u: --vm-disk-persist keeps the overlay "
+			    "of --vm-image, which gives this rank none",
+			    rank);
+		goto out;
+	}
+	for (f = 0; f < REQ_NFIELDS; f++) {
+		if (!request_per_rank(f) || f == REQ_MEM)
+			continue;
+		if (r.value[f]
+			? set_env(sp, request_env(f), r.value[f], 1)
+			: spank_unsetenv(sp, request_env(f)) != ESPANK_SUCCESS)
+			goto out;
+	}
+	/* An endpoint boots no guest: no memory to choose. */
+	rc = request_is_endpoint(&r) ? 0 : choose_mem(sp, &r, rank);
+out:
+	request_clear(&r);
+	return rc;
+}
+
 /* In the task, just before Slurm execs it: hand it to the launcher. */
 int slurm_spank_task_init(spank_t sp, int ac, char **av)
 {
@@ -274,12 +425,12 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 			    site.launcher, strerror(errno));
 		return -1;
 	}
-	snprintf(num, sizeof(num), "%lu", site.default_mem);
+	if (resolve_task(sp) < 0)
+		return -1;
 	if (set_env(sp, ENV_ARGV0, argv[0], 1) ||
 	    set_env(sp, ENV_QEMU, site.qemu, 1) ||
 	    set_env(sp, ENV_ACCEL, site.accel, 1) ||
 	    set_env(sp, ENV_RUNDIR, site.rundir, 1) ||
-	    set_env(sp, ENV_MEM, num, 0) ||
 	    set_env(sp, ENV_FABRIC, site.fabric, 0))
 		return -1;
 	snprintf(num, sizeof(num), "%lu", site.fabric_mtu);
@@ -287,6 +438,10 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 		return -1;
 	snprintf(num, sizeof(num), "%lu", site.boot_timeout);
 	if (set_env(sp, ENV_BOOT_TIMEOUT, num, 1))
+		return -1;
+	snprintf(num, sizeof(num), "%lu", site.max_cpus);
+	if (site.max_cpus ? set_env(sp, ENV_MAX_CPUS, num, 1)
+			  : spank_unsetenv(sp, ENV_MAX_CPUS) != ESPANK_SUCCESS)
 		return -1;
 	launcher = strdup(site.launcher);
 	if (!launcher)

@@ -21,6 +21,81 @@ static char *join(char **argv)
 	return buf;
 }
 
+/* The argv from its -drive options on. */
+static const char *from_drives(char **argv)
+{
+	const char *all = join(argv), *d = strstr(all, "-drive");
+
+	return d ? d : "(no drive)";
+}
+
+/* --vm-disk drives, --vm-disk-persist, --vm-qemu-args, max_cpus. */
+static void test_disks_and_args(void)
+{
+	char *env[] = {"SLURMVM_IMAGE=/img/base.qcow2",
+		       "SLURMVM_ARGV0=true",
+		       "SLURMVM_DISK=/d/data.qcow2\n/d/ref.img,ro",
+		       "SLURMVM_DISK_PERSIST=/keep",
+		       "SLURMVM_QEMU_ARGS= -device virtio-rng-pci\t-icount "
+		       "shift=0 ",
+		       "SLURMVM_MAX_CPUS=4",
+		       NULL};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7};
+	struct plan_disk drives[] = {
+	    {"/keep/n0000.qcow2", "qcow2", 0, 1},
+	    {"/r/disk1.qcow2", "qcow2", 0, 0},
+	    {"/d/ref,1.img", "raw", 1, 0},
+	};
+	struct launch_config c;
+	char err[256];
+	char **argv;
+
+	ok(config_from_env(&c, env, 16, err, sizeof(err)) == 0,
+	   "a config with disks and QEMU arguments reads");
+	ok(c.disks && !strcmp(c.disks, "/d/data.qcow2\n/d/ref.img,ro") &&
+	       c.persist && !strcmp(c.persist, "/keep") && c.qemu_args,
+	   "disks, the persist directory and QEMU arguments are read");
+	ok(c.cpus == 4, "16 bound CPUs are capped at max_cpus=4 (%lu)", c.cpus);
+	argv = plan_qemu_argv(&c, "tcg", drives, 3, "/r/console.log",
+			      "/r/qmp.sock", &fds);
+	is_str(from_drives(argv),
+	       "-drive file=/keep/n0000.qcow2,format=qcow2,if=virtio "
+	       "-drive file=/r/disk1.qcow2,format=qcow2,if=virtio,cache=unsafe "
+	       "-drive file=/d/ref,,1.img,format=raw,if=virtio,readonly=on "
+	       "-device virtio-rng-pci -icount shift=0",
+	       "boot disk kept (no unsafe cache), a writable overlay, a "
+	       "read-only base, then the user's arguments split on "
+	       "whitespace (golden)");
+	plan_argv_free(argv);
+	argv = plan_qemu_argv(&c, "tcg", drives + 2, 1, "/r/console.log",
+			      "/r/qmp.sock", &fds);
+	is_str(from_drives(argv),
+	       "-drive file=/d/ref,,1.img,format=raw,if=virtio,readonly=on "
+	       "-device virtio-rng-pci -icount shift=0",
+	       "without an image the first --vm-disk is the first drive");
+	plan_argv_free(argv);
+	ok(config_from_env(&c,
+			   (char *[]){"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+				      "SLURMVM_CPUS=8", "SLURMVM_MAX_CPUS=4",
+				      "SLURMVM_QEMU_ARGS= \t ", NULL},
+			   16, err, sizeof(err)) == 0 &&
+	       c.cpus == 8,
+	   "max_cpus caps only the default (the plugin checks --vm-cpus)");
+	argv = plan_qemu_argv(&c, "tcg", NULL, 0, "/r/c", "/r/q", &fds);
+	ok(argv && strstr(argv[0], "qemu") &&
+	       !strcmp(argv[0], "qemu-system-x86_64") &&
+	       strstr(join(argv), "panic=-1") &&
+	       join(argv)[strlen(join(argv)) - 1] == '1',
+	   "blank QEMU arguments add nothing");
+	plan_argv_free(argv);
+	ok(config_from_env(&c,
+			   (char *[]){"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+				      "SLURMVM_MAX_CPUS=0", NULL},
+			   16, err, sizeof(err)) < 0 &&
+	       strstr(err, "SLURMVM_MAX_CPUS='0'"),
+	   "a bad SLURMVM_MAX_CPUS is named: %s", err);
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -39,6 +114,7 @@ int main(void)
 	char *env3[] = {"SLURMVM_IMAGE=/i", "SLURMVM_ARGV0=x",
 			"SLURMVM_MEM=lots", NULL};
 	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7};
+	struct plan_disk boot = {"/r/disk,x.qcow2", "qcow2", 0, 0};
 	struct launch_config c;
 	char err[256], host[16];
 	char **argv;
@@ -46,7 +122,7 @@ int main(void)
 	ok(config_from_env(&c, env, 1, err, sizeof(err)) == 0, "config reads");
 	ok(c.mem_mb == 256 && c.cpus == 1 && c.rank == 1 && c.job_id == 42,
 	   "numbers come from the environment and the default");
-	argv = plan_qemu_argv(&c, "tcg", NULL, "/run/x/console.log",
+	argv = plan_qemu_argv(&c, "tcg", NULL, 0, "/run/x/console.log",
 			      "/run/x/qmp.sock", &fds);
 	is_str(join(argv),
 	       "qemu-system-x86_64 -name slurm-vm.42.0.1,debug-threads=on "
@@ -70,7 +146,7 @@ int main(void)
 	ok(config_from_env(&c, env2, 4, err, sizeof(err)) == 0,
 	   "image config reads");
 	ok(c.mem_mb == 512 && c.cpus == 2, "default memory, given vCPUs");
-	argv = plan_qemu_argv(&c, "kvm", "/r/disk,x.qcow2", "/r/console.log",
+	argv = plan_qemu_argv(&c, "kvm", &boot, 1, "/r/console.log",
 			      "/r/qmp.sock", &fds);
 	is_str(join(argv),
 	       "/opt/q -name slurm-vm.0.0.0,debug-threads=on -accel kvm -m 512 "
@@ -105,6 +181,7 @@ int main(void)
 			   1, err, sizeof(err)) < 0 &&
 	       strstr(err, "SLURM_PROCID=2"),
 	   "a rank outside the step is refused: %s", err);
+	test_disks_and_args();
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
 	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");

@@ -47,6 +47,43 @@ int main(void)
 	   "an argument without = is refused: %s", err);
 	ok(parse("fabric=ib", &s, err) < 0 && strstr(err, "auto, tcp or verbs"),
 	   "an unknown fabric transport is refused: %s", err);
+	ok(parse(NULL, &s, err) == 0 && !s.image_dirs[0] && !s.max_mem &&
+	       !s.max_cpus && !s.allow_qemu_args,
+	   "no policy by default: images anywhere, no limits, no QEMU args");
+	ok(parse("image_dirs=/shared/images:/scratch/img", &s, err) == 0 &&
+	       !strcmp(s.image_dirs, "/shared/images:/scratch/img"),
+	   "image_dirs takes a list of directories");
+	ok(parse("image_dirs=/a:images", &s, err) < 0 &&
+	       strstr(err, "image_dirs=/a:images: each directory must be an "
+			   "absolute path"),
+	   "a relative image directory is refused: %s", err);
+	ok(parse("image_dirs=/a::/b", &s, err) < 0 && strstr(err, "absolute"),
+	   "an empty image directory is refused: %s", err);
+	ok(parse("image_dirs=", &s, err) < 0, "an empty image_dirs is refused");
+	ok(parse("max_mem=4096", &s, err) == 0 && s.max_mem == 4096,
+	   "max_mem is read");
+	ok(parse("max_mem=0", &s, err) < 0 && strstr(err, "max_mem=0"),
+	   "max_mem=0 is refused: %s", err);
+	ok(parse("max_cpus=8", &s, err) == 0 && s.max_cpus == 8,
+	   "max_cpus is read");
+	ok(parse("max_cpus=2000", &s, err) < 0 && strstr(err, "1 to 1024"),
+	   "max_cpus above 1024 is refused: %s", err);
+	ok(parse("allow_qemu_args=yes", &s, err) == 0 && s.allow_qemu_args,
+	   "allow_qemu_args=yes is read");
+	ok(parse("allow_qemu_args=no", &s, err) == 0 && !s.allow_qemu_args,
+	   "allow_qemu_args=no is read");
+	ok(parse("allow_qemu_args=1", &s, err) < 0 && strstr(err, "yes or no"),
+	   "allow_qemu_args=1 is refused: %s", err);
+	{
+		char *low[] = {"max_mem=1024", "default_mem=2048"};
+
+		ok(site_parse(2, low, &s, err, sizeof(err)) < 0 &&
+		       strstr(err, "default_mem=2048 is above max_mem=1024"),
+		   "a default_mem above max_mem is refused: %s", err);
+	}
+	ok(parse("colour=blue", &s, err) < 0 &&
+	       strstr(err, "image_dirs, max_mem, max_cpus, allow_qemu_args)"),
+	   "the unknown-key message lists the policy keys");
 #ifdef HAVE_VERBS
 	ok(parse("fabric=verbs", &s, err) == 0 && !strcmp(s.fabric, "verbs"),
 	   "fabric=verbs is taken (this build has the verbs transport)");

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A guest's disks, in the order QEMU gets them:
+ *
+ *  1. the image's overlay: a fresh qcow2 in the run directory whose backing
+ *     file is the image, or with --vm-disk-persist the rank's kept overlay
+ *     DIR/n%04d.qcow2, made on first use and checked to be over the same
+ *     image when used again;
+ *  2. each --vm-disk: an overlay in the run directory as for the image, or
+ *     with ",ro" the base itself, attached read-only.
+ *
+ * Overlays are made with qemu-img, in constant time whatever the base's
+ * size; a base is never written.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "disk.h"
+#include "vm.h"
+
+/* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
+static void qemu_img_path(const char *qemu, char *buf, size_t len)
+{
+	const char *slash = strrchr(qemu, '/');
+
+	if (slash) {
+		snprintf(buf, len, "%.*s/qemu-img", (int)(slash - qemu), qemu);
+		if (access(buf, X_OK) == 0)
+			return;
+	}
+	snprintf(buf, len, "qemu-img");
+}
+
+/* The base image's format from its first bytes: qcow2 or raw. */
+static const char *image_format(const char *path)
+{
+	unsigned char magic[4] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic))
+			magic[0] = 0;
+		close(fd);
+	}
+	return memcmp(magic, "QFI\xfb", 4) ? "raw" : "qcow2";
+}
+
+/*
+ * Runs argv with stderr to log and stdout to out (NULL: to log too);
+ * returns its wait status.
+ */
+static int run_tool(char *const argv[], const char *log, const char *out)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid < 0)
+		return -1;
+	if (!pid) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+		int ofd =
+		    out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
+
+		if (fd >= 0)
+			dup2(fd, 2);
+		if (ofd >= 0)
+			dup2(ofd, 1);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+/* Creates file, a qcow2 overlay whose backing file is base. */
+static int overlay_create(const struct vm *vm, const struct launch_config *c,
+			  const char *base, const char *file, char *err,
+			  size_t errlen)
+{
+	char tool[4200];
+	char *argv[] = {tool,
+			"create",
+			"-q",
+			"-f",
+			"qcow2",
+			"-F",
+			(char *)image_format(base),
+			"-b",
+			(char *)base,
+			(char *)file,
+			NULL};
+	char tail[1024] = "";
+
+	qemu_img_path(c->qemu, tool, sizeof(tool));
+	if (run_tool(argv, vm->qemu_log, NULL) == 0)
+		return 0;
+	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
+	snprintf(err, errlen,
+		 "cannot create the disk overlay on %s with %s:\n%s", base,
+		 tool, tail);
+	return -EIO;
+}
+
+/*
+ * The image a kept overlay was made over, from qemu-img's JSON, into buf.
+ * -U: another job using the overlay does not stop us from reading it;
+ * starting QEMU on it will.
+ */
+static int overlay_backing(const struct vm *vm, const struct launch_config *c,
+			   char *buf, size_t len)
+{
+	char tool[4200], info[4200];
+	char *argv[] = {
+	    tool, "info", "-U", "--output=json", (char *)vm->overlay, NULL};
+	json_t *root, *backing;
+	int rc = -EIO;
+
+	qemu_img_path(c->qemu, tool, sizeof(tool));
+	snprintf(info, sizeof(info), "%s/persist-info.json", vm->dir);
+	if (run_tool(argv, vm->qemu_log, info) != 0)
+		return -EIO;
+	root = json_load_file(info, 0, NULL);
+	unlink(info);
+	backing = json_object_get(root, "full-backing-filename");
+	if (!backing)
+		backing = json_object_get(root, "backing-filename");
+	if (json_is_string(backing) &&
+	    !strcmp(json_string_value(json_object_get(root, "format")) ?: "",
+		    "qcow2")) {
+		snprintf(buf, len, "%s", json_string_value(backing));
+		rc = 0;
+	}
+	json_decref(root);
+	return rc;
+}
+
+/*
+ * --vm-disk-persist: the rank's overlay is kept in DIR. It is made under a
+ * temporary name and linked into place, so two jobs racing for the same
+ * rank never truncate each other's disk.
+ */
+static int persist_overlay(struct vm *vm, const struct launch_config *c,
+			   char *err, size_t errlen)
+{
+	char tmp[4300], backing[4200];
+	int rc;
+
+	snprintf(vm->overlay, sizeof(vm->overlay), "%s/n%04lu.qcow2",
+		 c->persist, c->rank);
+	if (access(vm->overlay, F_OK) != 0) {
+		snprintf(tmp, sizeof(tmp), "%s/.n%04lu.qcow2.%ld", c->persist,
+			 c->rank, (long)getpid());
+		rc = overlay_create(vm, c, c->image, tmp, err, errlen);
+		if (rc == 0 && link(tmp, vm->overlay) < 0 && errno != EEXIST) {
+			rc = -errno;
+			snprintf(err, errlen,
+				 "cannot keep the disk as %s: %s (give "
+				 "--vm-disk-persist a directory you can write "
+				 "to)",
+				 vm->overlay, strerror(errno));
+		}
+		unlink(tmp);
+		if (rc < 0)
+			return rc;
+	}
+	if (overlay_backing(vm, c, backing, sizeof(backing)) < 0) {
+		snprintf(err, errlen,
+			 "%s is not a qcow2 overlay qemu-img can read; remove "
+			 "it to start this rank's disk afresh",
+			 vm->overlay);
+		return -EINVAL;
+	}
+	if (strcmp(backing, c->image)) {
+		snprintf(err, errlen,
+			 "%s is kept over %s, not over --vm-image=%s; give "
+			 "that image again, or remove the file to start this "
+			 "rank's disk afresh",
+			 vm->overlay, backing, c->image);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int boot_disk(struct vm *vm, const struct launch_config *c, char *err,
+		     size_t errlen)
+{
+	struct plan_disk *d = &vm->drive[vm->ndrives];
+	int rc;
+
+	if (c->persist) {
+		rc = persist_overlay(vm, c, err, errlen);
+	} else {
+		snprintf(vm->overlay, sizeof(vm->overlay), "%s/disk.qcow2",
+			 vm->dir);
+		rc = overlay_create(vm, c, c->image, vm->overlay, err, errlen);
+	}
+	if (rc < 0) {
+		vm->overlay[0] = 0;
+		return rc;
+	}
+	d->file = vm->overlay;
+	d->format = "qcow2";
+	d->keep = c->persist != NULL;
+	vm->ndrives++;
+	return 0;
+}
+
+/* One --vm-disk line: PATH (an overlay over it) or PATH,ro (itself). */
+static int extra_disk(struct vm *vm, const struct launch_config *c,
+		      const char *line, size_t len, size_t i, char *err,
+		      size_t errlen)
+{
+	struct plan_disk *d = &vm->drive[vm->ndrives];
+	char *file = vm->disk_file[i], base[4200];
+	int ro = len > 3 && !strncmp(line + len - 3, ",ro", 3);
+
+	if (ro)
+		len -= 3;
+	if (len == 0 || len >= sizeof(base)) {
+		snprintf(err, errlen, "SLURMVM_DISK line %zu: no usable path",
+			 i + 1);
+		return -EINVAL;
+	}
+	snprintf(base, sizeof(base), "%.*s", (int)len, line);
+	if (ro) {
+		snprintf(file, sizeof(vm->disk_file[i]), "%s", base);
+		d->format = image_format(base);
+		d->readonly = 1;
+	} else {
+		char path[sizeof(vm->disk_file[i])];
+
+		snprintf(path, sizeof(path), "%s/disk%zu.qcow2", vm->dir,
+			 i + 1);
+		memcpy(file, path, sizeof(path));
+		if (overlay_create(vm, c, base, file, err, errlen) < 0)
+			return -EIO;
+		d->format = "qcow2";
+	}
+	d->file = file;
+	vm->ndrives++;
+	return 0;
+}
+
+int disk_prepare(struct vm *vm, const struct launch_config *c, char *err,
+		 size_t errlen)
+{
+	const char *p = c->disks;
+	size_t i = 0;
+	int rc;
+
+	vm->ndrives = 0;
+	if (c->image && (rc = boot_disk(vm, c, err, errlen)) < 0)
+		return rc;
+	while (p && *p) {
+		size_t n = strcspn(p, "\n");
+
+		if (n && i == VM_MAX_DISKS) {
+			snprintf(err, errlen,
+				 "more than %d --vm-disk drives; attach at "
+				 "most %d",
+				 VM_MAX_DISKS, VM_MAX_DISKS);
+			return -E2BIG;
+		}
+		if (n && (rc = extra_disk(vm, c, p, n, i++, err, errlen)) < 0)
+			return rc;
+		p += n + (p[n] == '\n');
+	}
+	return 0;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy.h"
+
+/* True when real (resolved) is dir (resolved) or below it. */
+static int below(const char *real, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (!strcmp(dir, "/"))
+		return 1;
+	return !strncmp(real, dir, n) && (real[n] == '/' || !real[n]);
+}
+
+int policy_path(const struct site_config *site, const char *path,
+		const char *label, char *err, size_t errlen)
+{
+	char real[PATH_MAX], dir[PATH_MAX], rdir[PATH_MAX];
+	const char *p = site->image_dirs;
+
+	if (!site->image_dirs[0] || !realpath(path, real))
+		return 0;
+	while (*p) {
+		size_t n = strcspn(p, ":");
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)n, p);
+		if (realpath(dir, rdir) && below(real, rdir))
+			return 0;
+		p += n + (p[n] == ':');
+	}
+	snprintf(err, errlen,
+		 "%s: outside the site's image directories%s%s%s "
+		 "(plugstack.conf: image_dirs=%s); use a file from one of "
+		 "them",
+		 label, strcmp(real, path) ? " (it resolves to " : "",
+		 strcmp(real, path) ? real : "", strcmp(real, path) ? ")" : "",
+		 site->image_dirs);
+	return -EINVAL;
+}
+
+static int limit(unsigned long v, unsigned long max, const char *key,
+		 const char *label, const char *option, char *err,
+		 size_t errlen)
+{
+	if (!max || v <= max)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: above the site's limit (plugstack.conf: %s=%lu); ask "
+		 "for at most %s=%lu",
+		 label, key, max, option, max);
+	return -EINVAL;
+}
+
+int policy_mem(const struct site_config *site, unsigned long mb,
+	       const char *label, char *err, size_t errlen)
+{
+	return limit(mb, site->max_mem, "max_mem", label, "--vm-mem", err,
+		     errlen);
+}
+
+int policy_cpus(const struct site_config *site, unsigned long cpus,
+		const char *label, char *err, size_t errlen)
+{
+	return limit(cpus, site->max_cpus, "max_cpus", label, "--vm-cpus", err,
+		     errlen);
+}
+
+int policy_qemu_args(const struct site_config *site, const char *label,
+		     char *err, size_t errlen)
+{
+	if (site->allow_qemu_args)
+		return 0;
+	snprintf(err, errlen,
+		 "%s: this site does not allow extra QEMU arguments "
+		 "(plugstack.conf: allow_qemu_args=no, the default); drop the "
+		 "option, or ask the administrators to set "
+		 "allow_qemu_args=yes",
+		 label);
+	return -EINVAL;
+}
