@@ -57,6 +57,7 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->disks = env_lookup(env, ENV_DISK);
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
+	c->console = env_lookup(env, ENV_CONSOLE);
 	c->node = env_lookup(env, "SLURMD_NODENAME");
 	if (!c->fabric)
 		c->fabric = "auto";

@@ -15,6 +15,8 @@ struct launch_config {
 	const char *persist;
 	/* Extra QEMU arguments, split on whitespace, or NULL. */
 	const char *qemu_args;
+	/* The console file pattern (launch_env.h), or NULL: the run dir. */
+	const char *console;
 	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;

@@ -32,6 +32,10 @@
 #define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
 /* Extra QEMU arguments, split on whitespace (allow_qemu_args=yes). */
 #define ENV_QEMU_ARGS "SLURMVM_QEMU_ARGS"
+/* Where the guest's serial console goes: a file pattern with %j (job),
+ * %s (step), %t (rank), %N (node), %% (a %). In --vm-exec=host the
+ * command finds the expanded path under the same name. */
+#define ENV_CONSOLE "SLURMVM_CONSOLE"
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each

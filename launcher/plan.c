@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,44 @@ static void add_split(struct argv_builder *b, const char *s)
 		add(b, "%.*s", (int)n, s);
 		s += n;
 	}
+}
+
+int plan_console_path(const char *pattern, const struct launch_config *c,
+		      char *out, size_t len)
+{
+	size_t n = 0;
+	const char *p;
+
+	for (p = pattern; *p; p++) {
+		char field[96];
+		int w;
+
+		if (*p != '%') {
+			field[0] = *p;
+			field[1] = 0;
+		} else if (*++p == 'j') {
+			snprintf(field, sizeof(field), "%lu", c->job_id);
+		} else if (*p == 's') {
+			snprintf(field, sizeof(field), "%lu", c->step_id);
+		} else if (*p == 't') {
+			snprintf(field, sizeof(field), "%lu", c->rank);
+		} else if (*p == 'N') {
+			snprintf(field, sizeof(field), "%s",
+				 c->node ? c->node : "");
+		} else if (*p == '%') {
+			strcpy(field, "%");
+		} else {
+			return -EINVAL;
+		}
+		w = snprintf(out + n, len - n, "%s", field);
+		if (w < 0 || (size_t)w >= len - n)
+			return -ENAMETOOLONG;
+		n += (size_t)w;
+	}
+	if (!len)
+		return -ENAMETOOLONG;
+	out[n] = 0;
+	return 0;
 }
 
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,

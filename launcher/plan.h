@@ -51,4 +51,12 @@ void plan_argv_free(char **argv);
 /* Guest hostname of a rank: n%04lu. */
 void plan_hostname(unsigned long rank, char *buf, size_t len);
 
+/*
+ * Expands a console file pattern: %j job, %s step, %t rank, %N node, %%
+ * a '%'. Returns 0, -EINVAL for another field, -ENAMETOOLONG when the
+ * result does not fit in len.
+ */
+int plan_console_path(const char *pattern, const struct launch_config *c,
+		      char *out, size_t len);
+
 #endif

@@ -45,6 +45,15 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		return r;
 	}
 	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
+	if (c->console && (r = plan_console_path(c->console, c, vm->console,
+						 sizeof(vm->console))) < 0) {
+		snprintf(err, errlen, "--vm-console=%s: %s", c->console,
+			 r == -EINVAL ? "unknown field (use %j, %s, %t, %N "
+					"or %%)"
+				      : "the path is too long");
+		vm_cleanup(vm);
+		return r;
+	}
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
 	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
 	if ((r = disk_prepare(vm, c, err, errlen)) < 0) {

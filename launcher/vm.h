@@ -21,7 +21,7 @@ struct vm {
 	char disk_file[VM_MAX_DISKS][4200]; /* dir/diskN.qcow2 or a base */
 	struct plan_disk drive[VM_MAX_DISKS + 1]; /* what QEMU gets */
 	size_t ndrives;
-	char console[4200];  /* dir/console.log */
+	char console[4200];  /* dir/console.log, or the --vm-console file */
 	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
 	char user_qmp[4200]; /* dir/qmp.sock: QMP for the user's tools */
 	pid_t pid;	     /* QEMU, 0 when not running */

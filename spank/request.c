@@ -16,16 +16,16 @@
 #include "request.h"
 
 static const char *const options[REQ_NFIELDS] = {
-    "--vm-image",     "--vm-kernel", "--vm-initrd", "--vm-append",
-    "--vm-mem",	      "--vm-cpus",   "--vm-fabric", "--vm-stats",
-    "--vm-exec",      "--vm-pin",    "--vm-disk",   "--vm-disk-persist",
-    "--vm-qemu-args",
+    "--vm-image",     "--vm-kernel",  "--vm-initrd", "--vm-append",
+    "--vm-mem",	      "--vm-cpus",    "--vm-fabric", "--vm-stats",
+    "--vm-exec",      "--vm-pin",     "--vm-disk",   "--vm-disk-persist",
+    "--vm-qemu-args", "--vm-console",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND, ENV_MEM,
-    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,   ENV_PIN,
-    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS,
+    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND,  ENV_MEM,
+    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,    ENV_PIN,
+    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS, ENV_CONSOLE,
 };
 
 const char *request_option(enum request_field f)
@@ -396,6 +396,61 @@ static int check_dir(struct request *r, enum request_field f, const char *cwd,
 	return request_set(r, f, buf, r->from[f]) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * --vm-console=PATTERN: only the fields the launcher expands; made
+ * absolute; a directory without fields must exist and be writable (one
+ * with fields is the user's to create).
+ */
+static int check_console(struct request *r, const char *cwd, char *err,
+			 size_t errlen)
+{
+	char buf[PATH_MAX], label[PATH_MAX + 40], *slash;
+	const char *p;
+	struct stat st;
+
+	snprintf(label, sizeof(label), "%s=%s", named(r, REQ_CONSOLE),
+		 r->value[REQ_CONSOLE]);
+	for (p = r->value[REQ_CONSOLE]; (p = strchr(p, '%')); p += 2)
+		if (!p[1] || !strchr("jstN%", p[1])) {
+			snprintf(
+			    err, errlen,
+			    "%s: unknown field %%%.1s; use %%j (job), %%s "
+			    "(step), %%t (rank), %%N (node) or %%%% for %%",
+			    label, p + 1);
+			return -EINVAL;
+		}
+	if (!r->value[REQ_CONSOLE][0] ||
+	    r->value[REQ_CONSOLE][strlen(r->value[REQ_CONSOLE]) - 1] == '/') {
+		snprintf(err, errlen,
+			 "%s: give a file name pattern, e.g. "
+			 "console.%%j.%%t.log",
+			 label);
+		return -EINVAL;
+	}
+	if (strlen(r->value[REQ_CONSOLE]) >= sizeof(buf)) {
+		snprintf(err, errlen, "%s: the path is too long", label);
+		return -EINVAL;
+	}
+	strcpy(buf, r->value[REQ_CONSOLE]);
+	if (absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
+		return -EINVAL;
+	slash = strrchr(buf, '/');
+	*slash = 0;
+	if (!strchr(buf, '%') &&
+	    (stat(buf[0] ? buf : "/", &st) < 0 || !S_ISDIR(st.st_mode) ||
+	     access(buf[0] ? buf : "/", W_OK) < 0)) {
+		snprintf(err, errlen,
+			 "%s: %s is not a directory you can write to; create "
+			 "it first",
+			 label, buf[0] ? buf : "/");
+		return -EINVAL;
+	}
+	*slash = '/';
+	return request_set(r, REQ_CONSOLE, buf, r->from[REQ_CONSOLE]) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
 /* name is the plugstack key, so a message points at the line to fix. */
 static int site_default(struct request *r, enum request_field f,
 			const char *value, const char *name)
@@ -518,6 +573,8 @@ static int check_options(struct request *r, const struct site_config *site,
 		      "give an existing directory (on the nodes' shared or "
 		      "local storage) to keep the ranks' disks in",
 		      err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_CONSOLE] && check_console(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_QEMU_ARGS]) {
 		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));

@@ -24,6 +24,7 @@ enum request_field {
 	REQ_DISK,	  /* one disk a line, each PATH[,ro] */
 	REQ_DISK_PERSIST, /* directory of the ranks' kept overlays */
 	REQ_QEMU_ARGS,
+	REQ_CONSOLE, /* file pattern: %j job, %s step, %t rank, %N node */
 	REQ_NFIELDS
 };
 

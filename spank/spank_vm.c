@@ -95,6 +95,10 @@ static struct spank_option options[] = {
      "Extra QEMU arguments, split on whitespace (only where the site sets "
      "allow_qemu_args=yes)",
      1, REQ_QEMU_ARGS, option_cb},
+    {"vm-console", "PATTERN",
+     "Write each guest's serial console to this file, to follow live (%j "
+     "job, %s step, %t rank, %N node)",
+     1, REQ_CONSOLE, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 

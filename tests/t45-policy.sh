@@ -36,7 +36,7 @@ refused "'..' out of image_dirs" \
 	"--vm-image=$tmp/allowed/../data.img: outside the site's image directories \(it resolves to $(readlink -f "$tmp/data.img")\)" \
 	--vm-image="$tmp/allowed/../data.img"
 refused "a disk outside image_dirs" "--vm-disk=$tmp/data.img,ro: outside the site's image directories" \
-	--vm-kernel="$tmp/allowed/vmlinux" --vm-disk="$tmp/data.img,ro"
+	--vm-image="$tmp/allowed/in.img" --vm-disk="$tmp/data.img,ro"
 refused "one rank's image outside image_dirs" "--vm-image \(ranks 1-: $DISK\): outside" \
 	--vm-image="0:$tmp/allowed/in.img,1-:$DISK"
 

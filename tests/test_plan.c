@@ -2,6 +2,8 @@
 /* The QEMU command line from a launch config: golden outputs. */
 #include "config.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -96,6 +98,24 @@ static void test_disks_and_args(void)
 	   "a bad SLURMVM_MAX_CPUS is named: %s", err);
 }
 
+static void test_console_path(void)
+{
+	struct launch_config c = {
+	    .job_id = 42, .step_id = 3, .rank = 7, .node = "n2"};
+	char out[64], tiny[8];
+
+	ok(plan_console_path("/l/%j.%s.%t-%N-100%%.log", &c, out,
+			     sizeof(out)) == 0,
+	   "a console pattern expands");
+	is_str(out, "/l/42.3.7-n2-100%.log",
+	       "job, step, rank, node and a literal %%");
+	ok(plan_console_path("/l/%q", &c, out, sizeof(out)) == -EINVAL,
+	   "an unknown field is refused");
+	ok(plan_console_path("/logs/%j.%t", &c, tiny, sizeof(tiny)) ==
+	       -ENAMETOOLONG,
+	   "a path that does not fit is refused");
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -188,5 +208,6 @@ int main(void)
 	ok(plan_accel("xen", 0) == NULL, "an unknown accelerator is refused");
 	plan_hostname(7, host, sizeof(host));
 	is_str(host, "n0007", "hostnames are n%%04d");
+	test_console_path();
 	return done_testing();
 }

@@ -329,6 +329,39 @@ static void test_resolve(char *err)
 	site.max_mem = 0;
 }
 
+static void test_console(char *err)
+{
+	struct request r = {0};
+	char want[400];
+
+	request_set(&r, REQ_KERNEL, "vmlinux", NULL);
+	request_set(&r, REQ_CONSOLE, "adir/console.%j.%t.log", NULL);
+	snprintf(want, sizeof(want), "%s/adir/console.%%j.%%t.log", dir);
+	ok(request_validate(&r, &site, dir, err, 1024) == 0 &&
+	       !strcmp(r.value[REQ_CONSOLE], want),
+	   "a console pattern is taken and made absolute: %s",
+	   r.value[REQ_CONSOLE]);
+	request_set(&r, REQ_CONSOLE, "console.%x.log", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "unknown field %x") && strstr(err, "%t (rank)"),
+	   "an unknown field is refused, the known ones named: %s", err);
+	request_set(&r, REQ_CONSOLE, "console.%", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0,
+	   "a lone %% at the end is refused");
+	request_set(&r, REQ_CONSOLE, "nodir/console.log", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "nodir is not a directory you can write to"),
+	   "a missing directory is refused: %s", err);
+	request_set(&r, REQ_CONSOLE, "logs.%j/console.log", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) == 0,
+	   "a directory with fields is left to the user");
+	request_set(&r, REQ_CONSOLE, "adir/", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "file name pattern"),
+	   "a directory alone is refused: %s", err);
+	request_clear(&r);
+}
+
 int main(void)
 {
 	char err[1024], sub[300];
@@ -405,6 +438,7 @@ int main(void)
 	test_disks(err);
 	test_policy(err);
 	test_resolve(err);
+	test_console(err);
 	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
 	if (system(sub) != 0)
 		printf("# could not remove %s\n", dir);
