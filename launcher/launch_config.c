@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,58 @@ static int number(char *const env[], const char *name, unsigned long dflt,
 			 name, s, max);
 		return -EINVAL;
 	}
+	return 0;
+}
+
+/* The snapshot variables; each one but SLURMVM_SNAPSHOT needs it. */
+static int snapshot_options(struct launch_config *c, char *const env[],
+			    char *err, size_t errlen)
+{
+	const char *sig = env_lookup(env, ENV_SNAPSHOT_SIGNAL);
+	const char *then = env_lookup(env, ENV_SNAPSHOT_THEN);
+	const char *at = env_lookup(env, ENV_SNAPSHOT_AT);
+
+	c->snapshot = env_lookup(env, ENV_SNAPSHOT);
+	c->restore = env_lookup(env, ENV_RESTORE);
+	if (c->snapshot && c->snapshot[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_SNAPSHOT, c->snapshot);
+		return -EINVAL;
+	}
+	if (c->restore && c->restore[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_RESTORE, c->restore);
+		return -EINVAL;
+	}
+	if (!c->snapshot && (sig || then || at)) {
+		snprintf(err, errlen, "%s is set without %s",
+			 sig ? ENV_SNAPSHOT_SIGNAL
+			     : (then ? ENV_SNAPSHOT_THEN : ENV_SNAPSHOT_AT),
+			 ENV_SNAPSHOT);
+		return -EINVAL;
+	}
+	if (!c->snapshot)
+		return 0;
+	c->snapshot_signal = SIGUSR1;
+	if (sig && parse_signal(sig, &c->snapshot_signal) < 0) {
+		snprintf(err, errlen,
+			 "%s='%s' is not a signal the step may use for "
+			 "snapshots",
+			 ENV_SNAPSHOT_SIGNAL, sig);
+		return -EINVAL;
+	}
+	if (then && strcmp(then, "continue") && strcmp(then, "stop")) {
+		snprintf(err, errlen, "%s='%s' is neither continue nor stop",
+			 ENV_SNAPSHOT_THEN, then);
+		return -EINVAL;
+	}
+	c->snapshot_stop = then && !strcmp(then, "stop");
+	if (at && strcmp(at, "signal") && strcmp(at, "end")) {
+		snprintf(err, errlen, "%s='%s' is neither signal nor end",
+			 ENV_SNAPSHOT_AT, at);
+		return -EINVAL;
+	}
+	c->snapshot_at_end = at && !strcmp(at, "end");
 	return 0;
 }
 
@@ -75,10 +128,12 @@ int config_from_env(struct launch_config *c, char *const env[],
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&
 		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
-	if (!c->image && !c->kernel && !c->endpoint) {
+	if (snapshot_options(c, env, err, errlen) < 0)
+		return -EINVAL;
+	if (!c->image && !c->kernel && !c->endpoint && !c->restore) {
 		snprintf(err, errlen,
-			 "neither %s nor %s is set: nothing to boot", ENV_IMAGE,
-			 ENV_KERNEL);
+			 "neither %s nor %s (nor %s) is set: nothing to boot",
+			 ENV_IMAGE, ENV_KERNEL, ENV_RESTORE);
 		return -EINVAL;
 	}
 	if (!c->argv0) {
