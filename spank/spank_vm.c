@@ -574,10 +574,18 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/* One line of what the epilog did with the job's snapshots. */
+static void log_epilog(void *arg, const char *line)
+{
+	slurm_info("vm: job %u epilog: %s", *(uint32_t *)arg, line);
+}
+
 /*
  * The job epilog (root, on every node of the job, after its steps): kills
- * any QEMU of the job still running and removes every run directory the
- * job's launchers left, whatever killed them; says what it did.
+ * any QEMU of the job still running, finishes the job's snapshots in each
+ * directory its launchers recorded on this node (cleanup_snapshots():
+ * the step is gone by now) and removes every run directory the job's
+ * launchers left, whatever killed them; says what it did.
  */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
@@ -596,6 +604,8 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
 		return 0;
 	killed = cleanup_qemus(job, uid);
+	/* Before the run directories: it reads the record beside them. */
+	cleanup_snapshots(site.rundir, job, uid, gid, log_epilog, &job);
 	snprintf(which, sizeof(which), "%u.", job);
 	removed = cleanup_rundirs(site.rundir, which, uid, gid);
 	if (killed || removed)
