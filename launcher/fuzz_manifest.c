@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Fuzz target for what a restore reads from the user's directory: a
+ * snapshot's manifest and one rank's entry. Not built by default:
+ *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilauncher \
+ *     launcher/fuzz_manifest.c launcher/manifest.c -ljansson -lcrypto \
+ *     -o fuzz-manifest
+ *   ./fuzz-manifest -max_total_time=60
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "manifest.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct snap_manifest m;
+	char err[512];
+
+	if (manifest_parse((const char *)data, size, 0, "fuzz", &m, err,
+			   sizeof(err)) == 0)
+		manifest_free(&m);
+	if (manifest_parse((const char *)data, size, 1, "fuzz", &m, err,
+			   sizeof(err)) == 0)
+		manifest_free(&m);
+	return 0;
+}
