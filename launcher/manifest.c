@@ -1,0 +1,867 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "manifest.h"
+
+static const char *const kinds[] = {
+    [SNAP_VMSTATE] = "vmstate",
+    [SNAP_DISK] = "disk",
+    [SNAP_FRAMES] = "frames",
+    [SNAP_AGENT] = "agent",
+};
+
+static const char *const suffixes[] = {
+    [SNAP_VMSTATE] = "vmstate",
+    [SNAP_DISK] = "disk.qcow2",
+    [SNAP_FRAMES] = "frames",
+    [SNAP_AGENT] = "agent",
+};
+
+int snap_file_name(uint32_t rank, enum snap_kind kind, char *name, size_t len)
+{
+	int n =
+	    snprintf(name, len, "rank-%" PRIu32 ".%s", rank, suffixes[kind]);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static struct snap_file *rank_file(struct snap_rank *r, enum snap_kind k)
+{
+	switch (k) {
+	case SNAP_VMSTATE:
+		return &r->vmstate;
+	case SNAP_DISK:
+		return &r->disk;
+	case SNAP_FRAMES:
+		return &r->frames;
+	default:
+		return &r->agent;
+	}
+}
+
+/* Identities */
+
+int snap_ident_of(const char *path, struct snap_ident *id)
+{
+	struct stat st;
+
+	if (!path || path[0] != '/' || strlen(path) >= sizeof(id->path))
+		return -EINVAL;
+	if (stat(path, &st) < 0)
+		return -errno;
+	strcpy(id->path, path);
+	id->size = (uint64_t)st.st_size;
+	id->mtime_ns =
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+int snap_ident_check(const struct snap_ident *id, const char *what, char *err,
+		     size_t errlen)
+{
+	struct snap_ident now;
+	int rc;
+
+	if (!id->path[0])
+		return 0;
+	rc = snap_ident_of(id->path, &now);
+	if (rc < 0) {
+		snprintf(err, errlen,
+			 "%s %s: %s; the snapshot needs the file it was "
+			 "taken with",
+			 what, id->path, strerror(-rc));
+		return rc;
+	}
+	if (now.size != id->size) {
+		snprintf(err, errlen,
+			 "%s %s changed since the snapshot (size %" PRIu64
+			 " -> %" PRIu64 " bytes); restore needs it unchanged",
+			 what, id->path, id->size, now.size);
+		return -ESTALE;
+	}
+	if (now.mtime_ns != id->mtime_ns) {
+		snprintf(err, errlen,
+			 "%s %s changed since the snapshot (modified after "
+			 "it was taken); restore needs it unchanged",
+			 what, id->path);
+		return -ESTALE;
+	}
+	return 0;
+}
+
+/* Files and their checksums */
+
+static int join(char *out, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(out, len, "%s/%s", dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/* Size and SHA-256 (hex) of the file open as fd. */
+static int hash_fd(int fd, uint64_t *size, char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	size_t bufsize = 1 << 20;
+	char *buf = malloc(bufsize);
+	uint64_t total = 0;
+	int rc = -EIO;
+	ssize_t n;
+
+	if (!ctx || !buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		goto out;
+	for (;;) {
+		n = read(fd, buf, bufsize);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
+			goto out;
+		total += (uint64_t)n;
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		goto out;
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = 0;
+	*size = total;
+	rc = 0;
+out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	return rc;
+}
+
+int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
+{
+	char path[4200], hex[65];
+	uint64_t size;
+	int fd, rc;
+
+	if (strlen(name) >= sizeof(f->name) || strchr(name, '/'))
+		return -ENAMETOOLONG;
+	rc = join(path, sizeof(path), dir, name);
+	if (rc < 0)
+		return rc;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	rc = hash_fd(fd, &size, hex);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	strcpy(f->name, name);
+	f->size = size;
+	memcpy(f->sha256, hex, sizeof(hex));
+	return 0;
+}
+
+int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
+		     char *err, size_t errlen)
+{
+	char path[4200], hex[65];
+	struct stat st;
+	uint64_t size;
+	int fd, rc;
+
+	rc = join(path, sizeof(path), dir, f->name);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s/%s: the path is too long", dir,
+			 f->name);
+		return rc;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
+		snprintf(err, errlen,
+			 "%s: %" PRIu64 " bytes, the manifest says %" PRIu64
+			 " (cut short: disk full or a killed save?)",
+			 path, (uint64_t)st.st_size, f->size);
+		close(fd);
+		return -EBADMSG;
+	}
+	if (!hash) {
+		close(fd);
+		return 0;
+	}
+	rc = hash_fd(fd, &size, hex);
+	close(fd);
+	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (size != f->size || strcmp(hex, f->sha256)) {
+		snprintf(err, errlen,
+			 "%s: SHA-256 %s, the manifest says %s (the file "
+			 "changed or is damaged)",
+			 path, hex, f->sha256);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* To JSON */
+
+static json_t *ident_json(const struct snap_ident *id)
+{
+	if (!id->path[0])
+		return json_null();
+	return json_pack("{s:s, s:I, s:I}", "path", id->path, "size",
+			 (json_int_t)id->size, "mtime_ns",
+			 (json_int_t)id->mtime_ns);
+}
+
+static json_t *file_json(const struct snap_file *f)
+{
+	return json_pack("{s:s, s:I, s:s}", "name", f->name, "size",
+			 (json_int_t)f->size, "sha256", f->sha256);
+}
+
+static json_t *rank_json(const struct snap_rank *r)
+{
+	json_t *files = json_pack(
+	    "{s:o, s:o, s:o}", "vmstate", file_json(&r->vmstate), "frames",
+	    file_json(&r->frames), "agent", file_json(&r->agent));
+
+	if (files && r->has_disk &&
+	    json_object_set_new(files, "disk", file_json(&r->disk)) < 0) {
+		json_decref(files);
+		return NULL;
+	}
+	if (!files)
+		return NULL;
+	return json_pack("{s:I, s:s, s:I, s:I, s:o, s:o, s:o, s:o}", "rank",
+			 (json_int_t)r->rank, "node", r->node, "mem_mb",
+			 (json_int_t)r->mem_mb, "cpus", (json_int_t)r->cpus,
+			 "image", ident_json(&r->image), "kernel",
+			 ident_json(&r->kernel), "initrd",
+			 ident_json(&r->initrd), "files", files);
+}
+
+static json_t *manifest_json(const struct snap_manifest *m)
+{
+	json_t *ranks = json_array(), *o;
+	uint32_t i;
+
+	if (!ranks)
+		return NULL;
+	for (i = 0; i < m->ntasks; i++)
+		if (json_array_append_new(ranks, rank_json(&m->ranks[i])) < 0) {
+			json_decref(ranks);
+			return NULL;
+		}
+	o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:o}",
+		      "format", SNAP_FORMAT, "version", SNAP_VERSION, "job",
+		      (json_int_t)m->job, "step", (json_int_t)m->step, "ntasks",
+		      (json_int_t)m->ntasks, "seq", (json_int_t)m->seq,
+		      "cut_time", m->cut_time, "pause_ms",
+		      (json_int_t)m->pause_ms, "qemu_version", m->qemu_version,
+		      "ranks", ranks);
+	return o;
+}
+
+/* Writes text to dir/name through dir/.name.tmp, fsync, rename, and an
+ * fsync of dir. */
+static int write_atomic(const char *dir, const char *name, const char *text,
+			char *err, size_t errlen)
+{
+	char path[4200], tmp[4200];
+	size_t len = strlen(text), off = 0;
+	int fd, dfd, rc = 0;
+
+	if (join(path, sizeof(path), dir, name) < 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
+		(int)sizeof(tmp)) {
+		snprintf(err, errlen, "%s: the path is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		  0600);
+	if (fd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "cannot create %s: %s", tmp,
+			 strerror(errno));
+		return rc;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = -errno;
+			break;
+		}
+		off += (size_t)n;
+	}
+	if (rc == 0 && fsync(fd) < 0)
+		rc = -errno;
+	if (close(fd) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path,
+			 strerror(-rc));
+		unlink(tmp);
+		return rc;
+	}
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		if (fsync(dfd) < 0)
+			rc = -errno;
+		close(dfd);
+	}
+	if (rc < 0)
+		snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(-rc));
+	return rc;
+}
+
+static int write_json(const char *dir, const char *name, json_t *o, char *err,
+		      size_t errlen)
+{
+	char *text;
+	int rc;
+
+	if (!o) {
+		snprintf(err, errlen, "%s/%s: out of memory", dir, name);
+		return -ENOMEM;
+	}
+	text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text) {
+		snprintf(err, errlen, "%s/%s: out of memory", dir, name);
+		return -ENOMEM;
+	}
+	rc = write_atomic(dir, name, text, err, errlen);
+	free(text);
+	return rc;
+}
+
+/* From JSON: every field checked, each refusal names source and field. */
+
+struct reader {
+	const char *source; /* the file, for messages */
+	char *err;
+	size_t errlen;
+};
+
+static int bad(struct reader *rd, const char *field, const char *why)
+{
+	snprintf(rd->err, rd->errlen,
+		 "%s: %s %s; the snapshot is damaged or not one of this "
+		 "version's",
+		 rd->source, field, why);
+	return -EINVAL;
+}
+
+static int get_uint(struct reader *rd, json_t *o, const char *key,
+		    const char *field, uint64_t max, uint64_t *out)
+{
+	json_t *v = json_object_get(o, key);
+	char label[128];
+
+	snprintf(label, sizeof(label), "%s%s%s", field, field[0] ? "." : "",
+		 key);
+	if (!v)
+		return bad(rd, label, "is missing");
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    (uint64_t)json_integer_value(v) > max)
+		return bad(rd, label, "is not a number in range");
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_str(struct reader *rd, json_t *o, const char *key,
+		   const char *field, char *out, size_t len)
+{
+	json_t *v = json_object_get(o, key);
+	char label[128];
+	const char *s;
+
+	snprintf(label, sizeof(label), "%s%s%s", field, field[0] ? "." : "",
+		 key);
+	if (!v)
+		return bad(rd, label, "is missing");
+	if (!json_is_string(v))
+		return bad(rd, label, "is not a string");
+	s = json_string_value(v);
+	if (strlen(s) >= len || strlen(s) != json_string_length(v))
+		return bad(rd, label, "is too long or holds a NUL");
+	strcpy(out, s);
+	return 0;
+}
+
+static int read_ident(struct reader *rd, json_t *o, const char *key,
+		      const char *field, struct snap_ident *id)
+{
+	json_t *v = json_object_get(o, key);
+	char label[128];
+
+	snprintf(label, sizeof(label), "%s.%s", field, key);
+	memset(id, 0, sizeof(*id));
+	if (!v)
+		return bad(rd, label, "is missing");
+	if (json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return bad(rd, label, "is not an object or null");
+	if (get_str(rd, v, "path", label, id->path, sizeof(id->path)) < 0)
+		return -EINVAL;
+	if (id->path[0] != '/')
+		return bad(rd, label, "path is not absolute");
+	if (get_uint(rd, v, "size", label, INT64_MAX, &id->size) < 0)
+		return -EINVAL;
+	/* mtime_ns may be negative (before 1970): any integer. */
+	v = json_object_get(v, "mtime_ns");
+	if (!json_is_integer(v))
+		return bad(rd, label, "mtime_ns is missing or not a number");
+	id->mtime_ns = json_integer_value(v);
+	return 0;
+}
+
+static int is_hex64(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == 0;
+}
+
+static int read_file(struct reader *rd, json_t *files, uint32_t rank,
+		     enum snap_kind k, const char *field, struct snap_file *f)
+{
+	json_t *v = json_object_get(files, kinds[k]);
+	char label[128], want[64];
+
+	snprintf(label, sizeof(label), "%s.files.%s", field, kinds[k]);
+	memset(f, 0, sizeof(*f));
+	if (!v)
+		return bad(rd, label, "is missing");
+	if (!json_is_object(v))
+		return bad(rd, label, "is not an object");
+	if (get_str(rd, v, "name", label, f->name, sizeof(f->name)) < 0 ||
+	    get_uint(rd, v, "size", label, INT64_MAX, &f->size) < 0 ||
+	    get_str(rd, v, "sha256", label, f->sha256, sizeof(f->sha256)) < 0)
+		return -EINVAL;
+	snap_file_name(rank, k, want, sizeof(want));
+	if (strcmp(f->name, want)) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "name is not %s", want);
+		return bad(rd, label, why);
+	}
+	if (!is_hex64(f->sha256))
+		return bad(rd, label, "sha256 is not 64 lowercase hex digits");
+	return 0;
+}
+
+static int read_rank(struct reader *rd, json_t *o, const char *field,
+		     struct snap_rank *r)
+{
+	json_t *files;
+	uint64_t n;
+
+	memset(r, 0, sizeof(*r));
+	if (!json_is_object(o))
+		return bad(rd, field, "is not an object");
+	if (get_uint(rd, o, "rank", field, SNAP_MAX_TASKS - 1, &n) < 0)
+		return -EINVAL;
+	r->rank = (uint32_t)n;
+	if (get_str(rd, o, "node", field, r->node, sizeof(r->node)) < 0 ||
+	    get_uint(rd, o, "mem_mb", field, 1UL << 24, &n) < 0)
+		return -EINVAL;
+	r->mem_mb = (unsigned long)n;
+	if (get_uint(rd, o, "cpus", field, 1024, &n) < 0)
+		return -EINVAL;
+	r->cpus = (unsigned long)n;
+	if (!r->mem_mb || !r->cpus)
+		return bad(rd, field, "has no memory or no vCPUs");
+	if (read_ident(rd, o, "image", field, &r->image) < 0 ||
+	    read_ident(rd, o, "kernel", field, &r->kernel) < 0 ||
+	    read_ident(rd, o, "initrd", field, &r->initrd) < 0)
+		return -EINVAL;
+	if (!r->image.path[0] && !r->kernel.path[0])
+		return bad(rd, field, "has neither image nor kernel");
+	files = json_object_get(o, "files");
+	if (!json_is_object(files))
+		return bad(rd, field, "files is missing or not an object");
+	r->has_disk = json_object_get(files, "disk") != NULL;
+	if (read_file(rd, files, r->rank, SNAP_VMSTATE, field, &r->vmstate) <
+		0 ||
+	    read_file(rd, files, r->rank, SNAP_FRAMES, field, &r->frames) < 0 ||
+	    read_file(rd, files, r->rank, SNAP_AGENT, field, &r->agent) < 0 ||
+	    (r->has_disk &&
+	     read_file(rd, files, r->rank, SNAP_DISK, field, &r->disk) < 0))
+		return -EINVAL;
+	return 0;
+}
+
+static int read_header(struct reader *rd, json_t *o, struct snap_manifest *m)
+{
+	json_t *v;
+	uint64_t n;
+	char fmt[32];
+
+	if (!json_is_object(o))
+		return bad(rd, "the top level", "is not an object");
+	if (get_str(rd, o, "format", "", fmt, sizeof(fmt)) < 0)
+		return -EINVAL;
+	if (strcmp(fmt, SNAP_FORMAT))
+		return bad(rd, "format", "is not " SNAP_FORMAT);
+	if (get_uint(rd, o, "version", "", 1000, &n) < 0)
+		return -EINVAL;
+	if (n != SNAP_VERSION) {
+		snprintf(rd->err, rd->errlen,
+			 "%s: version %" PRIu64 ", this slurm-vm reads "
+			 "version %d only",
+			 rd->source, n, SNAP_VERSION);
+		return -EINVAL;
+	}
+	if (get_uint(rd, o, "job", "", UINT32_MAX, &n) < 0)
+		return -EINVAL;
+	m->job = (uint32_t)n;
+	if (get_uint(rd, o, "step", "", UINT32_MAX, &n) < 0)
+		return -EINVAL;
+	m->step = (uint32_t)n;
+	if (get_uint(rd, o, "ntasks", "", SNAP_MAX_TASKS, &n) < 0)
+		return -EINVAL;
+	m->ntasks = (uint32_t)n;
+	if (!m->ntasks)
+		return bad(rd, "ntasks", "is 0");
+	if (get_uint(rd, o, "seq", "", UINT32_MAX, &n) < 0)
+		return -EINVAL;
+	m->seq = (uint32_t)n;
+	if (get_uint(rd, o, "pause_ms", "", INT32_MAX, &n) < 0)
+		return -EINVAL;
+	m->pause_ms = (long)n;
+	if (get_str(rd, o, "cut_time", "", m->cut_time, sizeof(m->cut_time)) <
+		0 ||
+	    get_str(rd, o, "qemu_version", "", m->qemu_version,
+		    sizeof(m->qemu_version)) < 0)
+		return -EINVAL;
+	v = json_object_get(o, "ranks");
+	if (!json_is_array(v))
+		return bad(rd, "ranks", "is missing or not an array");
+	if (json_array_size(v) != m->ntasks) {
+		snprintf(rd->err, rd->errlen,
+			 "%s: ranks has %zu entries for ntasks %" PRIu32
+			 "; the snapshot is damaged",
+			 rd->source, json_array_size(v), m->ntasks);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int manifest_parse(const char *text, size_t len, int rank_only,
+		   const char *source, struct snap_manifest *m, char *err,
+		   size_t errlen)
+{
+	struct reader rd = {source, err, errlen};
+	json_error_t je;
+	json_t *o, *ranks;
+	char field[48];
+	uint32_t i;
+	int rc = -EINVAL;
+
+	memset(m, 0, sizeof(*m));
+	o = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o) {
+		snprintf(err, errlen,
+			 "%s: not valid JSON (line %d: %s); the snapshot is "
+			 "damaged",
+			 source, je.line, je.text);
+		return -EINVAL;
+	}
+	if (rank_only) {
+		m->ntasks = 1;
+		m->ranks = calloc(1, sizeof(*m->ranks));
+		if (!m->ranks) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		rc = read_rank(&rd, o, "the entry", &m->ranks[0]);
+		goto out;
+	}
+	if (read_header(&rd, o, m) < 0)
+		goto out;
+	ranks = json_object_get(o, "ranks");
+	m->ranks = calloc(m->ntasks, sizeof(*m->ranks));
+	if (!m->ranks) {
+		snprintf(err, errlen, "%s: out of memory", source);
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < m->ntasks; i++) {
+		json_t *e = json_array_get(ranks, i);
+		json_t *rank = json_object_get(e, "rank");
+
+		snprintf(field, sizeof(field), "ranks[%" PRIu32 "]", i);
+		/* Before the entry's file names, which depend on it. */
+		if (json_is_integer(rank) && json_integer_value(rank) != i) {
+			snprintf(err, errlen,
+				 "%s: ranks[%" PRIu32
+				 "] is rank %" JSON_INTEGER_FORMAT
+				 "; entries must be in rank order; the "
+				 "snapshot is damaged",
+				 source, i, json_integer_value(rank));
+			goto out;
+		}
+		if (read_rank(&rd, e, field, &m->ranks[i]) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	if (rc < 0)
+		manifest_free(m);
+	return rc;
+}
+
+/* Reads dir/name whole (at most max bytes) into a malloc'd buffer. */
+static int slurp(const char *dir, const char *name, size_t max, char **text,
+		 size_t *len, char *err, size_t errlen)
+{
+	char path[4200];
+	struct stat st;
+	size_t off = 0;
+	int fd, rc;
+
+	if (join(path, sizeof(path), dir, name) < 0) {
+		snprintf(err, errlen, "%s: the path is too long", dir);
+		return -ENAMETOOLONG;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+		snprintf(err, errlen,
+			 "%s: not a regular file of at most %zu "
+			 "bytes; the snapshot is damaged",
+			 path, max);
+		close(fd);
+		return -EINVAL;
+	}
+	*text = malloc((size_t)st.st_size + 1);
+	if (!*text) {
+		close(fd);
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	while (off < (size_t)st.st_size) {
+		ssize_t n = read(fd, *text + off, (size_t)st.st_size - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	close(fd);
+	(*text)[off] = 0;
+	*len = off;
+	return 0;
+}
+
+/* One manifest entry per task needs well under 4 KiB. */
+#define MAX_RANK_JSON (64 * 1024)
+
+int snap_rank_write(const char *dir, const struct snap_rank *r, char *err,
+		    size_t errlen)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "rank-%" PRIu32 ".json", r->rank);
+	return write_json(dir, name, rank_json(r), err, errlen);
+}
+
+int snap_rank_read(const char *dir, uint32_t rank, struct snap_rank *r,
+		   char *err, size_t errlen)
+{
+	char name[64], source[4200];
+	struct snap_manifest one;
+	size_t len;
+	char *text;
+	int rc;
+
+	snprintf(name, sizeof(name), "rank-%" PRIu32 ".json", rank);
+	rc = slurp(dir, name, MAX_RANK_JSON, &text, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	snprintf(source, sizeof(source), "%s/%s", dir, name);
+	rc = manifest_parse(text, len, 1, source, &one, err, errlen);
+	free(text);
+	if (rc < 0)
+		return rc;
+	if (one.ranks[0].rank != rank) {
+		snprintf(err, errlen, "%s: holds rank %" PRIu32, source,
+			 one.ranks[0].rank);
+		manifest_free(&one);
+		return -EINVAL;
+	}
+	*r = one.ranks[0];
+	manifest_free(&one);
+	return 0;
+}
+
+int manifest_collect(const char *dir, struct snap_manifest *m, char *err,
+		     size_t errlen)
+{
+	char why[4400];
+	uint32_t i;
+	int rc;
+
+	if (!m->ntasks || m->ntasks > SNAP_MAX_TASKS) {
+		snprintf(err, errlen, "%" PRIu32 " tasks: out of range",
+			 m->ntasks);
+		return -EINVAL;
+	}
+	m->ranks = calloc(m->ntasks, sizeof(*m->ranks));
+	if (!m->ranks) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	for (i = 0; i < m->ntasks; i++) {
+		rc = snap_rank_read(dir, i, &m->ranks[i], why, sizeof(why));
+		if (rc < 0) {
+			snprintf(err, errlen, "rank %" PRIu32 ": %s", i, why);
+			manifest_free(m);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int manifest_write(const char *dir, const struct snap_manifest *m, char *err,
+		   size_t errlen)
+{
+	struct snap_manifest check;
+	json_t *o = manifest_json(m);
+	char *text;
+	int rc;
+
+	if (!o) {
+		snprintf(err, errlen,
+			 "%s: cannot build the manifest (out of "
+			 "memory, or a string that is not UTF-8)",
+			 dir);
+		return -ENOMEM;
+	}
+	text = json_dumps(o, JSON_INDENT(1) | JSON_PRESERVE_ORDER);
+	json_decref(o);
+	if (!text) {
+		snprintf(err, errlen, "%s: out of memory", dir);
+		return -ENOMEM;
+	}
+	/* What is written must read back: never publish a manifest the
+	 * restore would refuse. */
+	rc = manifest_parse(text, strlen(text), 0, "the new manifest", &check,
+			    err, errlen);
+	if (rc == 0) {
+		manifest_free(&check);
+		rc = write_atomic(dir, SNAP_MANIFEST, text, err, errlen);
+	}
+	free(text);
+	return rc;
+}
+
+int manifest_read(const char *dir, struct snap_manifest *m, char *err,
+		  size_t errlen)
+{
+	char source[4200];
+	size_t len, max;
+	char *text;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	/* Generous for the largest step: a few hundred bytes a rank. */
+	max = (size_t)64 << 20;
+	rc = slurp(dir, SNAP_MANIFEST, max, &text, &len, err, errlen);
+	if (rc < 0)
+		return rc;
+	snprintf(source, sizeof(source), "%s/%s", dir, SNAP_MANIFEST);
+	rc = manifest_parse(text, len, 0, source, m, err, errlen);
+	free(text);
+	return rc;
+}
+
+int manifest_verify(const char *dir, const struct snap_manifest *m, int hash,
+		    char *err, size_t errlen)
+{
+	char why[4400];
+	uint32_t i;
+	int k, rc;
+
+	for (i = 0; i < m->ntasks; i++)
+		for (k = SNAP_VMSTATE; k <= SNAP_AGENT; k++) {
+			if (k == SNAP_DISK && !m->ranks[i].has_disk)
+				continue;
+			rc = snap_file_verify(dir, rank_file(&m->ranks[i], k),
+					      hash, why, sizeof(why));
+			if (rc < 0) {
+				snprintf(err, errlen,
+					 "rank %" PRIu32 " (saved on %s): %s",
+					 i, m->ranks[i].node, why);
+				return rc;
+			}
+		}
+	return 0;
+}
+
+uint64_t manifest_bytes(const struct snap_manifest *m)
+{
+	uint64_t total = 0;
+	uint32_t i;
+
+	for (i = 0; i < m->ntasks && m->ranks; i++)
+		total += m->ranks[i].vmstate.size + m->ranks[i].frames.size +
+			 m->ranks[i].agent.size +
+			 (m->ranks[i].has_disk ? m->ranks[i].disk.size : 0);
+	return total;
+}
+
+void manifest_free(struct snap_manifest *m)
+{
+	free(m->ranks);
+	memset(m, 0, sizeof(*m));
+}
