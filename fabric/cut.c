@@ -71,8 +71,8 @@ int fabric_events_fd(const struct fabric *f)
 int fabric_send(struct fabric *f, uint32_t rank, uint8_t type, uint32_t seq,
 		uint32_t arg)
 {
-	struct fabric_msg m = {.from = rank, .type = type, .seq = seq,
-			       .arg = arg};
+	struct fabric_msg m = {
+	    .from = rank, .type = type, .seq = seq, .arg = arg};
 	int r;
 
 	if (rank == f->cfg.rank) {
@@ -183,7 +183,8 @@ int fabric_load_frames(struct fabric *f, int fd)
 		if (n == 0)
 			return 0;
 		fabric_rx_feed(f->guest_rx, buf, (size_t)n);
-		while ((used = fabric_rx_next(f->guest_rx, &frame, &len)) == 1) {
+		while ((used = fabric_rx_next(f->guest_rx, &frame, &len)) ==
+		       1) {
 			if (queue_grow(&f->guest_q, len) < 0)
 				return -ENOMEM;
 			queue_put(&f->guest_q, frame, len);
@@ -211,8 +212,8 @@ static void finish(struct fabric *f, int result, const char *fmt, ...)
 	pthread_mutex_unlock(&f->mu);
 }
 
-int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type,
-		  uint32_t seq, uint32_t arg)
+int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type, uint32_t seq,
+		  uint32_t arg)
 {
 	struct fabric_ctl ctl = {.type = type, .seq = seq, .arg = arg};
 	uint8_t rec[FABRIC_CTL_LEN];
@@ -228,8 +229,10 @@ int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type,
 
 void cut_on_ctl(struct fabric *f, struct conn *c, const struct fabric_ctl *ctl)
 {
-	struct fabric_msg m = {.from = c->peer, .type = ctl->type,
-			       .seq = ctl->seq, .arg = ctl->arg};
+	struct fabric_msg m = {.from = c->peer,
+			       .type = ctl->type,
+			       .seq = ctl->seq,
+			       .arg = ctl->arg};
 
 	if (ctl->type == FABRIC_CTL_MARKER)
 		c->marker = ctl->seq;
@@ -419,8 +422,9 @@ void cut_progress(struct fabric *f)
 			       "pause",
 			       lag);
 		else
-			finish(f, -ETIMEDOUT,
-			       "the frames of this guest could not all be sent");
+			finish(
+			    f, -ETIMEDOUT,
+			    "the frames of this guest could not all be sent");
 		return;
 	}
 	switch (req) {

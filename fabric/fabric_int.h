@@ -167,8 +167,8 @@ int cut_timeout(const struct fabric *f);
 /* A ready connection from rank closed. */
 void cut_lost(struct fabric *f, uint32_t rank);
 /* Appends a control record to a peer's queue; 0 or -ENOSPC. */
-int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type,
-		  uint32_t seq, uint32_t arg);
+int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type, uint32_t seq,
+		  uint32_t arg);
 
 /* link_verbs.c: the verbs transport's side of a connection. */
 #ifdef HAVE_VERBS

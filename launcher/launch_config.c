@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,18 @@ static int number(char *const env[], const char *name, unsigned long dflt,
 	return 0;
 }
 
+/* USR1, SIGUSR1 or 10 (USR1 and USR2 only: the others stop or kill). */
+static int signal_number(const char *s)
+{
+	if (!strncmp(s, "SIG", 3))
+		s += 3;
+	if (!strcmp(s, "USR1") || atoi(s) == SIGUSR1)
+		return SIGUSR1;
+	if (!strcmp(s, "USR2") || atoi(s) == SIGUSR2)
+		return SIGUSR2;
+	return -1;
+}
+
 int config_from_env(struct launch_config *c, char *const env[],
 		    unsigned long default_cpus, char *err, size_t errlen)
 {
@@ -58,6 +71,25 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
 	c->console = env_lookup(env, ENV_CONSOLE);
+	c->snapshot = env_lookup(env, ENV_SNAPSHOT);
+	c->restore = env_lookup(env, ENV_RESTORE);
+	c->snapshot_stop = env_lookup(env, ENV_SNAPSHOT_THEN) &&
+			   !strcmp(env_lookup(env, ENV_SNAPSHOT_THEN), "stop");
+	c->snapshot_at_end = env_lookup(env, ENV_SNAPSHOT_AT) &&
+			     !strcmp(env_lookup(env, ENV_SNAPSHOT_AT), "end");
+	c->snapshot_signal = 0;
+	if (c->snapshot) {
+		const char *sig = env_lookup(env, ENV_SNAPSHOT_SIGNAL);
+
+		c->snapshot_signal = signal_number(sig ? sig : "USR1");
+		if (c->snapshot_signal <= 0) {
+			snprintf(err, errlen,
+				 "%s=%s: not a signal a snapshot can use "
+				 "(USR1 or USR2)",
+				 ENV_SNAPSHOT_SIGNAL, sig);
+			return -EINVAL;
+		}
+	}
 	c->node = env_lookup(env, "SLURMD_NODENAME");
 	if (!c->fabric)
 		c->fabric = "auto";
@@ -75,7 +107,7 @@ int config_from_env(struct launch_config *c, char *const env[],
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&
 		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
-	if (!c->image && !c->kernel && !c->endpoint) {
+	if (!c->image && !c->kernel && !c->endpoint && !c->restore) {
 		snprintf(err, errlen,
 			 "neither %s nor %s is set: nothing to boot", ENV_IMAGE,
 			 ENV_KERNEL);

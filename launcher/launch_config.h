@@ -17,6 +17,10 @@ struct launch_config {
 	const char *qemu_args;
 	/* The console file pattern (launch_env.h), or NULL: the run dir. */
 	const char *console;
+	/* Snapshots: the directory (NULL: none), the signal asking for one,
+	 * stop after it; the snapshot to restore (NULL: boot). */
+	const char *snapshot, *restore;
+	int snapshot_signal, snapshot_stop, snapshot_at_end;
 	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;

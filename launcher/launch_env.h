@@ -32,6 +32,13 @@
 #define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
 /* Extra QEMU arguments, split on whitespace (allow_qemu_args=yes). */
 #define ENV_QEMU_ARGS "SLURMVM_QEMU_ARGS"
+/* Snapshots: the directory, the signal that asks for one (default USR1),
+ * what then (continue|stop), when (signal|end); and where to restore from. */
+#define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
+#define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
+#define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
+#define ENV_SNAPSHOT_AT "SLURMVM_SNAPSHOT_AT"
+#define ENV_RESTORE "SLURMVM_RESTORE"
 /* Where the guest's serial console goes: a file pattern with %j (job),
  * %s (step), %t (rank), %N (node), %% (a %). In --vm-exec=host the
  * command finds the expanded path under the same name. */
