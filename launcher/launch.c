@@ -219,7 +219,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
-	if (ready) {
+	if (ready && !snapshot_stopped(sn)) {
 		request_poweroff(vm, qmp);
 	} else {
 		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);

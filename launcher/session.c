@@ -35,6 +35,8 @@
 
 /* How long the command may take to end after a forwarded SIGTERM. */
 #define GRACE_MS 5000
+/* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
+#define END_WAIT_MS 3000
 
 struct session {
 	struct vm *vm;
@@ -48,6 +50,8 @@ struct session {
 	long give_up_at;   /* ms; 0 while no stop signal arrived */
 	int stop_signal;
 	int pass_signal;       /* USR1/USR2 for the command, 0 when none */
+	int end_signal;	       /* held for a snapshot at the end */
+	long end_until;	       /* ms: when to stop waiting for it */
 	struct snapshot *snap; /* NULL without --vm-snapshot */
 };
 
@@ -118,6 +122,13 @@ static int take_signals(struct session *s)
 			snapshot_on_signal(s->snap);
 		} else if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
 			s->pass_signal = (int)si.ssi_signo;
+		} else if (s->snap && snapshot_at_end(s->snap) &&
+			   !s->end_signal && !s->stop_signal) {
+			/* Saved first; the command gets the signal only if
+			 * the save does not happen. */
+			s->end_signal = (int)si.ssi_signo;
+			s->end_until = now_ms() + END_WAIT_MS;
+			snapshot_on_end(s->snap);
 		} else if (!s->stop_signal) {
 			s->stop_signal = (int)si.ssi_signo;
 		}
@@ -332,7 +343,7 @@ static int relay(struct session *s, char *err, size_t errlen)
 		    {.fd = s->snap ? snapshot_fd(s->snap) : -1,
 		     .events = POLLIN},
 		};
-		int timeout = -1;
+		int timeout = s->end_signal ? 100 : -1;
 		struct agent_msg m;
 		ssize_t n;
 
@@ -350,9 +361,15 @@ static int relay(struct session *s, char *err, size_t errlen)
 			return -errno;
 		if (p[4].revents && snapshot_on_event(s->snap, &s->rx) == 1) {
 			snprintf(err, errlen,
-				 "stopped after the snapshot, as asked "
-				 "(--vm-snapshot-then=stop)");
+				 "stopped after the snapshot, as asked");
 			return 0;
+		}
+		if (s->end_signal &&
+		    (p[4].revents || now_ms() > s->end_until)) {
+			/* The save at the end is over (given up, or it never
+			 * came): the command gets the signal after all. */
+			s->stop_signal = s->end_signal;
+			s->end_signal = 0;
 		}
 		if (p[2].revents && take_signals(s)) {
 			snprintf(err, errlen,

@@ -39,6 +39,8 @@ struct snapshot {
 	uint64_t bytes;
 	long t_cut, t_paused;
 	char cut_time[40];
+	int ending;  /* this one saves the step Slurm is ending */
+	int stopped; /* the guest stays paused: it is to stop */
 };
 
 static long now_ms(void)
@@ -135,6 +137,12 @@ static int qmp_simple(struct snapshot *sn, const char *cmd, json_t *args,
 		return -(errno ? errno : EIO);
 	json_decref(r);
 	return 0;
+}
+
+void snapshot_on_end(struct snapshot *sn)
+{
+	sn->ending = 1;
+	snapshot_on_signal(sn);
 }
 
 void snapshot_on_signal(struct snapshot *sn)
@@ -276,8 +284,9 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 			    n, (double)sn->bytes / 1e6, save,
 			    save > 0 ? (double)sn->bytes / 1e6 / save : 0.0,
 			    (double)(t - sn->t_cut) / 1000, sn->c->snapshot);
-			broadcast(sn, FABRIC_CTL_DONE,
-				  (uint32_t)sn->c->snapshot_stop);
+			broadcast(
+			    sn, FABRIC_CTL_DONE,
+			    (uint32_t)(sn->c->snapshot_stop || sn->ending));
 		}
 		sn->t_cut = 0;
 	}
@@ -529,8 +538,10 @@ static int take_part(struct snapshot *sn, uint32_t seq,
 	else if (t == 0)
 		say(sn, "no word from rank 0 in %d s: the snapshot is given up",
 		    WAIT_MS / 1000);
-	if (stop)
+	if (stop) {
+		sn->stopped = 1;
 		return 1;
+	}
 	if (stopped && qmp_simple(sn, "cont", NULL, err, sizeof(err)) < 0)
 		say(sn, "cannot resume the guest: %s", err);
 	fabric_release(sn->f);
@@ -550,9 +561,12 @@ int snapshot_on_event(struct snapshot *sn, const struct agent_rx *rx)
 	return 0;
 }
 
-int snapshot_at_end(struct snapshot *sn, const struct agent_rx *rx)
+int snapshot_stopped(const struct snapshot *sn)
 {
-	(void)sn;
-	(void)rx;
-	return 0;
+	return sn && sn->stopped;
+}
+
+int snapshot_at_end(const struct snapshot *sn)
+{
+	return sn->c->snapshot_at_end;
 }

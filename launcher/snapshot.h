@@ -43,6 +43,14 @@ int snapshot_signal(const struct snapshot *sn);
  * to rank 0 (every task gets the signal). */
 void snapshot_on_signal(struct snapshot *sn);
 
+/* True once the guest was left paused after a save, to be stopped: its
+ * state is in the snapshot, so QEMU may simply quit. */
+int snapshot_stopped(const struct snapshot *sn);
+
+/* Slurm is ending the step and --vm-snapshot-at=end: as the signal, but
+ * the guests stop after the save. */
+void snapshot_on_end(struct snapshot *sn);
+
 /*
  * Messages came. rx holds the agent bytes not parsed yet (saved with the
  * guest). Returns 0 to go on, 1 when the guest was stopped after the save
@@ -50,10 +58,8 @@ void snapshot_on_signal(struct snapshot *sn);
  */
 int snapshot_on_event(struct snapshot *sn, const struct agent_rx *rx);
 
-/*
- * At the end of the command with --vm-snapshot-at=end: every launcher
- * takes part in one last snapshot. Returns 0 or -1.
- */
-int snapshot_at_end(struct snapshot *sn, const struct agent_rx *rx);
+/* True with --vm-snapshot-at=end: Slurm ending the step (scancel, the
+ * time limit) saves it first, and the guests stop after the save. */
+int snapshot_at_end(const struct snapshot *sn);
 
 #endif
