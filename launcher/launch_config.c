@@ -39,16 +39,56 @@ static int number(char *const env[], const char *name, unsigned long dflt,
 	return 0;
 }
 
-/* USR1, SIGUSR1 or 10 (USR1 and USR2 only: the others stop or kill). */
-static int signal_number(const char *s)
+/* The snapshot variables; each one but SLURMVM_SNAPSHOT needs it. */
+static int snapshot_options(struct launch_config *c, char *const env[],
+			    char *err, size_t errlen)
 {
-	if (!strncmp(s, "SIG", 3))
-		s += 3;
-	if (!strcmp(s, "USR1") || atoi(s) == SIGUSR1)
-		return SIGUSR1;
-	if (!strcmp(s, "USR2") || atoi(s) == SIGUSR2)
-		return SIGUSR2;
-	return -1;
+	const char *sig = env_lookup(env, ENV_SNAPSHOT_SIGNAL);
+	const char *then = env_lookup(env, ENV_SNAPSHOT_THEN);
+	const char *at = env_lookup(env, ENV_SNAPSHOT_AT);
+
+	c->snapshot = env_lookup(env, ENV_SNAPSHOT);
+	c->restore = env_lookup(env, ENV_RESTORE);
+	if (c->snapshot && c->snapshot[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_SNAPSHOT, c->snapshot);
+		return -EINVAL;
+	}
+	if (c->restore && c->restore[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_RESTORE, c->restore);
+		return -EINVAL;
+	}
+	if (!c->snapshot && (sig || then || at)) {
+		snprintf(err, errlen, "%s is set without %s",
+			 sig ? ENV_SNAPSHOT_SIGNAL
+			     : (then ? ENV_SNAPSHOT_THEN : ENV_SNAPSHOT_AT),
+			 ENV_SNAPSHOT);
+		return -EINVAL;
+	}
+	if (!c->snapshot)
+		return 0;
+	c->snapshot_signal = SIGUSR1;
+	if (sig && parse_signal(sig, &c->snapshot_signal) < 0) {
+		snprintf(err, errlen,
+			 "%s='%s' is not a signal the step may use for "
+			 "snapshots",
+			 ENV_SNAPSHOT_SIGNAL, sig);
+		return -EINVAL;
+	}
+	if (then && strcmp(then, "continue") && strcmp(then, "stop")) {
+		snprintf(err, errlen, "%s='%s' is neither continue nor stop",
+			 ENV_SNAPSHOT_THEN, then);
+		return -EINVAL;
+	}
+	c->snapshot_stop = then && !strcmp(then, "stop");
+	if (at && strcmp(at, "signal") && strcmp(at, "end")) {
+		snprintf(err, errlen, "%s='%s' is neither signal nor end",
+			 ENV_SNAPSHOT_AT, at);
+		return -EINVAL;
+	}
+	c->snapshot_at_end = at && !strcmp(at, "end");
+	return 0;
 }
 
 int config_from_env(struct launch_config *c, char *const env[],
@@ -71,25 +111,6 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
 	c->console = env_lookup(env, ENV_CONSOLE);
-	c->snapshot = env_lookup(env, ENV_SNAPSHOT);
-	c->restore = env_lookup(env, ENV_RESTORE);
-	c->snapshot_stop = env_lookup(env, ENV_SNAPSHOT_THEN) &&
-			   !strcmp(env_lookup(env, ENV_SNAPSHOT_THEN), "stop");
-	c->snapshot_at_end = env_lookup(env, ENV_SNAPSHOT_AT) &&
-			     !strcmp(env_lookup(env, ENV_SNAPSHOT_AT), "end");
-	c->snapshot_signal = 0;
-	if (c->snapshot) {
-		const char *sig = env_lookup(env, ENV_SNAPSHOT_SIGNAL);
-
-		c->snapshot_signal = signal_number(sig ? sig : "USR1");
-		if (c->snapshot_signal <= 0) {
-			snprintf(err, errlen,
-				 "%s=%s: not a signal a snapshot can use "
-				 "(USR1 or USR2)",
-				 ENV_SNAPSHOT_SIGNAL, sig);
-			return -EINVAL;
-		}
-	}
 	c->node = env_lookup(env, "SLURMD_NODENAME");
 	if (!c->fabric)
 		c->fabric = "auto";
@@ -107,10 +128,12 @@ int config_from_env(struct launch_config *c, char *const env[],
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&
 		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
+	if (snapshot_options(c, env, err, errlen) < 0)
+		return -EINVAL;
 	if (!c->image && !c->kernel && !c->endpoint && !c->restore) {
 		snprintf(err, errlen,
-			 "neither %s nor %s is set: nothing to boot", ENV_IMAGE,
-			 ENV_KERNEL);
+			 "neither %s nor %s (nor %s) is set: nothing to boot",
+			 ENV_IMAGE, ENV_KERNEL, ENV_RESTORE);
 		return -EINVAL;
 	}
 	if (!c->argv0) {

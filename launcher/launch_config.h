@@ -17,13 +17,19 @@ struct launch_config {
 	const char *qemu_args;
 	/* The console file pattern (launch_env.h), or NULL: the run dir. */
 	const char *console;
-	/* Snapshots: the directory (NULL: none), the signal asking for one,
-	 * stop after it; the snapshot to restore (NULL: boot). */
-	const char *snapshot, *restore;
-	int snapshot_signal, snapshot_stop, snapshot_at_end;
 	/* The fabric: transport, MTU, and where counters go (NULL: nowhere,
 	 * "": a summary line on stderr, a directory: that and a JSON file). */
 	const char *fabric, *stats;
+	/* Collective snapshots: the directory (NULL: no snapshots), the
+	 * signal that asks for one (0 without a directory, else SIGUSR1 by
+	 * default), whether the guests stop after a save triggered by it
+	 * (--vm-snapshot-then=stop) and whether the step also saves when its
+	 * commands end (--vm-snapshot-at=end). */
+	const char *snapshot;
+	int snapshot_signal, snapshot_stop, snapshot_at_end;
+	/* A snapshot (or a directory of them) to start the guests from
+	 * instead of booting, or NULL; image and kernel are then NULL. */
+	const char *restore;
 	int endpoint; /* --vm-exec=endpoint: no guest */
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */

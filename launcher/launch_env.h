@@ -32,17 +32,25 @@
 #define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
 /* Extra QEMU arguments, split on whitespace (allow_qemu_args=yes). */
 #define ENV_QEMU_ARGS "SLURMVM_QEMU_ARGS"
-/* Snapshots: the directory, the signal that asks for one (default USR1),
- * what then (continue|stop), when (signal|end); and where to restore from. */
-#define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
-#define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
-#define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
-#define ENV_SNAPSHOT_AT "SLURMVM_SNAPSHOT_AT"
-#define ENV_RESTORE "SLURMVM_RESTORE"
 /* Where the guest's serial console goes: a file pattern with %j (job),
  * %s (step), %t (rank), %N (node), %% (a %). In --vm-exec=host the
  * command finds the expanded path under the same name. */
 #define ENV_CONSOLE "SLURMVM_CONSOLE"
+/* Collective snapshots (manifest.h, snapdir.h): the directory saves go to
+ * (absolute, existing); the signal that asks for a save, as a number
+ * (unset: SIGUSR1); what the guests do after a save ("continue" or
+ * "stop"); when to save besides the signal ("signal": only then, "end":
+ * also when the step's commands end). */
+#define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
+#define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
+#define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
+#define ENV_SNAPSHOT_AT "SLURMVM_SNAPSHOT_AT"
+/* Start every guest from a snapshot instead of booting: srun passes the
+ * complete snapshot directory it checked (DIR/snap.J.S.Q, holding
+ * manifest.json); a directory of snapshots is resolved through its
+ * latest link (snap_resolve()). The boot options come from the manifest
+ * and are not set. */
+#define ENV_RESTORE "SLURMVM_RESTORE"
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each

@@ -9,4 +9,17 @@
  */
 int parse_count(const char *s, unsigned long max, unsigned long *out);
 
+/*
+ * Parses a signal for --vm-snapshot-signal: a name with or without "SIG"
+ * (USR1, SIGUSR2, any case) or a number. Returns 0 and sets *sig, -EINVAL
+ * for no signal, or -EPERM for one Slurm or the launcher needs for itself
+ * (TERM, KILL, INT, HUP, CHLD, STOP, CONT and the like) or that reports a
+ * fault (SEGV, BUS, ...); *sig is set for -EPERM too.
+ */
+int parse_signal(const char *s, int *sig);
+
+/* The name of a signal without "SIG" ("USR1"), or NULL for a number
+ * parse_signal() does not name. */
+const char *signal_name(int sig);
+
 #endif

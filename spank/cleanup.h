@@ -26,4 +26,21 @@ int cleanup_rundirs(const char *rundir, const char *which, uid_t uid,
  */
 int cleanup_qemus(uint32_t job, uid_t uid);
 
+/*
+ * The job epilog's part in snapshots. For each directory the job's
+ * launchers recorded on this node (<rundir>/slurm-vm.<job>.snapdirs,
+ * snapdir.h), as root: gives the job's entries there (snap.<job>.* and
+ * .partial.<job>.* and the files directly in them) that another user owns
+ * to uid:gid, only in a directory uid owns, never through a link or to a
+ * file with other hard links. Then, as uid:gid in a child: publishes a
+ * .partial.<job>.* save whose manifest is complete and whose files have
+ * their sizes (the step ended between the two) when it is newer than the
+ * latest, removes every other .partial.<job>.* (a failed or killed save),
+ * checks the sizes of every snap.<job>.* against its manifest, and
+ * removes the .snapdirs file. Calls log(arg, line) for each thing it did
+ * or found. Returns how many directories it handled.
+ */
+int cleanup_snapshots(const char *rundir, uint32_t job, uid_t uid, gid_t gid,
+		      void (*log)(void *arg, const char *line), void *arg);
+
 #endif

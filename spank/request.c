@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,22 +11,32 @@
 #include <unistd.h>
 
 #include "launch_env.h"
+#include "manifest.h"
 #include "parse.h"
 #include "policy.h"
 #include "rankspec.h"
 #include "request.h"
+#include "snapdir.h"
 
 static const char *const options[REQ_NFIELDS] = {
-    "--vm-image",     "--vm-kernel",  "--vm-initrd", "--vm-append",
-    "--vm-mem",	      "--vm-cpus",    "--vm-fabric", "--vm-stats",
-    "--vm-exec",      "--vm-pin",     "--vm-disk",   "--vm-disk-persist",
-    "--vm-qemu-args", "--vm-console",
+    "--vm-image",	  "--vm-kernel",
+    "--vm-initrd",	  "--vm-append",
+    "--vm-mem",		  "--vm-cpus",
+    "--vm-fabric",	  "--vm-stats",
+    "--vm-exec",	  "--vm-pin",
+    "--vm-disk",	  "--vm-disk-persist",
+    "--vm-qemu-args",	  "--vm-console",
+    "--vm-snapshot",	  "--vm-snapshot-signal",
+    "--vm-snapshot-then", "--vm-snapshot-at",
+    "--vm-restore",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND,  ENV_MEM,
-    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,    ENV_PIN,
-    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS, ENV_CONSOLE,
+    ENV_IMAGE,	       ENV_KERNEL,	ENV_INITRD,   ENV_APPEND,
+    ENV_MEM,	       ENV_CPUS,	ENV_FABRIC,   ENV_STATS,
+    ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
+    ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
+    ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,
 };
 
 const char *request_option(enum request_field f)
@@ -91,6 +102,7 @@ void request_clear(struct request *r)
 
 	for (f = 0; f < REQ_NFIELDS; f++)
 		free(r->value[f]);
+	free(r->restore_dir);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -488,6 +500,16 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 			 named(r, REQ_EXEC));
 		return -EINVAL;
 	}
+	if (request_is_endpoint(r) &&
+	    (r->value[REQ_SNAPSHOT] || r->value[REQ_RESTORE])) {
+		snprintf(err, errlen,
+			 "%s=endpoint runs no guest, so there is none to "
+			 "save or restore: drop %s",
+			 named(r, REQ_EXEC),
+			 named(r, r->value[REQ_SNAPSHOT] ? REQ_SNAPSHOT
+							 : REQ_RESTORE));
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -535,6 +557,250 @@ static int check_boot(struct request *r, const struct site_config *site,
 	return 0;
 }
 
+/* --vm-snapshot-signal: a signal the step may use, stored as a number. */
+static int check_signal(struct request *r, char *err, size_t errlen)
+{
+	const char *v = r->value[REQ_SNAPSHOT_SIGNAL];
+	char num[16];
+	int sig, rc;
+
+	rc = parse_signal(v, &sig);
+	if (rc == -EPERM) {
+		snprintf(err, errlen,
+			 "%s=%s: SIG%s is Slurm's or the launcher's own (to "
+			 "end, stop, resume or reap the step) or reports a "
+			 "fault; choose USR1 (the default), USR2 or another "
+			 "free signal",
+			 named(r, REQ_SNAPSHOT_SIGNAL), v,
+			 signal_name(sig) ? signal_name(sig) : "?");
+		return -EINVAL;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen,
+			 "%s=%s: not a signal; give a name such as USR1 (the "
+			 "default) or USR2, or a number",
+			 named(r, REQ_SNAPSHOT_SIGNAL), v);
+		return -EINVAL;
+	}
+	snprintf(num, sizeof(num), "%d", sig);
+	return request_set(r, REQ_SNAPSHOT_SIGNAL, num,
+			   r->from[REQ_SNAPSHOT_SIGNAL]) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
+/* One word among two. */
+static int check_word(const struct request *r, enum request_field f,
+		      const char *a, const char *b, const char *choices,
+		      char *err, size_t errlen)
+{
+	if (!strcmp(r->value[f], a) || !strcmp(r->value[f], b))
+		return 0;
+	snprintf(err, errlen, "%s=%s: give %s", named(r, f), r->value[f],
+		 choices);
+	return -EINVAL;
+}
+
+/* --vm-snapshot=DIR and the options that refine it. */
+static int check_snapshot(struct request *r, const char *cwd, char *err,
+			  size_t errlen)
+{
+	static const enum request_field needs_dir[] = {
+	    REQ_SNAPSHOT_SIGNAL, REQ_SNAPSHOT_THEN, REQ_SNAPSHOT_AT};
+	size_t i;
+
+	for (i = 0; i < sizeof(needs_dir) / sizeof(needs_dir[0]); i++)
+		if (r->value[needs_dir[i]] && !r->value[REQ_SNAPSHOT]) {
+			snprintf(err, errlen,
+				 "%s refines --vm-snapshot: give "
+				 "--vm-snapshot=DIR too (the directory the "
+				 "snapshots go to)",
+				 named(r, needs_dir[i]));
+			return -EINVAL;
+		}
+	if (!r->value[REQ_SNAPSHOT])
+		return 0;
+	if (check_dir(r, REQ_SNAPSHOT, cwd,
+		      "give an existing directory (on storage every node of "
+		      "the job and the restoring job can reach) for the "
+		      "snapshots",
+		      err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_SNAPSHOT_SIGNAL] && check_signal(r, err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_SNAPSHOT_THEN] &&
+	    check_word(r, REQ_SNAPSHOT_THEN, "continue", "stop",
+		       "continue (the guests go on after a save, the default) "
+		       "or stop (the step ends after a save)",
+		       err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_SNAPSHOT_AT] &&
+	    check_word(r, REQ_SNAPSHOT_AT, "signal", "end",
+		       "signal (save when the step gets the snapshot signal, "
+		       "the default) or end (also when the step's commands "
+		       "end)",
+		       err, errlen) < 0)
+		return -EINVAL;
+	return 0;
+}
+
+/* The options a snapshot fixes, refused beside --vm-restore. */
+static const enum request_field fixed_by_snapshot[] = {
+    REQ_IMAGE, REQ_KERNEL, REQ_INITRD,	     REQ_APPEND,
+    REQ_MEM,   REQ_CPUS,   REQ_DISK_PERSIST, REQ_DISK,
+};
+
+/* One file a rank booted from: unchanged, and within image_dirs. */
+static int check_ident(const struct request *r, const struct site_config *site,
+		       const struct snap_rank *k, const struct snap_ident *id,
+		       enum request_field f, char *err, size_t errlen)
+{
+	char why[4400], label[4200];
+	const char *kind = f == REQ_IMAGE    ? "image"
+			   : f == REQ_KERNEL ? "kernel"
+					     : "initrd";
+
+	if (!id->path[0])
+		return 0;
+	if (snap_ident_check(id, kind, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s=%s: rank %" PRIu32 ": %s",
+			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], k->rank,
+			 why);
+		return -EINVAL;
+	}
+	if (site_default_path(site, f, id->path))
+		return 0;
+	snprintf(label, sizeof(label), "%s=%s (rank %" PRIu32 "'s %s %s)",
+		 named(r, REQ_RESTORE), r->value[REQ_RESTORE], k->rank, kind,
+		 id->path);
+	return policy_path(site, id->path, label, err, errlen);
+}
+
+/* Every rank of a snapshot, against the files and the site's policy. */
+static int check_ranks(const struct request *r, const struct site_config *site,
+		       const struct snap_manifest *m, char *err, size_t errlen)
+{
+	char label[4200];
+	uint32_t i;
+
+	for (i = 0; i < m->ntasks; i++) {
+		const struct snap_rank *k = &m->ranks[i];
+
+		if (check_ident(r, site, k, &k->image, REQ_IMAGE, err, errlen) <
+			0 ||
+		    check_ident(r, site, k, &k->kernel, REQ_KERNEL, err,
+				errlen) < 0 ||
+		    check_ident(r, site, k, &k->initrd, REQ_INITRD, err,
+				errlen) < 0)
+			return -EINVAL;
+		snprintf(label, sizeof(label),
+			 "%s=%s (rank %" PRIu32 "'s memory)",
+			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
+		if (policy_mem(site, k->mem_mb, label, err, errlen) < 0)
+			return -EINVAL;
+		snprintf(label, sizeof(label),
+			 "%s=%s (rank %" PRIu32 "'s vCPUs)",
+			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
+		if (policy_cpus(site, k->cpus, label, err, errlen) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/*
+ * --vm-restore: the snapshot it names, read and checked; cwd is NULL on
+ * the node (the value is absolute already).
+ */
+static int check_restore(struct request *r, const struct site_config *site,
+			 const char *cwd, unsigned long ntasks, char *err,
+			 size_t errlen)
+{
+	char given[PATH_MAX], snap[PATH_MAX], why[4400];
+	struct snap_manifest m;
+	struct stat st;
+	size_t i;
+	int rc;
+
+	for (i = 0;
+	     i < sizeof(fixed_by_snapshot) / sizeof(fixed_by_snapshot[0]); i++)
+		if (r->value[fixed_by_snapshot[i]]) {
+			snprintf(err, errlen,
+				 "%s comes from the snapshot with %s: a "
+				 "restored guest keeps what it booted, its "
+				 "memory and vCPUs; drop %s",
+				 named(r, fixed_by_snapshot[i]),
+				 named(r, REQ_RESTORE),
+				 named(r, fixed_by_snapshot[i]));
+			return -EINVAL;
+		}
+	if (strlen(r->value[REQ_RESTORE]) >= sizeof(given)) {
+		snprintf(err, errlen, "%s: the path is too long",
+			 named(r, REQ_RESTORE));
+		return -EINVAL;
+	}
+	strcpy(given, r->value[REQ_RESTORE]);
+	snprintf(why, sizeof(why), "%s=%s", named(r, REQ_RESTORE), given);
+	if (!given[0] ||
+	    (cwd && absolute(given, sizeof(given), cwd, why, err, errlen) < 0))
+		goto bad_dir;
+	if (given[0] != '/' || stat(given, &st) < 0 || !S_ISDIR(st.st_mode))
+		goto bad_dir;
+	if (snap_resolve(given, snap, sizeof(snap), why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s=%s: %s", named(r, REQ_RESTORE),
+			 r->value[REQ_RESTORE], why);
+		return -EINVAL;
+	}
+	rc = manifest_read(snap, &m, why, sizeof(why));
+	if (rc < 0) {
+		snprintf(err, errlen, "%s=%s: %s", named(r, REQ_RESTORE),
+			 r->value[REQ_RESTORE], why);
+		return -EINVAL;
+	}
+	rc = check_ranks(r, site, &m, err, errlen);
+	r->restore_ntasks = m.ntasks;
+	manifest_free(&m);
+	if (rc < 0 || request_check_tasks(r, ntasks, err, errlen) < 0)
+		return -EINVAL;
+	free(r->restore_dir);
+	r->restore_dir = strdup(given);
+	if (!r->restore_dir ||
+	    request_set(r, REQ_RESTORE, snap, r->from[REQ_RESTORE]) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+bad_dir:
+	snprintf(err, errlen,
+		 "%s=%s: not a directory; give the directory a step saved "
+		 "into with --vm-snapshot=DIR, or one snapshot in it",
+		 named(r, REQ_RESTORE), r->value[REQ_RESTORE]);
+	return -EINVAL;
+}
+
+int request_check_restore(struct request *r, const struct site_config *site,
+			  unsigned long ntasks, char *err, size_t errlen)
+{
+	if (!r->value[REQ_RESTORE])
+		return 0;
+	return check_restore(r, site, NULL, ntasks, err, errlen);
+}
+
+int request_check_tasks(const struct request *r, unsigned long ntasks,
+			char *err, size_t errlen)
+{
+	if (!r->value[REQ_RESTORE] || !ntasks || !r->restore_ntasks ||
+	    ntasks == r->restore_ntasks)
+		return 0;
+	snprintf(err, errlen,
+		 "%s=%s: the snapshot has %lu task%s, this step has %lu; run "
+		 "with -n%lu",
+		 named(r, REQ_RESTORE),
+		 r->restore_dir ? r->restore_dir : r->value[REQ_RESTORE],
+		 r->restore_ntasks, r->restore_ntasks == 1 ? "" : "s", ntasks,
+		 r->restore_ntasks);
+	return -EINVAL;
+}
+
 /* The options that are not per guest. */
 static int check_options(struct request *r, const struct site_config *site,
 			 const char *cwd, char *err, size_t errlen)
@@ -576,6 +842,8 @@ static int check_options(struct request *r, const struct site_config *site,
 		return -EINVAL;
 	if (r->value[REQ_CONSOLE] && check_console(r, cwd, err, errlen) < 0)
 		return -EINVAL;
+	if (check_snapshot(r, cwd, err, errlen) < 0)
+		return -EINVAL;
 	if (r->value[REQ_QEMU_ARGS]) {
 		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));
 		if (policy_qemu_args(site, label, err, errlen) < 0)
@@ -592,7 +860,12 @@ int request_validate(struct request *r, const struct site_config *site,
 
 	if (check_exec(r, err, errlen) < 0)
 		return -EINVAL;
-	if (!request_is_endpoint(r)) {
+	/* A restore boots nothing: the snapshot says what the guests are. */
+	if (r->value[REQ_RESTORE]) {
+		rc = check_restore(r, site, cwd, 0, err, errlen);
+		if (rc < 0)
+			return rc;
+	} else if (!request_is_endpoint(r)) {
 		rc = check_boot(r, site, err, errlen);
 		if (rc < 0)
 			return rc;

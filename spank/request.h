@@ -24,13 +24,24 @@ enum request_field {
 	REQ_DISK,	  /* one disk a line, each PATH[,ro] */
 	REQ_DISK_PERSIST, /* directory of the ranks' kept overlays */
 	REQ_QEMU_ARGS,
-	REQ_CONSOLE, /* file pattern: %j job, %s step, %t rank, %N node */
+	REQ_CONSOLE,  /* file pattern: %j job, %s step, %t rank, %N node */
+	REQ_SNAPSHOT, /* directory the step's snapshots go to */
+	REQ_SNAPSHOT_SIGNAL, /* the signal asking for one (a number once
+			      * checked) */
+	REQ_SNAPSHOT_THEN,   /* continue|stop */
+	REQ_SNAPSHOT_AT,     /* signal|end */
+	REQ_RESTORE,	     /* a snapshot (once checked: the complete snapshot
+			      * directory, not the directory of snapshots) */
 	REQ_NFIELDS
 };
 
 struct request {
 	char *value[REQ_NFIELDS];      /* malloc'd, NULL when not given */
 	const char *from[REQ_NFIELDS]; /* NULL (the option) or a variable */
+	/* Set by a check of --vm-restore: the directory as the user gave it,
+	 * made absolute (malloc'd), and the snapshot's task count. */
+	char *restore_dir;
+	unsigned long restore_ntasks;
 };
 
 /* The option name (without "--") and variable name of a field. */
@@ -64,11 +75,35 @@ int request_active(const struct request *r);
  * append come with a kernel; counts are positive numbers; rank specs parse;
  * the site's policy holds (policy.h; with image_dirs= set, paths are
  * replaced by what they resolve to). Every entry of a rank spec is checked.
+ * --vm-snapshot is a writable directory, its signal one the step may use
+ * (stored as a number); --vm-restore is checked as request_check_restore()
+ * does (without a task count) and excludes the options that choose what
+ * the guests boot.
  * Returns 0, or -EINVAL with a message naming the option, the value and the
  * fix (and the plugstack.conf line, for a policy refusal).
  */
 int request_validate(struct request *r, const struct site_config *site,
 		     const char *cwd, char *err, size_t errlen);
+
+/*
+ * --vm-restore on the node, before the launcher runs: the snapshot (the
+ * value, or the latest of a directory) has a manifest that reads, every
+ * rank's image, kernel and initrd are unchanged and within the site's
+ * policy, and it has ntasks tasks (0: not known, not checked). Replaces
+ * the value by the snapshot's directory. Returns 0, or -EINVAL with a
+ * message naming the option and the reason.
+ */
+int request_check_restore(struct request *r, const struct site_config *site,
+			  unsigned long ntasks, char *err, size_t errlen);
+
+/*
+ * After request_validate() or request_check_restore() took a
+ * --vm-restore: refuses a step of another task count than the snapshot's
+ * ("the snapshot has 3 tasks, this step has 2; run with -n3"). Returns 0
+ * (also without --vm-restore) or -EINVAL.
+ */
+int request_check_tasks(const struct request *r, unsigned long ntasks,
+			char *err, size_t errlen);
 
 /*
  * Checks only the site's policy on a request read back on the node (paths

@@ -99,6 +99,26 @@ static struct spank_option options[] = {
      "Write each guest's serial console to this file, to follow live (%j "
      "job, %s step, %t rank, %N node)",
      1, REQ_CONSOLE, option_cb},
+    {"vm-snapshot", "DIR",
+     "Save all guests of the step together into DIR when the step gets "
+     "the snapshot signal (e.g. scancel --signal=USR1, sbatch "
+     "--signal=USR1@120); DIR/latest names the newest",
+     1, REQ_SNAPSHOT, option_cb},
+    {"vm-snapshot-signal", "SIG",
+     "The signal that asks for a snapshot (default USR1)", 1,
+     REQ_SNAPSHOT_SIGNAL, option_cb},
+    {"vm-snapshot-then", "continue|stop",
+     "After a snapshot the guests go on (continue, the default) or the "
+     "step ends (stop)",
+     1, REQ_SNAPSHOT_THEN, option_cb},
+    {"vm-snapshot-at", "signal|end",
+     "Save on the signal only (signal, the default) or also when the "
+     "step's commands end (end)",
+     1, REQ_SNAPSHOT_AT, option_cb},
+    {"vm-restore", "DIR",
+     "Start every guest from the newest snapshot in DIR instead of "
+     "booting (same task count, any nodes)",
+     1, REQ_RESTORE, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
@@ -139,7 +159,8 @@ static int srun_wants_vm(void)
 	for (p = args; n > 0 && p < args + n; p += strlen(p) + 1)
 		if (!strncmp(p, "--vm-", 5))
 			return 1;
-	if (getenv(ENV_IMAGE) || getenv(ENV_KERNEL) || getenv(ENV_EXEC))
+	if (getenv(ENV_IMAGE) || getenv(ENV_KERNEL) || getenv(ENV_EXEC) ||
+	    getenv(ENV_RESTORE))
 		return 1;
 	for (e = environ; *e; e++)
 		if (!strncmp(*e, "SLURM_SPANK__SLURM_SPANK_OPTION_spank_vm_vm_",
@@ -204,11 +225,21 @@ static int export_request(void)
 	int f;
 
 	for (f = 0; f < REQ_NFIELDS; f++) {
-		if (!req.value[f])
+		const char *v = req.value[f];
+
+		if (!v)
 			continue;
+		/*
+		 * srun pins the snapshot it checked; sbatch passes the
+		 * directory, so each of the job's steps restores the latest
+		 * snapshot when it starts (one the job itself may have saved).
+		 */
+		if (f == REQ_RESTORE && req.restore_dir &&
+		    spank_context() == S_CTX_ALLOCATOR)
+			v = req.restore_dir;
 		/* srun and sbatch build the job's environment from their
 		 * own (spank_setenv() is not available this early). */
-		if (setenv(request_env(f), req.value[f], 1) < 0) {
+		if (setenv(request_env(f), v, 1) < 0) {
 			slurm_error("vm: cannot export %s", request_env(f));
 			return -1;
 		}
@@ -237,15 +268,46 @@ static int validate_local(void)
 	return export_request();
 }
 
+/*
+ * A restore needs the snapshot's task count. srun knows the step's only
+ * once the job exists (S_JOB_TOTAL_TASK_COUNT is not available before
+ * local_user_init); where it is not known, the node refuses it.
+ */
+static int check_tasks_local(spank_t sp)
+{
+	uint32_t ntasks;
+	char err[1536];
+
+	if (!req.value[REQ_RESTORE] ||
+	    spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) !=
+		ESPANK_SUCCESS)
+		return 0;
+	if (request_check_tasks(&req, ntasks, err, sizeof(err)) < 0) {
+		slurm_error("vm: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
 int slurm_spank_init_post_opt(spank_t sp, int ac, char **av)
 {
-	(void)sp;
 	(void)ac;
 	(void)av;
-	if (spank_context() == S_CTX_LOCAL ||
-	    spank_context() == S_CTX_ALLOCATOR)
+	if (spank_context() == S_CTX_ALLOCATOR)
 		return validate_local();
+	if (spank_context() == S_CTX_LOCAL)
+		return validate_local() < 0 ? -1 : check_tasks_local(sp);
 	return 0;
+}
+
+/* srun, once the job exists and before its tasks start. */
+int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
+{
+	(void)ac;
+	(void)av;
+	if (spank_context() != S_CTX_LOCAL)
+		return 0;
+	return check_tasks_local(sp);
 }
 
 static int job_has(spank_t sp, const char *name)
@@ -271,7 +333,7 @@ static int is_vm_task(spank_t sp)
 {
 	return !is_system_step(sp) &&
 	       (job_has(sp, ENV_IMAGE) || job_has(sp, ENV_KERNEL) ||
-		job_has(sp, ENV_EXEC));
+		job_has(sp, ENV_EXEC) || job_has(sp, ENV_RESTORE));
 }
 
 static int set_env(spank_t sp, const char *name, const char *value,
@@ -353,6 +415,29 @@ static int choose_mem(spank_t sp, const struct request *r, uint32_t rank)
 }
 
 /*
+ * A task that restores: the snapshot checked again where it runs (the
+ * files the guests booted from, the site's policy, the step's task count)
+ * before the launcher starts, and pinned for the launcher.
+ */
+static int restore_task(spank_t sp, struct request *r, uint32_t rank)
+{
+	uint32_t ntasks = 0;
+	char err[1536];
+
+	if (spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) !=
+	    ESPANK_SUCCESS) {
+		slurm_error("vm: rank %u: cannot read the step's task count",
+			    rank);
+		return -1;
+	}
+	if (request_check_restore(r, &site, ntasks, err, sizeof(err)) < 0) {
+		slurm_error("vm: rank %u: %s", rank, err);
+		return -1;
+	}
+	return set_env(sp, ENV_RESTORE, r->value[REQ_RESTORE], 1);
+}
+
+/*
  * Resolves the per-guest options for this task's rank, holds them to the
  * site's policy once more (a job's environment can be set without srun's
  * check, e.g. with srun --export) and writes them back for the launcher,
@@ -376,6 +461,10 @@ static int resolve_task(spank_t sp)
 	if (request_resolve(&r, rank, err, sizeof(err)) < 0 ||
 	    request_check_policy(&r, &site, err, sizeof(err)) < 0) {
 		slurm_error("vm: rank %u: %s", rank, err);
+		goto out;
+	}
+	if (r.value[REQ_RESTORE]) {
+		rc = restore_task(sp, &r, rank);
 		goto out;
 	}
 	if (!request_is_endpoint(&r) && !r.value[REQ_IMAGE] &&
@@ -485,10 +574,18 @@ int slurm_spank_task_exit(spank_t sp, int ac, char **av)
 	return 0;
 }
 
+/* One line of what the epilog did with the job's snapshots. */
+static void log_epilog(void *arg, const char *line)
+{
+	slurm_info("vm: job %u epilog: %s", *(uint32_t *)arg, line);
+}
+
 /*
  * The job epilog (root, on every node of the job, after its steps): kills
- * any QEMU of the job still running and removes every run directory the
- * job's launchers left, whatever killed them; says what it did.
+ * any QEMU of the job still running, finishes the job's snapshots in each
+ * directory its launchers recorded on this node (cleanup_snapshots():
+ * the step is gone by now) and removes every run directory the job's
+ * launchers left, whatever killed them; says what it did.
  */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
@@ -507,6 +604,8 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
 		return 0;
 	killed = cleanup_qemus(job, uid);
+	/* Before the run directories: it reads the record beside them. */
+	cleanup_snapshots(site.rundir, job, uid, gid, log_epilog, &job);
 	snprintf(which, sizeof(which), "%u.", job);
 	removed = cleanup_rundirs(site.rundir, which, uid, gid);
 	if (killed || removed)

@@ -47,7 +47,7 @@ static const char *in_top(const char *name)
 static void make_snapshot(const char *dir, uint32_t ntasks,
 			  struct snap_manifest *m)
 {
-	char name[64], content[64], err[512];
+	char name[64], content[64], err[512] = "";
 	uint32_t i;
 
 	mkdir(dir, 0700);

@@ -3,6 +3,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +118,87 @@ static void test_console_path(void)
 	   "a path that does not fit is refused");
 }
 
+/* Reads a config from a NULL-terminated list of variables. */
+static int config_of(struct launch_config *c, char *err, size_t errlen, ...)
+{
+	char *env[16];
+	va_list ap;
+	int n = 0;
+
+	va_start(ap, errlen);
+	while (n < 15 && (env[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	env[n] = NULL;
+	err[0] = 0;
+	return config_from_env(c, env, 1, err, errlen);
+}
+
+/* The snapshot and restore variables. */
+static void test_snapshot_config(void)
+{
+	struct launch_config c;
+	char err[256];
+
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", NULL) == 0 &&
+	       !c.snapshot && !c.snapshot_signal && !c.snapshot_stop &&
+	       !c.snapshot_at_end && !c.restore,
+	   "without them: no snapshots, no signal");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s", NULL) == 0 &&
+	       !strcmp(c.snapshot, "/s") && c.snapshot_signal == SIGUSR1 &&
+	       !c.snapshot_stop && !c.snapshot_at_end,
+	   "a directory alone: SIGUSR1, continue, on the signal only");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_SIGNAL=12", "SLURMVM_SNAPSHOT_THEN=stop",
+		     "SLURMVM_SNAPSHOT_AT=end", NULL) == 0 &&
+	       c.snapshot_signal == SIGUSR2 && c.snapshot_stop &&
+	       c.snapshot_at_end,
+	   "signal 12, stop, and at the end");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_SIGNAL=SIGUSR2", NULL) == 0 &&
+	       c.snapshot_signal == SIGUSR2,
+	   "a signal by name");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_SIGNAL=15", NULL) < 0 &&
+	       strstr(err, "SLURMVM_SNAPSHOT_SIGNAL='15'"),
+	   "SIGTERM is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_THEN=pause", NULL) < 0 &&
+	       strstr(err, "neither continue nor stop"),
+	   "an unknown then is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_AT=start", NULL) < 0 &&
+	       strstr(err, "neither signal nor end"),
+	   "an unknown at is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT_AT=end", NULL) < 0 &&
+	       strstr(err, "SLURMVM_SNAPSHOT_AT is set without "
+			   "SLURMVM_SNAPSHOT"),
+	   "a snapshot option without the directory is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=rel", NULL) < 0 &&
+	       strstr(err, "not an absolute path"),
+	   "a relative directory is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_ARGV0=x",
+		     "SLURMVM_RESTORE=/s/snap.1.0.1", NULL) == 0 &&
+	       !strcmp(c.restore, "/s/snap.1.0.1") && !c.image && !c.kernel,
+	   "a restore needs no image or kernel: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_ARGV0=x",
+		     "SLURMVM_RESTORE=/s", "SLURMVM_SNAPSHOT=/s", NULL) == 0 &&
+	       c.restore && c.snapshot,
+	   "a restore may save again");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_ARGV0=x", NULL) < 0 &&
+	       strstr(err, "SLURMVM_RESTORE"),
+	   "nothing to boot names the restore too: %s", err);
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -209,5 +292,6 @@ int main(void)
 	plan_hostname(7, host, sizeof(host));
 	is_str(host, "n0007", "hostnames are n%%04d");
 	test_console_path();
+	test_snapshot_config();
 	return done_testing();
 }

@@ -9,9 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "manifest.h"
 #include "request.h"
+#include "snapdir.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/slurm-vm-test.XXXXXX";
@@ -362,6 +365,278 @@ static void test_console(char *err)
 	request_clear(&r);
 }
 
+/* --vm-snapshot and the options that refine it. */
+static void test_snapshot(char *err)
+{
+	is_str(checked(err, REQ_SNAPSHOT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir"),
+	       in_dir("%s/adir"), "--vm-snapshot takes a directory, absolute");
+	is_str(checked(err, REQ_SNAPSHOT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "nodir"),
+	       "(refused)", "a missing snapshot directory is refused");
+	ok(strstr(err, "--vm-snapshot=nodir: not a directory you can write "
+		       "to; give an existing directory"),
+	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "disk.qcow2"),
+	       "(refused)", "a file as snapshot directory is refused");
+	is_str(checked(err, REQ_SNAPSHOT, 1, REQ_SNAPSHOT, "adir"), "(refused)",
+	       "--vm-snapshot still needs something to boot");
+	ok(strstr(err, "nothing to boot"), "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "USR2"),
+	       "12", "USR2 is stored as its number");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "SIGUSR1"),
+	       "10", "SIGUSR1 too");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "usr1"),
+	       "10", "in any case");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "12"),
+	       "12", "a number is taken");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "35"),
+	       "35", "a real-time signal is taken");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir"),
+	       "(unset)", "no signal given: the launcher's default (USR1)");
+	{
+		static const char *const reserved[] = {
+		    "TERM", "KILL",    "INT", "HUP",  "CHLD", "STOP",
+		    "CONT", "SIGTERM", "9",   "SEGV", "15"};
+		size_t i;
+
+		for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++) {
+			is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL,
+				       "vmlinux", REQ_SNAPSHOT, "adir",
+				       REQ_SNAPSHOT_SIGNAL, reserved[i]),
+			       "(refused)", "signal %s is refused",
+			       reserved[i]);
+			ok(strstr(err, "is Slurm's or the launcher's own") &&
+			       strstr(err, "choose USR1"),
+			   "and the message says why and what to use: %s", err);
+		}
+	}
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "FOO"),
+	       "(refused)", "an unknown signal is refused");
+	ok(strstr(err, "--vm-snapshot-signal=FOO: not a signal"), "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "65"),
+	       "(refused)", "signal 65 is refused");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_SIGNAL, "0"),
+	       "(refused)", "signal 0 is refused");
+	is_str(checked(err, REQ_SNAPSHOT_THEN, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_THEN, "stop"),
+	       "stop", "--vm-snapshot-then=stop is taken");
+	is_str(checked(err, REQ_SNAPSHOT_THEN, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_THEN, "continue"),
+	       "continue", "and continue");
+	is_str(checked(err, REQ_SNAPSHOT_THEN, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_THEN, "halt"),
+	       "(refused)", "anything else is refused");
+	ok(strstr(err, "--vm-snapshot-then=halt: give continue") &&
+	       strstr(err, "or stop"),
+	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "end"),
+	       "end", "--vm-snapshot-at=end is taken");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "start"),
+	       "(refused)", "--vm-snapshot-at=start is refused");
+	ok(strstr(err, "--vm-snapshot-at=start: give signal") &&
+	       strstr(err, "or end"),
+	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_AT, "end"),
+	       "(refused)",
+	       "--vm-snapshot-at without --vm-snapshot is refused");
+	ok(strstr(err, "--vm-snapshot-at refines --vm-snapshot: give "
+		       "--vm-snapshot=DIR too"),
+	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_THEN, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_THEN, "stop"),
+	       "(refused)", "so is --vm-snapshot-then");
+	is_str(checked(err, REQ_SNAPSHOT_SIGNAL, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_SIGNAL, "USR1"),
+	       "(refused)", "and --vm-snapshot-signal");
+	ok(strstr(err, "--vm-snapshot-signal refines --vm-snapshot"), "%s",
+	   err);
+	is_str(checked(err, REQ_SNAPSHOT, 2, REQ_EXEC, "endpoint", REQ_SNAPSHOT,
+		       "adir"),
+	       "(refused)", "an endpoint step has no guest to save");
+	ok(strstr(err, "--vm-exec=endpoint runs no guest") &&
+	       strstr(err, "drop --vm-snapshot"),
+	   "%s", err);
+}
+
+/* A snapshot of ntasks ranks booted from the test kernel, in DIR/sub. */
+static void make_snapshot(const char *sub, uint32_t ntasks)
+{
+	char parent[600], partial[700], final[64], err[1024];
+	struct snap_manifest m = {0};
+	uint32_t i;
+
+	snprintf(parent, sizeof(parent), "%s/%s", dir, sub);
+	mkdir(parent, 0755);
+	snprintf(partial, sizeof(partial), "%s/.partial.9.0.%u", parent,
+		 ntasks);
+	mkdir(partial, 0755);
+	m.job = 9;
+	m.ntasks = ntasks;
+	m.seq = ntasks;
+	snprintf(m.cut_time, sizeof(m.cut_time), "2026-11-22T10:00:00Z");
+	snprintf(m.qemu_version, sizeof(m.qemu_version), "8.2.2");
+	m.ranks = calloc(ntasks, sizeof(*m.ranks));
+	for (i = 0; m.ranks && i < ntasks; i++) {
+		struct snap_rank *r = &m.ranks[i];
+
+		r->rank = i;
+		snprintf(r->node, sizeof(r->node), "n1");
+		snap_ident_of(in_dir("%s/vmlinux"), &r->kernel);
+		if (i == 1)
+			snap_ident_of(in_dir("%s/images/in.qcow2"), &r->image);
+		r->mem_mb = 256 * (i + 1);
+		r->cpus = 1;
+		snap_file_name(i, SNAP_VMSTATE, r->vmstate.name, 64);
+		snap_file_name(i, SNAP_FRAMES, r->frames.name, 64);
+		snap_file_name(i, SNAP_AGENT, r->agent.name, 64);
+		memset(r->vmstate.sha256, 'a', 64);
+		memset(r->frames.sha256, 'b', 64);
+		memset(r->agent.sha256, 'c', 64);
+	}
+	if (manifest_write(partial, &m, err, sizeof(err)) < 0)
+		ok(0, "manifest_write: %s", err);
+	snprintf(final, sizeof(final), "snap.9.0.%u", ntasks);
+	snprintf(partial, sizeof(partial), ".partial.9.0.%u", ntasks);
+	if (snap_publish(parent, partial, final, err, sizeof(err)) < 0)
+		ok(0, "snap_publish: %s", err);
+	manifest_free(&m);
+}
+
+/* --vm-restore: the snapshot read at submit time, and on the node. */
+static void test_restore(char *err)
+{
+	struct request r = {0};
+	struct timespec ts[2];
+	char want[700];
+
+	make_snapshot("snaps", 3);
+	snprintf(want, sizeof(want), "%s/snaps/snap.9.0.3", dir);
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps"), want,
+	       "--vm-restore=DIR resolves to its latest snapshot");
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps/snap.9.0.3"),
+	       want, "a snapshot itself is taken too");
+	request_set(&r, REQ_RESTORE, "snaps", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) == 0 &&
+	       r.restore_ntasks == 3 && r.restore_dir &&
+	       !strcmp(r.restore_dir, in_dir("%s/snaps")),
+	   "the task count and the directory as given are kept");
+	ok(request_check_tasks(&r, 3, err, 1024) == 0,
+	   "a step of 3 tasks restores a 3-task snapshot");
+	ok(request_check_tasks(&r, 0, err, 1024) == 0,
+	   "an unknown task count is not refused");
+	ok(request_check_tasks(&r, 2, err, 1024) == -EINVAL, "2 tasks are "
+							     "refused");
+	snprintf(want, sizeof(want),
+		 "--vm-restore=%s/snaps: the snapshot has 3 tasks, this step "
+		 "has 2; run with -n3",
+		 dir);
+	is_str(err, want, "the message gives both counts and the fix");
+	request_clear(&r);
+
+	/* On the node, from the job's environment. */
+	request_set(&r, REQ_RESTORE, in_dir("%s/snaps/snap.9.0.3"),
+		    "SLURMVM_RESTORE");
+	ok(request_check_restore(&r, &site, 3, err, 1024) == 0,
+	   "the node checks it again: %s", err);
+	ok(request_check_restore(&r, &site, 4, err, 1024) == -EINVAL &&
+	       strstr(err, "SLURMVM_RESTORE=") &&
+	       strstr(err, "the snapshot has 3 tasks, this step has 4; run "
+			   "with -n3"),
+	   "and refuses another task count: %s", err);
+	request_clear(&r);
+	ok(request_check_restore(&r, &site, 4, err, 1024) == 0,
+	   "without --vm-restore there is nothing to check");
+
+	/* What it must not be given with. */
+	is_str(checked(err, REQ_RESTORE, 2, REQ_RESTORE, "snaps", REQ_IMAGE,
+		       "disk.qcow2"),
+	       "(refused)", "--vm-image with --vm-restore is refused");
+	ok(strstr(err,
+		  "--vm-image comes from the snapshot with --vm-restore") &&
+	       strstr(err, "drop --vm-image"),
+	   "%s", err);
+	is_str(
+	    checked(err, REQ_RESTORE, 2, REQ_RESTORE, "snaps", REQ_MEM, "512"),
+	    "(refused)", "--vm-mem with --vm-restore is refused");
+	is_str(checked(err, REQ_RESTORE, 2, REQ_RESTORE, "snaps", REQ_KERNEL,
+		       "vmlinux"),
+	       "(refused)", "--vm-kernel too");
+	is_str(checked(err, REQ_RESTORE, 2, REQ_RESTORE, "snaps", REQ_EXEC,
+		       "endpoint"),
+	       "(refused)", "and an endpoint step");
+	snprintf(want, sizeof(want), "%s/snaps/snap.9.0.3", dir);
+	is_str(checked(err, REQ_RESTORE, 3, REQ_RESTORE, "snaps", REQ_SNAPSHOT,
+		       "snaps", REQ_FABRIC, "tcp"),
+	       want, "a restore may save again, into the same directory");
+	snprintf(site.default_kernel, sizeof(site.default_kernel), "%s",
+		 in_dir("%s/vmlinux"));
+	is_str(checked(err, REQ_KERNEL, 1, REQ_RESTORE, "snaps"), "(unset)",
+	       "the site's default kernel does not fill in for a restore");
+	site.default_kernel[0] = 0;
+
+	/* Not a snapshot. */
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "nodir"), "(refused)",
+	       "a missing directory is refused");
+	ok(strstr(err, "--vm-restore=nodir: not a directory"), "%s", err);
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "adir"), "(refused)",
+	       "a directory without snapshots is refused");
+	ok(strstr(err, "--vm-restore=adir: ") &&
+	       strstr(err, "holds no complete snapshot"),
+	   "%s", err);
+	unlink(in_dir("%s/snaps/snap.9.0.3/manifest.json"));
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps"), "(refused)",
+	       "a snapshot whose manifest is gone is refused");
+	ok(strstr(err, "which has no manifest.json"), "%s", err);
+	touch("snaps/snap.9.0.3/manifest.json", "{\"format\":\"x\"}");
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps"), "(refused)",
+	       "a damaged manifest is refused");
+	ok(strstr(err, "manifest.json: format is not slurm-vm-snapshot"), "%s",
+	   err);
+
+	/* The files the guests booted from. */
+	make_snapshot("snaps2", 2);
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps2"),
+	       in_dir("%s/snaps2/snap.9.0.2"), "a 2-task snapshot is taken");
+	clock_gettime(CLOCK_REALTIME, &ts[0]);
+	ts[1] = ts[0];
+	ts[1].tv_sec += 5;
+	utimensat(AT_FDCWD, in_dir("%s/images/in.qcow2"), ts, 0);
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps2"), "(refused)",
+	       "a modified base image is refused");
+	ok(strstr(err, "--vm-restore=snaps2: rank 1: image ") &&
+	       strstr(err, "in.qcow2 changed since the snapshot"),
+	   "the message names the rank and the image: %s", err);
+	touch("images/in.qcow2", "QFI\xfb....");
+	make_snapshot("snaps3", 2);
+	snprintf(site.image_dirs, sizeof(site.image_dirs), "%s/images", dir);
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps3"), "(refused)",
+	       "a snapshot's kernel outside image_dirs is refused");
+	ok(strstr(err, "rank 0's kernel") &&
+	       strstr(err, "outside the site's image directories"),
+	   "%s", err);
+	site.image_dirs[0] = 0;
+	site.max_mem = 256;
+	is_str(checked(err, REQ_RESTORE, 1, REQ_RESTORE, "snaps3"), "(refused)",
+	       "a snapshot's memory above max_mem is refused");
+	ok(strstr(err, "rank 1's memory") && strstr(err, "max_mem=256"), "%s",
+	   err);
+	site.max_mem = 0;
+}
+
 int main(void)
 {
 	char err[1024], sub[300];
@@ -439,6 +714,8 @@ int main(void)
 	test_policy(err);
 	test_resolve(err);
 	test_console(err);
+	test_snapshot(err);
+	test_restore(err);
 	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
 	if (system(sub) != 0)
 		printf("# could not remove %s\n", dir);
