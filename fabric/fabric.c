@@ -152,6 +152,14 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	f->cfg = *cfg;
 	f->guest_fd = guest_fd;
 	f->epfd = f->stop_fd = f->tcp_fd = f->unix_fd = -1;
+	pthread_mutex_init(&f->mu, NULL);
+	pthread_cond_init(&f->cv, NULL);
+	f->cmd_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	f->event_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (f->cmd_fd < 0 || f->event_fd < 0) {
+		snprintf(err, errlen, "fabric: eventfd: %s", strerror(errno));
+		goto fail;
+	}
 	f->guest_rx = malloc(sizeof(*f->guest_rx));
 	if (!f->guest_rx || queue_init(&f->guest_q, GUEST_QUEUE) < 0 ||
 	    !(f->peers = calloc(cfg->nranks, sizeof(*f->peers)))) {
@@ -230,7 +238,7 @@ void fabric_guest_arm(struct fabric *f)
 {
 	uint32_t ev = f->guest_reading ? EPOLLIN : 0;
 
-	if (queue_len(&f->guest_q))
+	if (queue_len(&f->guest_q) && !f->held)
 		ev |= EPOLLOUT;
 	fabric_watch(f, EPOLL_CTL_MOD, f->guest_fd, &f->guest_ref, ev);
 }
@@ -238,7 +246,10 @@ void fabric_guest_arm(struct fabric *f)
 /* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */
 int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len)
 {
-	if (!queue_room(&f->guest_q, len))
+	/* Held for a snapshot, what is in flight is kept whatever its size:
+	 * the senders are paused, so it is bounded by their queues. */
+	if (!queue_room(&f->guest_q, len) &&
+	    (!f->held || queue_grow(&f->guest_q, len) < 0))
 		return -ENOSPC;
 	queue_put(&f->guest_q, frame, len);
 	fabric_stats_deliver(&f->stats, len);
@@ -397,10 +408,26 @@ static void read_guest(struct fabric *f)
 	from_guest(f);
 }
 
+void fabric_drain_guest(struct fabric *f)
+{
+	while (f->guest_reading && !f->pending) {
+		size_t room;
+		uint8_t *p = fabric_rx_space(f->guest_rx, &room);
+		ssize_t n = read(f->guest_fd, p, room);
+
+		if (n <= 0)
+			return;
+		fabric_rx_commit(f->guest_rx, (size_t)n);
+		from_guest(f);
+	}
+}
+
 void fabric_write_guest(struct fabric *f)
 {
 	struct conn *c, *next;
 
+	if (f->held)
+		return;
 	if (queue_flush(&f->guest_q, f->guest_fd) < 0)
 		f->guest_q.head = f->guest_q.tail = 0; /* QEMU is gone */
 	if (f->peers_blocked && queue_len(&f->guest_q) < GUEST_QUEUE / 2) {
@@ -426,6 +453,9 @@ static void *loop(void *arg)
 
 	for (;;) {
 		int i, n, timeout = f->nhandshakes ? 1000 : -1;
+
+		if (cut_timeout(f) >= 0)
+			timeout = cut_timeout(f);
 
 		n = epoll_wait(f->epfd, ev, 64, timeout);
 		if (n < 0 && errno != EINTR)
@@ -458,10 +488,19 @@ static void *loop(void *arg)
 								vref)));
 				fabric_guest_arm(f);
 				break;
+			case REF_CMD: {
+				uint64_t v;
+
+				if (read(f->cmd_fd, &v, sizeof(v)) < 0) {
+					/* spurious: progress anyway */
+				}
+				break;
+			}
 			case REF_DEAD:
 				break;
 			}
 		}
+		cut_progress(f);
 		link_reap(f);
 		if (f->nhandshakes)
 			link_expire(f);
@@ -482,6 +521,7 @@ int fabric_start(struct fabric *f, char *err, size_t errlen)
 	f->guest_ref.kind = REF_GUEST;
 	f->listen_ref.kind = REF_LISTEN;
 	f->stop_ref.kind = REF_STOP;
+	f->cmd_ref.kind = REF_CMD;
 	f->guest_reading = 1;
 	f->epfd = epoll_create1(EPOLL_CLOEXEC);
 	f->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -493,7 +533,8 @@ int fabric_start(struct fabric *f, char *err, size_t errlen)
 			 EPOLLIN) ||
 	    fabric_watch(f, EPOLL_CTL_ADD, f->unix_fd, &f->listen_ref,
 			 EPOLLIN) ||
-	    fabric_watch(f, EPOLL_CTL_ADD, f->stop_fd, &f->stop_ref, EPOLLIN)) {
+	    fabric_watch(f, EPOLL_CTL_ADD, f->stop_fd, &f->stop_ref, EPOLLIN) ||
+	    fabric_watch(f, EPOLL_CTL_ADD, f->cmd_fd, &f->cmd_ref, EPOLLIN)) {
 		snprintf(err, errlen, "fabric: epoll: %s", strerror(errno));
 		return -errno;
 	}
@@ -541,6 +582,12 @@ void fabric_destroy(struct fabric *f)
 		close(f->tcp_fd);
 	if (f->unix_fd >= 0)
 		close(f->unix_fd);
+	if (f->cmd_fd > 0)
+		close(f->cmd_fd);
+	if (f->event_fd > 0)
+		close(f->event_fd);
+	pthread_mutex_destroy(&f->mu);
+	pthread_cond_destroy(&f->cv);
 	close(f->guest_fd);
 	queue_free(&f->guest_q);
 	free(f->guest_rx);

@@ -64,4 +64,52 @@ const struct fabric_stats *fabric_get_stats(const struct fabric *f);
 /* How long fabric_create() took: listeners and the PMIx card exchange. */
 long fabric_bootstrap_ms(const struct fabric *f);
 
+/*
+ * Collective snapshots (cut.c). The launcher's thread drives them; these
+ * calls hand the work to the fabric's thread and wait for it.
+ *
+ * Messages between launchers (types in ctl.h: CUT, PAUSED, SAVE, SAVED,
+ * DONE, ABORT) travel on the fabric's own connections; FABRIC_MSG_LOST
+ * says a rank's launcher went away (its connection closed).
+ */
+#define FABRIC_MSG_LOST 255
+struct fabric_msg {
+	uint32_t from;
+	uint8_t type;
+	uint32_t seq, arg;
+};
+
+/* Readable (an eventfd) while messages wait for fabric_recv(). */
+int fabric_events_fd(const struct fabric *f);
+/* Sends a message to rank (this task's own rank included). Returns 0, or
+ * -EAGAIN when too many are waiting to go. */
+int fabric_send(struct fabric *f, uint32_t rank, uint8_t type, uint32_t seq,
+		uint32_t arg);
+/* Takes the next message: 1, or 0 when there is none. */
+int fabric_recv(struct fabric *f, struct fabric_msg *m);
+/* True once a connection from rank closed: its launcher is gone. */
+int fabric_rank_lost(const struct fabric *f, uint32_t rank);
+
+/*
+ * fabric_hold: stop delivering frames to the guest, then wait until QEMU
+ * has read every byte already written to it. Frames that arrive meanwhile
+ * are kept (beyond the usual bound: what is in flight at a cut is bounded
+ * by the senders' queues and sockets, and their guests are paused).
+ * fabric_cut, once the guest is paused: take what QEMU sent, flush every
+ * queue, send a marker on every connection and wait until every
+ * connection's marker has come. Then every frame in flight to this guest
+ * is held here, and every frame from it has left.
+ * Both return 0, or -errno with a message naming the cause.
+ */
+int fabric_hold(struct fabric *f, int timeout_ms, char *err, size_t errlen);
+int fabric_cut(struct fabric *f, uint32_t seq, int timeout_ms, char *err,
+	       size_t errlen);
+/* Writes the held frames (QEMU's stream format) to fd; sets *bytes. */
+int fabric_save_frames(struct fabric *f, int fd, uint64_t *bytes);
+/* Delivers again, held frames first. */
+void fabric_release(struct fabric *f);
+/* Restore: queues frames saved by fabric_save_frames() for the guest.
+ * Call before fabric_start(). Returns 0 or -errno. */
+int fabric_load_frames(struct fabric *f, int fd);
+
 #endif

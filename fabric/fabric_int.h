@@ -13,6 +13,7 @@
 #include <sys/un.h>
 
 #include "boot.h"
+#include "ctl.h"
 #include "fabric.h"
 #include "frame.h"
 #include "handshake.h"
@@ -29,6 +30,7 @@ enum ref_kind {
 	REF_CONN,
 	REF_VERBS,
 	REF_STOP,
+	REF_CMD,
 	REF_DEAD
 };
 
@@ -60,12 +62,23 @@ struct conn {
 	struct ref vref;
 	uint8_t grant[4];
 	size_t grant_len;
+	uint32_t marker; /* the last snapshot marker it brought */
 };
 
 struct peer {
 	struct conn *tx; /* the connection frames to this rank go on */
 	struct queue q;	 /* frames for this rank (allocated on first use) */
 	int gone;	 /* its connection failed: frames for it are dropped */
+	int lost;	 /* a connection from it closed: its launcher is gone */
+};
+
+/* A request from the launcher's thread to the fabric's (cut.c). */
+enum cut_req { CUT_NONE, CUT_HOLD, CUT_CUT, CUT_SAVE, CUT_RELEASE };
+
+#define MSG_RING 256
+struct msg_ring {
+	struct fabric_msg m[MSG_RING];
+	unsigned head, tail;
 };
 
 struct fabric {
@@ -90,6 +103,22 @@ struct fabric {
 	int running;
 	long bootstrap_ms; /* listeners, PMIx exchange */
 	struct fabric_stats stats;
+	/* Snapshots (cut.c): messages in and out, and the request being
+	 * worked on, all under mu; cmd_fd wakes the loop, event_fd the
+	 * launcher. */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int cmd_fd, event_fd;
+	struct ref cmd_ref;
+	struct msg_ring inbox, outbox;
+	enum cut_req req;
+	int req_done, req_result, req_fd;
+	uint64_t req_bytes;
+	uint32_t cut_seq;
+	long cut_deadline;
+	int cut_flushed; /* markers sent */
+	char cut_err[256];
+	int held; /* frames for the guest are kept, not delivered */
 };
 
 /* fabric.c */
@@ -102,6 +131,8 @@ void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
 /* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */
 int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len);
 void fabric_write_guest(struct fabric *f);
+/* Reads and routes everything the guest has sent (it is paused). */
+void fabric_drain_guest(struct fabric *f);
 void fabric_guest_arm(struct fabric *f);
 
 /* link.c: connections to the step's other launchers. */
@@ -125,6 +156,19 @@ void link_accept(struct fabric *f, int lfd);
 /* Closes handshakes that take too long. */
 void link_expire(struct fabric *f);
 void link_event(struct fabric *f, struct conn *c, uint32_t events);
+
+/* cut.c */
+/* A control record came on c. */
+void cut_on_ctl(struct fabric *f, struct conn *c, const struct fabric_ctl *ctl);
+/* The loop woke on cmd_fd, or a request is under way: move it on. */
+void cut_progress(struct fabric *f);
+/* How long the loop may sleep while a request is under way (-1: any). */
+int cut_timeout(const struct fabric *f);
+/* A ready connection from rank closed. */
+void cut_lost(struct fabric *f, uint32_t rank);
+/* Appends a control record to a peer's queue; 0 or -ENOSPC. */
+int cut_queue_ctl(struct fabric *f, struct peer *pr, uint8_t type, uint32_t seq,
+		  uint32_t arg);
 
 /* link_verbs.c: the verbs transport's side of a connection. */
 #ifdef HAVE_VERBS

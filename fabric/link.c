@@ -46,6 +46,8 @@ void link_close(struct fabric *f, struct conn *c)
 			pr->q.head = pr->q.tail = 0;
 		}
 	}
+	if (c->state == C_READY)
+		cut_lost(f, c->peer);
 	close(c->fd);
 	if (c->v)
 		link_verbs_free(c);
@@ -211,6 +213,18 @@ static void block_peers(struct fabric *f, struct conn *c)
 	f->peers_blocked = 1;
 }
 
+/* Takes the control records at the head of c's stream. Returns 0 when a
+ * frame (or nothing) is next, -EAGAIN for a partial record, -EPROTO. */
+static int take_ctl(struct fabric *f, struct conn *c)
+{
+	struct fabric_ctl ctl;
+	int r;
+
+	while ((r = fabric_rx_ctl(c->rx, &ctl)) == 1)
+		cut_on_ctl(f, c, &ctl);
+	return r;
+}
+
 void link_read(struct fabric *f, struct conn *c)
 {
 	const uint8_t *frame;
@@ -221,7 +235,8 @@ void link_read(struct fabric *f, struct conn *c)
 
 	for (;;) {
 		/* Deliver what is buffered before reading more. */
-		while ((r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
+		while ((r = take_ctl(f, c)) == 0 &&
+		       (r = fabric_rx_next(c->rx, &frame, &len)) == 1) {
 			if (!frame_acceptable(f, c->peer, frame, len)) {
 				f->stats.drops[FABRIC_DROP_BAD_SOURCE]++;
 				continue;
@@ -233,7 +248,7 @@ void link_read(struct fabric *f, struct conn *c)
 				return;
 			}
 		}
-		if (r < 0) {
+		if (r < 0 && r != -EAGAIN) {
 			link_close(f, c);
 			return;
 		}

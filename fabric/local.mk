@@ -8,7 +8,7 @@ fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
 	fabric/frame.c fabric/frame.h fabric/ip.c fabric/ip.h \
 	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \
 	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h \
-	fabric/dns.c fabric/dns.h
+	fabric/dns.c fabric/dns.h fabric/ctl.c fabric/ctl.h
 fabric_libfabric_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 # Automake's default "cru" makes binutils warn that "u" is ignored.
 ARFLAGS = cr
@@ -42,7 +42,7 @@ EXTRA_DIST += fabric/fuzz_fabric.c
 # loop that moves frames between the guest and the step's other launchers.
 noinst_LIBRARIES += fabric/libfabric_run.a
 fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h \
-	fabric/fabric_int.h fabric/link.c \
+	fabric/fabric_int.h fabric/link.c fabric/cut.c \
 	fabric/boot.c fabric/boot.h fabric/handshake.c fabric/handshake.h \
 	fabric/queue.c fabric/queue.h
 fabric_libfabric_run_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \

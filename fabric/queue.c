@@ -46,6 +46,39 @@ void queue_put(struct queue *q, const uint8_t *frame, size_t len)
 	q->tail += FABRIC_LEN_HDR + len;
 }
 
+int queue_room_raw(const struct queue *q, size_t len)
+{
+	return q->cap - queue_len(q) >= len;
+}
+
+void queue_put_raw(struct queue *q, const void *data, size_t len)
+{
+	if (q->cap - q->tail < len) { /* compact */
+		memmove(q->buf, q->buf + q->head, queue_len(q));
+		q->tail -= q->head;
+		q->head = 0;
+	}
+	memcpy(q->buf + q->tail, data, len);
+	q->tail += len;
+}
+
+int queue_grow(struct queue *q, size_t len)
+{
+	size_t cap = q->cap;
+	uint8_t *buf;
+
+	while (cap - queue_len(q) < FABRIC_LEN_HDR + len)
+		cap *= 2;
+	if (cap == q->cap)
+		return 0;
+	buf = realloc(q->buf, cap);
+	if (!buf)
+		return -ENOMEM;
+	q->buf = buf;
+	q->cap = cap;
+	return 0;
+}
+
 size_t queue_take(struct queue *q, uint8_t *dst, size_t max)
 {
 	size_t n = queue_len(q) < max ? queue_len(q) : max;

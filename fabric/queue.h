@@ -25,6 +25,16 @@ int queue_room(const struct queue *q, size_t len);
 /* Appends one frame with its length header; the caller checked room. */
 void queue_put(struct queue *q, const uint8_t *frame, size_t len);
 
+/* Appends len raw bytes (a control record); the caller checked room for
+ * them with queue_room_raw(). */
+void queue_put_raw(struct queue *q, const void *data, size_t len);
+int queue_room_raw(const struct queue *q, size_t len);
+
+/* Makes room for a frame of len bytes by growing the buffer. Only for
+ * what is in flight at a snapshot's cut, which is bounded elsewhere.
+ * Returns 0 or -ENOMEM. */
+int queue_grow(struct queue *q, size_t len);
+
 /* Bytes queued. */
 size_t queue_len(const struct queue *q);
 

@@ -40,7 +40,9 @@
 #include "launch_env.h"
 #include "plan.h"
 #include "qmp.h"
+#include "restore.h"
 #include "session.h"
+#include "snapshot.h"
 #include "vm.h"
 
 #define QMP_TIMEOUT_MS 30000
@@ -118,6 +120,9 @@ static int block_signals(void)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	/* For the command in the guest, or the snapshot signal. */
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
@@ -137,12 +142,37 @@ static int pin_vcpus(struct qmp *qmp, hwloc_topology_t topo,
 	return pin_apply(topo, plan, tid, (unsigned)n, err, errlen);
 }
 
-static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
+/* A restored guest: load its state, let it run, re-attach to its command. */
+static int resume_guest(struct session *s, struct qmp *qmp,
+			const struct restore *rs, char *err, size_t errlen)
+{
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	json_t *r;
+	int code;
+
+	if (restore_incoming(qmp, rs, err, errlen) < 0 ||
+	    restore_agent_bytes(rs, &bytes, &len) < 0)
+		return LAUNCH_EXIT_FAILED;
+	r = qmp_execute(qmp, "cont", NULL, QUIT_TIMEOUT_MS, err, errlen);
+	if (!r) {
+		free(bytes);
+		return LAUNCH_EXIT_FAILED;
+	}
+	json_decref(r);
+	code = session_reattach(s, bytes, len, err, errlen);
+	free(bytes);
+	return code < 0 ? LAUNCH_EXIT_FAILED : code;
+}
+
+static int run_guest(struct vm *vm, const struct launch_config *c,
+		     const struct restore *rs, struct fabric *fabric, int sfd,
 		     hwloc_topology_t topo, const struct pin_plan *plan,
 		     char *argv[], char *err, size_t errlen)
 {
 	char hostname[32], cwd[4096];
 	struct session *s = NULL;
+	struct snapshot *sn = NULL;
 	int ready = 0;
 	struct qmp *qmp;
 	char **env = NULL;
@@ -169,6 +199,13 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	sn = snapshot_create(c, fabric, qmp, vm);
+	session_set_snapshot(s, sn);
+	if (rs) {
+		code = resume_guest(s, qmp, rs, err, errlen);
+		ready = code != LAUNCH_EXIT_FAILED || !err[0];
+		goto out;
+	}
 	if (session_wait_ready(s, c->boot_timeout, err, errlen) < 0)
 		goto out;
 	ready = 1;
@@ -182,7 +219,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c, int sfd,
 out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
-	if (ready) {
+	if (ready && !snapshot_stopped(sn)) {
 		request_poweroff(vm, qmp);
 	} else {
 		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
@@ -190,6 +227,7 @@ out:
 	}
 	free(env);
 	session_destroy(s);
+	snapshot_destroy(sn);
 	qmp_close(qmp);
 	return code;
 }
@@ -238,7 +276,7 @@ out:
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
  * fabric owns from now on. */
 static struct fabric *join_fabric(int fd, const struct launch_config *c,
-				  char *err, size_t errlen)
+				  const char *frames, char *err, size_t errlen)
 {
 	struct fabric_config fc = {
 	    .rank = (uint32_t)c->rank,
@@ -251,6 +289,19 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 	};
 	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
+	/* Restored: the frames in flight at the cut reach the guest first. */
+	if (f && frames) {
+		int ffd = open(frames, O_RDONLY | O_CLOEXEC), r;
+
+		r = ffd < 0 ? -errno : fabric_load_frames(f, ffd);
+		if (ffd >= 0)
+			close(ffd);
+		if (r < 0) {
+			snprintf(err, errlen, "%s: %s", frames, strerror(-r));
+			fabric_destroy(f);
+			return NULL;
+		}
+	}
 	if (f && fabric_start(f, err, errlen) < 0) {
 		fabric_destroy(f);
 		return NULL;
@@ -313,7 +364,7 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 		snprintf(err, sizeof(err), "endpoint: %s", strerror(errno));
 		goto out;
 	}
-	fabric = join_fabric(net[0], c, err, sizeof(err));
+	fabric = join_fabric(net[0], c, NULL, err, sizeof(err));
 	if (!fabric) {
 		close(net[1]);
 		goto out;
@@ -365,6 +416,7 @@ int main(int argc, char *argv[])
 	hwloc_topology_t topo = NULL;
 	struct pin_plan plan = {0};
 	struct vm vm;
+	struct restore rs;
 	const char *accel;
 	int sfd, code = LAUNCH_EXIT_FAILED;
 
@@ -388,6 +440,8 @@ int main(int argc, char *argv[])
 	}
 	if (c.endpoint)
 		return run_endpoint(&c, sfd, argv);
+	if (c.restore && restore_prepare(&c, &rs, err, sizeof(err)) < 0)
+		goto report;
 	if (c.pin) {
 		char line[1024];
 
@@ -410,14 +464,15 @@ int main(int argc, char *argv[])
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
-	fabric = join_fabric(vm.net_fd, &c, err, sizeof(err));
+	fabric = join_fabric(vm.net_fd, &c, c.restore ? rs.frames : NULL, err,
+			     sizeof(err));
 	vm.net_fd = -1;
 	if (fabric && c.host)
 		code = run_beside(&vm, &c, sfd, topo, &plan, argv, err,
 				  sizeof(err));
 	else if (fabric)
-		code = run_guest(&vm, &c, sfd, topo, &plan, argv, err,
-				 sizeof(err));
+		code = run_guest(&vm, &c, c.restore ? &rs : NULL, fabric, sfd,
+				 topo, &plan, argv, err, sizeof(err));
 	stop_guest(&vm, &c, fabric != NULL);
 	fabric_stop(fabric);
 	if (fabric)

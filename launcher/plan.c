@@ -217,6 +217,12 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		add(&b, "console=ttyS0 quiet panic=-1%s%s",
 		    c->append ? " " : "", c->append ? c->append : "");
 	}
+	/* Restored: paused, waiting for the saved state (restore.c). */
+	if (c->restore) {
+		add(&b, "-incoming");
+		add(&b, "defer");
+		add(&b, "-S");
+	}
 	if (c->qemu_args)
 		add_split(&b, c->qemu_args);
 	free(con);

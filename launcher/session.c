@@ -31,9 +31,12 @@
 
 #include "agent_proto.h"
 #include "session.h"
+#include "snapshot.h"
 
 /* How long the command may take to end after a forwarded SIGTERM. */
 #define GRACE_MS 5000
+/* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
+#define END_WAIT_MS 3000
 
 struct session {
 	struct vm *vm;
@@ -46,7 +49,16 @@ struct session {
 	int stdout_broken; /* srun's side went away: discard output */
 	long give_up_at;   /* ms; 0 while no stop signal arrived */
 	int stop_signal;
+	int pass_signal;       /* USR1/USR2 for the command, 0 when none */
+	int end_signal;	       /* held for a snapshot at the end */
+	long end_until;	       /* ms: when to stop waiting for it */
+	struct snapshot *snap; /* NULL without --vm-snapshot */
 };
+
+void session_set_snapshot(struct session *s, struct snapshot *sn)
+{
+	s->snap = sn;
+}
 
 static long now_ms(void)
 {
@@ -105,6 +117,18 @@ static int take_signals(struct session *s)
 				s->vm->pid = 0;
 				qemu_gone = 1;
 			}
+		} else if (s->snap &&
+			   (int)si.ssi_signo == snapshot_signal(s->snap)) {
+			snapshot_on_signal(s->snap);
+		} else if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
+			s->pass_signal = (int)si.ssi_signo;
+		} else if (s->snap && snapshot_at_end(s->snap) &&
+			   !s->end_signal && !s->stop_signal) {
+			/* Saved first; the command gets the signal only if
+			 * the save does not happen. */
+			s->end_signal = (int)si.ssi_signo;
+			s->end_until = now_ms() + END_WAIT_MS;
+			snapshot_on_end(s->snap);
 		} else if (!s->stop_signal) {
 			s->stop_signal = (int)si.ssi_signo;
 		}
@@ -302,25 +326,24 @@ static int send_exec(struct session *s, const char *hostname, const char *cwd,
 	return r;
 }
 
-int session_run(struct session *s, const char *hostname, const char *cwd,
-		char *const argv[], char *const env[], char *err, size_t errlen)
+/* Relays the command's I/O until its EXIT: the session's main loop. */
+static int relay(struct session *s, char *err, size_t errlen)
 {
 	int r, code = -1;
 
-	r = send_exec(s, hostname, cwd, argv, env, err, errlen);
-	if (r < 0)
-		return r;
 	fcntl(s->vm->agent_fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
 		int busy = s->out_len > 0;
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 		    {.fd = s->vm->agent_fd,
 		     .events = POLLIN | (busy ? POLLOUT : 0)},
 		    {.fd = busy ? -1 : s->stdin_fd, .events = POLLIN},
 		    {.fd = s->sfd, .events = POLLIN},
 		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
+		    {.fd = s->snap ? snapshot_fd(s->snap) : -1,
+		     .events = POLLIN},
 		};
-		int timeout = -1;
+		int timeout = s->end_signal ? 100 : -1;
 		struct agent_msg m;
 		ssize_t n;
 
@@ -334,14 +357,33 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 				return 128 + s->stop_signal;
 			}
 		}
-		if (poll(p, 4, timeout) < 0 && errno != EINTR)
+		if (poll(p, 5, timeout) < 0 && errno != EINTR)
 			return -errno;
+		if (p[4].revents && snapshot_on_event(s->snap, &s->rx) == 1) {
+			snprintf(err, errlen,
+				 "stopped after the snapshot, as asked");
+			return 0;
+		}
+		if (s->end_signal &&
+		    (p[4].revents || now_ms() > s->end_until)) {
+			/* The save at the end is over (given up, or it never
+			 * came): the command gets the signal after all. */
+			s->stop_signal = s->end_signal;
+			s->end_signal = 0;
+		}
 		if (p[2].revents && take_signals(s)) {
 			snprintf(err, errlen,
 				 "QEMU exited while the command "
 				 "was running");
 			append_tails(s, err, errlen);
 			return -ECHILD;
+		}
+		if (s->pass_signal && !busy) {
+			uint8_t sig[4] = {0, 0, 0, (uint8_t)s->pass_signal};
+
+			queue(s, AGENT_SIGNAL, sig, sizeof(sig));
+			s->pass_signal = 0;
+			busy = 1;
 		}
 		if (s->stop_signal && !s->give_up_at && !busy) {
 			uint8_t sig[4] = {0, 0, 0, (uint8_t)s->stop_signal};
@@ -385,4 +427,40 @@ broken:
 		 "running");
 	append_tails(s, err, errlen);
 	return -EPIPE;
+}
+
+int session_run(struct session *s, const char *hostname, const char *cwd,
+		char *const argv[], char *const env[], char *err, size_t errlen)
+{
+	int r = send_exec(s, hostname, cwd, argv, env, err, errlen);
+
+	return r < 0 ? r : relay(s, err, errlen);
+}
+
+int session_reattach(struct session *s, const uint8_t *pending, size_t len,
+		     char *err, size_t errlen)
+{
+	struct agent_msg m;
+	int r, code = -1;
+
+	if (len > sizeof(s->rx.buf)) {
+		snprintf(err, errlen, "the saved agent bytes are too many");
+		return -EPROTO;
+	}
+	memcpy(s->rx.buf, pending, len);
+	s->rx.start = 0;
+	s->rx.len = len;
+	s->stdin_fd = -1; /* the first job's stdin is gone */
+	while ((r = agent_rx_next(&s->rx, &m)) == 1) {
+		r = handle_frame(s, &m, &code);
+		if (r)
+			break;
+	}
+	if (r == 1)
+		return code;
+	if (r < 0) {
+		snprintf(err, errlen, "the saved agent bytes are not valid");
+		return -EPROTO;
+	}
+	return relay(s, err, errlen);
 }

@@ -4,6 +4,7 @@
 #define SLURM_VM_SESSION_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "qmp.h"
 #include "vm.h"
@@ -30,6 +31,18 @@ int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
  * stdout and stderr until it ends. Returns the task's exit code (0-255:
  * the status, or 128+N for signal N), or -errno with a message in err.
  */
+/*
+ * A restored guest: its command runs already. Takes the agent bytes saved
+ * with it (a frame may have been cut in two), then relays as session_run()
+ * does, with no stdin.
+ */
+int session_reattach(struct session *s, const uint8_t *pending, size_t len,
+		     char *err, size_t errlen);
+
+/* Lets the session take part in the step's snapshots (sn may be NULL). */
+struct snapshot;
+void session_set_snapshot(struct session *s, struct snapshot *sn);
+
 int session_run(struct session *s, const char *hostname, const char *cwd,
 		char *const argv[], char *const env[], char *err,
 		size_t errlen);

@@ -1,0 +1,572 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <sys/sendfile.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "manifest.h"
+#include "snapdir.h"
+#include "snapshot.h"
+
+#define HOLD_MS 5000
+#define CUT_MS 30000
+#define WAIT_MS 600000		       /* a save of big guests on slow disks */
+#define MIGRATE_BANDWIDTH (1ULL << 40) /* bytes/s: no cap */
+
+struct snapshot {
+	const struct launch_config *c;
+	struct fabric *f;
+	struct qmp *qmp;
+	struct vm *vm;
+	uint32_t seq; /* the last snapshot started (rank 0) or joined */
+	/* Rank 0: the snapshot under way. */
+	uint32_t paused, saved, failed_rank;
+	int failed; /* errno of the first failure, or -1 for a lost rank */
+	uint64_t bytes;
+	long t_cut, t_paused;
+	char cut_time[40];
+	int ending;  /* this one saves the step Slurm is ending */
+	int stopped; /* the guest stays paused: it is to stop */
+};
+
+static long now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+struct snapshot *snapshot_create(const struct launch_config *c,
+				 struct fabric *f, struct qmp *qmp,
+				 struct vm *vm)
+{
+	struct snapshot *sn;
+
+	if (!c->snapshot || !f)
+		return NULL;
+	sn = calloc(1, sizeof(*sn));
+	if (!sn)
+		return NULL;
+	sn->c = c;
+	sn->f = f;
+	sn->qmp = qmp;
+	sn->vm = vm;
+	snap_record_dir(c->rundir, c->job_id, c->snapshot);
+	return sn;
+}
+
+void snapshot_destroy(struct snapshot *sn)
+{
+	free(sn);
+}
+
+int snapshot_fd(const struct snapshot *sn)
+{
+	return fabric_events_fd(sn->f);
+}
+
+int snapshot_signal(const struct snapshot *sn)
+{
+	return sn->c->snapshot_signal;
+}
+
+static void say(const struct snapshot *sn, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void say(const struct snapshot *sn, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "slurm-vm: n%04lu: snapshot %" PRIu32 ": ", sn->c->rank,
+		sn->seq);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void snap_name(const struct snapshot *sn, uint32_t seq,
+		      enum snap_state state, char *buf, size_t len)
+{
+	struct snap_name n = {.state = state,
+			      .job = (uint32_t)sn->c->job_id,
+			      .step = (uint32_t)sn->c->step_id,
+			      .seq = seq};
+
+	snap_name_format(&n, buf, len);
+}
+
+static void partial_dir(const struct snapshot *sn, uint32_t seq, char *buf,
+			size_t len)
+{
+	char name[96];
+
+	snap_name(sn, seq, SNAP_PARTIAL, name, sizeof(name));
+	snprintf(buf, len, "%s/%s", sn->c->snapshot, name);
+}
+
+static void broadcast(struct snapshot *sn, uint8_t type, uint32_t arg)
+{
+	uint32_t r;
+
+	for (r = 0; r < sn->c->nranks; r++)
+		if (!fabric_rank_lost(sn->f, r) || r == sn->c->rank)
+			fabric_send(sn->f, r, type, sn->seq, arg);
+}
+
+static int qmp_simple(struct snapshot *sn, const char *cmd, json_t *args,
+		      char *err, size_t errlen)
+{
+	json_t *r = qmp_execute(sn->qmp, cmd, args, 10000, err, errlen);
+
+	if (!r)
+		return -(errno ? errno : EIO);
+	json_decref(r);
+	return 0;
+}
+
+void snapshot_on_end(struct snapshot *sn)
+{
+	sn->ending = 1;
+	snapshot_on_signal(sn);
+}
+
+void snapshot_on_signal(struct snapshot *sn)
+{
+	if (sn->c->rank != 0)
+		return;
+	if (sn->t_cut) { /* one at a time */
+		say(sn, "already under way; signal ignored");
+		return;
+	}
+	{
+		/* Numbers go on from what the directory holds: a restored
+		 * step's snapshots never reuse an older one's name. */
+		long next =
+		    snap_next_seq(sn->c->snapshot, (uint32_t)sn->c->job_id,
+				  (uint32_t)sn->c->step_id);
+
+		sn->seq = next > (long)sn->seq ? (uint32_t)next : sn->seq + 1;
+	}
+	sn->paused = sn->saved = 0;
+	sn->failed = 0;
+	sn->bytes = 0;
+	sn->t_cut = now_ms();
+	{
+		time_t t = time(NULL);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(sn->cut_time, sizeof(sn->cut_time),
+			 "%Y-%m-%dT%H:%M:%SZ", &tm);
+	}
+	broadcast(sn, FABRIC_CTL_CUT, 0);
+}
+
+/* Rank 0: the whole step is saved; write the manifest, publish. */
+static int publish(struct snapshot *sn, char *err, size_t errlen)
+{
+	struct snap_manifest m = {0};
+	char partial[4200], pname[96], name[96];
+	json_t *v = qmp_execute(sn->qmp, "query-version", NULL, 5000, NULL, 0);
+	int rc;
+
+	partial_dir(sn, sn->seq, partial, sizeof(partial));
+	m.job = (uint32_t)sn->c->job_id;
+	m.step = (uint32_t)sn->c->step_id;
+	m.ntasks = (uint32_t)sn->c->nranks;
+	m.seq = sn->seq;
+	m.pause_ms = now_ms() - sn->t_cut;
+	snprintf(m.cut_time, sizeof(m.cut_time), "%s", sn->cut_time);
+	if (v) {
+		json_t *q = json_object_get(v, "qemu");
+
+		snprintf(m.qemu_version, sizeof(m.qemu_version),
+			 "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
+			 ".%" JSON_INTEGER_FORMAT " %s",
+			 json_integer_value(json_object_get(q, "major")),
+			 json_integer_value(json_object_get(q, "minor")),
+			 json_integer_value(json_object_get(q, "micro")),
+			 json_string_value(json_object_get(v, "package"))
+			     ?: "");
+		json_decref(v);
+	}
+	rc = manifest_collect(partial, &m, err, errlen);
+	if (!rc) {
+		sn->bytes = manifest_bytes(&m);
+		rc = manifest_write(partial, &m, err, errlen);
+	}
+	snap_name(sn, sn->seq, SNAP_PARTIAL, pname, sizeof(pname));
+	snap_name(sn, sn->seq, SNAP_COMPLETE, name, sizeof(name));
+	if (!rc)
+		rc = snap_publish(sn->c->snapshot, pname, name, err, errlen);
+	manifest_free(&m);
+	return rc < 0 ? rc : 0;
+}
+
+static void remove_tree(const char *dir);
+
+/* Rank 0: a message of the snapshot under way. */
+static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
+{
+	char partial[4200], err[512] = "";
+	uint32_t n = (uint32_t)sn->c->nranks;
+
+	if (!sn->t_cut || (m->type != FABRIC_MSG_LOST && m->seq != sn->seq))
+		return;
+	partial_dir(sn, sn->seq, partial, sizeof(partial));
+	if (m->type == FABRIC_MSG_LOST ||
+	    ((m->type == FABRIC_CTL_PAUSED || m->type == FABRIC_CTL_SAVED) &&
+	     m->arg)) {
+		if (!sn->failed) {
+			sn->failed =
+			    m->type == FABRIC_MSG_LOST ? -1 : (int)m->arg;
+			sn->failed_rank = m->from;
+			say(sn,
+			    "failed: rank %" PRIu32 " %s; the previous "
+			    "snapshot in %s is kept",
+			    m->from,
+			    m->type == FABRIC_MSG_LOST
+				? "was lost (its launcher ended)"
+				: strerror((int)m->arg),
+			    sn->c->snapshot);
+			broadcast(sn, FABRIC_CTL_ABORT, 0);
+			remove_tree(partial);
+			sn->t_cut = 0;
+		}
+		return;
+	}
+	if (m->type == FABRIC_CTL_PAUSED && ++sn->paused == n) {
+		sn->t_paused = now_ms();
+		say(sn, "%" PRIu32 " guests paused in %.2f s; saving to %s", n,
+		    (double)(sn->t_paused - sn->t_cut) / 1000, sn->c->snapshot);
+		if (mkdir(partial, 0700) < 0 && errno != EEXIST) {
+			say(sn, "failed: %s: %s", partial, strerror(errno));
+			broadcast(sn, FABRIC_CTL_ABORT, 0);
+			sn->t_cut = 0;
+			return;
+		}
+		broadcast(sn, FABRIC_CTL_SAVE, 0);
+	} else if (m->type == FABRIC_CTL_SAVED) {
+		sn->saved++;
+		say(sn, "saved %" PRIu32 " of %" PRIu32 " guests", sn->saved,
+		    n);
+		if (sn->saved < n)
+			return;
+		if (publish(sn, err, sizeof(err)) < 0) {
+			say(sn, "failed: %s; the previous snapshot is kept",
+			    err);
+			broadcast(sn, FABRIC_CTL_ABORT, 0);
+			remove_tree(partial);
+		} else {
+			long t = now_ms();
+
+			double save = (double)(t - sn->t_paused) / 1000;
+
+			say(sn,
+			    "done: %" PRIu32 " guests, %.1f MB in %.2f s "
+			    "(%.0f MB/s); the guests were paused %.2f s; "
+			    "%s/latest",
+			    n, (double)sn->bytes / 1e6, save,
+			    save > 0 ? (double)sn->bytes / 1e6 / save : 0.0,
+			    (double)(t - sn->t_cut) / 1000, sn->c->snapshot);
+			broadcast(
+			    sn, FABRIC_CTL_DONE,
+			    (uint32_t)(sn->c->snapshot_stop || sn->ending));
+		}
+		sn->t_cut = 0;
+	}
+}
+
+static void remove_tree(const char *dir)
+{
+	snap_remove_tree(dir);
+}
+
+/* Waits for SAVE, DONE or ABORT of seq (rank 0: serving the coordination
+ * meanwhile). Returns the type, FABRIC_MSG_LOST when rank 0 is gone, or 0
+ * after timeout_ms. */
+static int await(struct snapshot *sn, uint32_t seq, int timeout_ms,
+		 struct fabric_msg *out)
+{
+	long until = now_ms() + timeout_ms;
+
+	for (;;) {
+		struct pollfd p = {.fd = snapshot_fd(sn), .events = POLLIN};
+		struct fabric_msg m;
+		long left;
+
+		while (fabric_recv(sn->f, &m)) {
+			if (sn->c->rank == 0)
+				coordinate(sn, &m);
+			if (m.type == FABRIC_MSG_LOST && m.from == 0)
+				return FABRIC_MSG_LOST;
+			if (m.seq == seq && (m.type == FABRIC_CTL_SAVE ||
+					     m.type == FABRIC_CTL_DONE ||
+					     m.type == FABRIC_CTL_ABORT)) {
+				*out = m;
+				return m.type;
+			}
+		}
+		left = until - now_ms();
+		if (left <= 0)
+			return 0;
+		poll(&p, 1, (int)left);
+	}
+}
+
+/* Copies src to dst (a new file), then syncs it. */
+static int copy_file(const char *src, const char *dst)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
+	struct stat st;
+	off_t off = 0;
+
+	if (in < 0)
+		return -errno;
+	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (out < 0 || fstat(in, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	while (off < st.st_size) {
+		ssize_t n = sendfile(out, in, &off, (size_t)(st.st_size - off));
+
+		if (n <= 0) {
+			r = n < 0 ? -errno : -EIO;
+			goto out;
+		}
+	}
+	if (fsync(out) < 0)
+		r = -errno;
+out:
+	close(in);
+	if (out >= 0)
+		close(out);
+	return r;
+}
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if ((len && write(fd, data, len) != (ssize_t)len) || fsync(fd) < 0)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	return r;
+}
+
+/* The guest's memory and device state, through QEMU's migration into a
+ * file, with no bandwidth cap. The guest is paused already. */
+static int save_vmstate(struct snapshot *sn, const char *path, char *err,
+			size_t errlen)
+{
+	char uri[4500];
+	long until = now_ms() + WAIT_MS;
+	int r;
+
+	if (strchr(path, '\'')) {
+		snprintf(err, errlen, "%.400s: a quote in the snapshot path",
+			 path);
+		return -EINVAL;
+	}
+	r = qmp_simple(
+	    sn, "migrate-set-parameters",
+	    json_pack("{s:I}", "max-bandwidth", (json_int_t)MIGRATE_BANDWIDTH),
+	    err, errlen);
+	if (r < 0)
+		return r;
+	snprintf(uri, sizeof(uri), "exec:cat > '%s'", path);
+	r = qmp_simple(sn, "migrate", json_pack("{s:s}", "uri", uri), err,
+		       errlen);
+	if (r < 0)
+		return r;
+	while (now_ms() < until) {
+		json_t *q = qmp_execute(sn->qmp, "query-migrate", NULL, 10000,
+					err, errlen);
+		const char *st =
+		    json_string_value(json_object_get(q, "status"));
+
+		if (st && !strcmp(st, "completed")) {
+			json_decref(q);
+			return 0;
+		}
+		if (!q)
+			return -EIO; /* err says why */
+		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
+			const char *why =
+			    json_string_value(json_object_get(q, "error-desc"));
+
+			snprintf(err, errlen, "saving the guest's state: %s",
+				 why ? why : st);
+			json_decref(q);
+			return -EIO;
+		}
+		json_decref(q);
+		usleep(20 * 1000);
+	}
+	snprintf(err, errlen, "saving the guest's state took over %d s",
+		 WAIT_MS / 1000);
+	return -ETIMEDOUT;
+}
+
+/* This rank's files and its manifest entry, into the partial dir. */
+static int save_rank(struct snapshot *sn, uint32_t seq,
+		     const struct agent_rx *rx, char *err, size_t errlen)
+{
+	const struct launch_config *c = sn->c;
+	struct snap_rank r = {0};
+	char dir[4200], path[4400];
+	uint64_t bytes;
+	int fd, rc;
+
+	partial_dir(sn, seq, dir, sizeof(dir));
+	r.rank = (uint32_t)c->rank;
+	snprintf(r.node, sizeof(r.node), "%s", c->node ? c->node : "");
+	r.mem_mb = c->mem_mb;
+	r.cpus = c->cpus;
+	if ((c->image && snap_ident_of(c->image, &r.image) < 0) ||
+	    (c->kernel && snap_ident_of(c->kernel, &r.kernel) < 0) ||
+	    (c->initrd && snap_ident_of(c->initrd, &r.initrd) < 0)) {
+		snprintf(err, errlen, "the guest's image: %s", strerror(errno));
+		return -errno;
+	}
+	snprintf(path, sizeof(path), "%s/rank-%lu.vmstate", dir, c->rank);
+	rc = save_vmstate(sn, path, err, errlen);
+	if (rc < 0)
+		return rc;
+	snprintf(r.vmstate.name, sizeof(r.vmstate.name), "rank-%lu.vmstate",
+		 c->rank);
+	if (sn->vm->overlay[0]) {
+		r.has_disk = 1;
+		snprintf(r.disk.name, sizeof(r.disk.name),
+			 "rank-%lu.disk.qcow2", c->rank);
+		snprintf(path, sizeof(path), "%s/%s", dir, r.disk.name);
+		rc = copy_file(sn->vm->overlay, path);
+		if (rc < 0) {
+			snprintf(err, errlen, "copying the disk overlay: %s",
+				 strerror(-rc));
+			return rc;
+		}
+	}
+	snprintf(r.frames.name, sizeof(r.frames.name), "rank-%lu.frames",
+		 c->rank);
+	snprintf(path, sizeof(path), "%s/%s", dir, r.frames.name);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 || fabric_save_frames(sn->f, fd, &bytes) < 0 ||
+	    fsync(fd) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "saving the frames in flight: %s",
+			 strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc ? rc : -EIO;
+	}
+	close(fd);
+	snprintf(r.agent.name, sizeof(r.agent.name), "rank-%lu.agent", c->rank);
+	snprintf(path, sizeof(path), "%s/%s", dir, r.agent.name);
+	rc = write_file(path, rx->buf + rx->start, rx->len - rx->start);
+	if (rc < 0) {
+		snprintf(err, errlen, "saving the agent's bytes: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	if ((rc = snap_file_hash(dir, r.vmstate.name, &r.vmstate)) < 0 ||
+	    (r.has_disk &&
+	     (rc = snap_file_hash(dir, r.disk.name, &r.disk)) < 0) ||
+	    (rc = snap_file_hash(dir, r.frames.name, &r.frames)) < 0 ||
+	    (rc = snap_file_hash(dir, r.agent.name, &r.agent)) < 0 ||
+	    (rc = snap_rank_write(dir, &r, err, errlen)) < 0) {
+		snprintf(err, errlen, "writing this rank's entry: %s",
+			 strerror(-rc));
+		return rc;
+	}
+	return 0;
+}
+
+/* This launcher's part in snapshot seq. Returns 1 when the guest is to
+ * stop after it, else 0. */
+static int take_part(struct snapshot *sn, uint32_t seq,
+		     const struct agent_rx *rx)
+{
+	struct fabric_msg m;
+	char err[512] = "";
+	int r, stopped = 0, stop = 0, t;
+
+	if (sn->c->rank != 0)
+		sn->seq = seq;
+	r = fabric_hold(sn->f, HOLD_MS, err, sizeof(err));
+	if (r == 0) {
+		r = qmp_simple(sn, "stop", NULL, err, sizeof(err));
+		stopped = r == 0;
+	}
+	if (r == 0)
+		r = fabric_cut(sn->f, seq, CUT_MS, err, sizeof(err));
+	fabric_send(sn->f, 0, FABRIC_CTL_PAUSED, seq, r < 0 ? (uint32_t)-r : 0);
+	if (r < 0)
+		say(sn, "cannot pause: %s", err);
+	t = await(sn, seq, WAIT_MS, &m);
+	if (t == FABRIC_CTL_SAVE) {
+		r = save_rank(sn, seq, rx, err, sizeof(err));
+		if (r < 0)
+			say(sn, "rank %lu cannot save: %s", sn->c->rank, err);
+		fabric_send(sn->f, 0, FABRIC_CTL_SAVED, seq,
+			    r < 0 ? (uint32_t)-r : 0);
+		t = await(sn, seq, WAIT_MS, &m);
+	}
+	if (t == FABRIC_CTL_DONE)
+		stop = (int)m.arg;
+	else if (t == FABRIC_MSG_LOST)
+		say(sn, "rank 0's launcher was lost: the snapshot is given up");
+	else if (t == 0)
+		say(sn, "no word from rank 0 in %d s: the snapshot is given up",
+		    WAIT_MS / 1000);
+	if (stop) {
+		sn->stopped = 1;
+		return 1;
+	}
+	if (stopped && qmp_simple(sn, "cont", NULL, err, sizeof(err)) < 0)
+		say(sn, "cannot resume the guest: %s", err);
+	fabric_release(sn->f);
+	return 0;
+}
+
+int snapshot_on_event(struct snapshot *sn, const struct agent_rx *rx)
+{
+	struct fabric_msg m;
+
+	while (fabric_recv(sn->f, &m)) {
+		if (sn->c->rank == 0)
+			coordinate(sn, &m);
+		if (m.type == FABRIC_CTL_CUT && take_part(sn, m.seq, rx))
+			return 1;
+	}
+	return 0;
+}
+
+int snapshot_stopped(const struct snapshot *sn)
+{
+	return sn && sn->stopped;
+}
+
+int snapshot_at_end(const struct snapshot *sn)
+{
+	return sn->c->snapshot_at_end;
+}
