@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <ftw.h>
 #include <stdarg.h>
 #include <sys/sendfile.h>
@@ -427,6 +428,23 @@ static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 	return -ETIMEDOUT;
 }
 
+/* True when dir's file system has (next to) no room left: QEMU only says
+ * its writer failed. */
+static int disk_full(const char *dir)
+{
+	struct statvfs v;
+
+	return statvfs(dir, &v) == 0 &&
+	       (uint64_t)v.f_bavail * v.f_frsize < 1024 * 1024;
+}
+
+static int disk_full_error(const char *dir, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "no space left on the file system of %.*s",
+		 (int)(errlen > 64 ? errlen - 64 : 0), dir);
+	return -ENOSPC;
+}
+
 /* This rank's files and its manifest entry, into the partial dir. */
 static int save_rank(struct snapshot *sn, uint32_t seq,
 		     const struct agent_rx *rx, char *err, size_t errlen)
@@ -451,7 +469,7 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 	snprintf(path, sizeof(path), "%s/rank-%lu.vmstate", dir, c->rank);
 	rc = save_vmstate(sn, path, err, errlen);
 	if (rc < 0)
-		return rc;
+		return disk_full(dir) ? disk_full_error(dir, err, errlen) : rc;
 	snprintf(r.vmstate.name, sizeof(r.vmstate.name), "rank-%lu.vmstate",
 		 c->rank);
 	if (sn->vm->overlay[0]) {
