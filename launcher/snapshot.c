@@ -263,9 +263,17 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 		}
 		broadcast(sn, FABRIC_CTL_SAVE, 0);
 	} else if (m->type == FABRIC_CTL_SAVED) {
+		struct snap_rank k;
+
 		sn->saved++;
-		say(sn, "saved %" PRIu32 " of %" PRIu32 " guests", sn->saved,
-		    n);
+		if (snap_rank_read(partial, m->from, &k, err, sizeof(err)) == 0)
+			sn->bytes += k.vmstate.size + k.disk.size +
+				     k.frames.size + k.agent.size;
+		say(sn,
+		    "saved %" PRIu32 " of %" PRIu32 " guests, %.1f MB in "
+		    "%.2f s",
+		    sn->saved, n, (double)sn->bytes / 1e6,
+		    (double)(now_ms() - sn->t_paused) / 1000);
 		if (sn->saved < n)
 			return;
 		if (publish(sn, err, sizeof(err)) < 0) {
