@@ -16,16 +16,16 @@
 #include "request.h"
 
 static const char *const options[REQ_NFIELDS] = {
-    "--vm-image",     "--vm-kernel", "--vm-initrd", "--vm-append",
-    "--vm-mem",	      "--vm-cpus",   "--vm-fabric", "--vm-stats",
-    "--vm-exec",      "--vm-pin",    "--vm-disk",   "--vm-disk-persist",
-    "--vm-qemu-args",
+    "--vm-image",     "--vm-kernel",	 "--vm-initrd", "--vm-append",
+    "--vm-mem",	      "--vm-cpus",	 "--vm-fabric", "--vm-stats",
+    "--vm-exec",      "--vm-pin",	 "--vm-disk",	"--vm-disk-persist",
+    "--vm-qemu-args", "--vm-cloud-init",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
-    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND, ENV_MEM,
-    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,   ENV_PIN,
-    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS,
+    ENV_IMAGE, ENV_KERNEL,	 ENV_INITRD,	ENV_APPEND,	ENV_MEM,
+    ENV_CPUS,  ENV_FABRIC,	 ENV_STATS,	ENV_EXEC,	ENV_PIN,
+    ENV_DISK,  ENV_DISK_PERSIST, ENV_QEMU_ARGS, ENV_CLOUD_INIT,
 };
 
 const char *request_option(enum request_field f)
@@ -396,6 +396,45 @@ static int check_dir(struct request *r, enum request_field f, const char *cwd,
 	return request_set(r, f, buf, r->from[f]) < 0 ? -ENOMEM : 0;
 }
 
+/*
+ * --vm-cloud-init=DIR: made absolute; DIR/user-data must be a regular,
+ * readable, non-empty file, which the launcher reads on the node.
+ */
+static int check_cloud_init(struct request *r, const char *cwd, char *err,
+			    size_t errlen)
+{
+	const char *opt = named(r, REQ_CLOUD_INIT);
+	char dir[PATH_MAX], file[PATH_MAX + 16];
+	struct stat st;
+
+	if (strlen(r->value[REQ_CLOUD_INIT]) >= sizeof(dir)) {
+		snprintf(err, errlen, "%s: the path is too long", opt);
+		return -EINVAL;
+	}
+	strcpy(dir, r->value[REQ_CLOUD_INIT]);
+	if (absolute(dir, sizeof(dir), cwd, opt, err, errlen) < 0)
+		return -EINVAL;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "%s=%s: not a directory; give the directory that "
+			 "holds your cloud-init user-data file",
+			 opt, r->value[REQ_CLOUD_INIT]);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%s/user-data", dir);
+	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(file, R_OK) < 0 || st.st_size == 0) {
+		snprintf(err, errlen,
+			 "%s=%s: no readable, non-empty file user-data in it; "
+			 "write your #cloud-config (or script) there",
+			 opt, r->value[REQ_CLOUD_INIT]);
+		return -EINVAL;
+	}
+	return request_set(r, REQ_CLOUD_INIT, dir, r->from[REQ_CLOUD_INIT]) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
 /* name is the plugstack key, so a message points at the line to fix. */
 static int site_default(struct request *r, enum request_field f,
 			const char *value, const char *name)
@@ -470,6 +509,13 @@ static int check_boot(struct request *r, const struct site_config *site,
 			 named(r, f));
 		return -EINVAL;
 	}
+	if (r->value[REQ_CLOUD_INIT] && !r->value[REQ_IMAGE]) {
+		snprintf(err, errlen,
+			 "%s adds user-data to the cloud-init seed of a "
+			 "--vm-image guest: give --vm-image=DISK too",
+			 named(r, REQ_CLOUD_INIT));
+		return -EINVAL;
+	}
 	if (r->value[REQ_DISK_PERSIST] && !r->value[REQ_IMAGE]) {
 		snprintf(err, errlen,
 			 "%s keeps each rank's overlay of its --vm-image: give "
@@ -518,6 +564,9 @@ static int check_options(struct request *r, const struct site_config *site,
 		      "give an existing directory (on the nodes' shared or "
 		      "local storage) to keep the ranks' disks in",
 		      err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_CLOUD_INIT] &&
+	    check_cloud_init(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_QEMU_ARGS]) {
 		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));

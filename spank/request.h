@@ -24,6 +24,7 @@ enum request_field {
 	REQ_DISK,	  /* one disk a line, each PATH[,ro] */
 	REQ_DISK_PERSIST, /* directory of the ranks' kept overlays */
 	REQ_QEMU_ARGS,
+	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
 	REQ_NFIELDS
 };
 
@@ -61,6 +62,8 @@ int request_active(const struct request *r);
  * nor a kernel was given), makes paths absolute against cwd and checks
  * everything: files exist, are regular, readable and not empty; initrd and
  * append come with a kernel; counts are positive numbers; rank specs parse;
+ * --vm-cloud-init is a directory holding a readable user-data and comes
+ * with an image;
  * the site's policy holds (policy.h; with image_dirs= set, paths are
  * replaced by what they resolve to). Every entry of a rank spec is checked.
  * Returns 0, or -EINVAL with a message naming the option, the value and the
