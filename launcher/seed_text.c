@@ -16,10 +16,14 @@
 #include "addr.h"
 #include "seed_text.h"
 
+/* Where the guest keeps the agent it runs. */
+#define SEED_AGENT_PATH "/usr/local/sbin/" SEED_AGENT_FILE
+
 /*
  * Started from bootcmd, which runs early in cloud-init's init stage and
  * on every boot: cloud-init has read the seed and let go of it, so the
- * agent can be copied off it (it is not in the image). The transient
+ * agent can be copied off it (it is not in the image) to the root disk
+ * (/run is often mounted noexec), replacing any older one. The transient
  * service starts once the init stage is over, so the command finds the
  * hostname, /etc/hosts and the keys in place. Without systemd the agent
  * is started at once. Lines joined with && or ;, no "set -e": the
@@ -30,14 +34,14 @@ static const char start_agent[] =
     "  d=/run/slurm-vm\n"
     "  mkdir -p $d/seed &&\n"
     "  mount -o ro /dev/disk/by-label/" SEED_LABEL " $d/seed &&\n"
-    "  cp $d/seed/" SEED_AGENT_FILE " $d/" SEED_AGENT_FILE " &&\n"
-    "  chmod 0755 $d/" SEED_AGENT_FILE ";\n"
+    "  cp $d/seed/" SEED_AGENT_FILE " " SEED_AGENT_PATH " &&\n"
+    "  chmod 0755 " SEED_AGENT_PATH ";\n"
     "  umount $d/seed;\n"
     "  if command -v systemd-run >/dev/null; then\n"
     "    systemd-run --no-block --unit=slurm-vm-agent"
-    " -p After=cloud-init.service $d/" SEED_AGENT_FILE "\n"
+    " -p After=cloud-init.service " SEED_AGENT_PATH "\n"
     "  else\n"
-    "    setsid $d/" SEED_AGENT_FILE " </dev/null >/dev/console 2>&1 &\n"
+    "    setsid " SEED_AGENT_PATH " </dev/null >/dev/console 2>&1 &\n"
     "  fi\n";
 
 /* The user's part adds to ours: lists appended, our values kept. */

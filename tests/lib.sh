@@ -86,6 +86,15 @@ guest_build() {
 	DISK=$GUEST/disk.qcow2
 }
 
+# Builds (or finds up to date) the distribution image, in
+# SLURM_VM_DISTRO_DIR when set (a cache that outlives the build tree).
+distro_build() {
+	local dir=${SLURM_VM_DISTRO_DIR:-$GUEST}
+	"$top_srcdir/contrib/slurm-vm-mkguest" --distro --out "$dir" \
+		>"$TESTS_DIR/distro-build.log" 2>&1 || return 1
+	DISTRO=$dir/distro.qcow2
+}
+
 lab_start() { # lab_start NODES
 	[ "${SLURM_VM_SKIP_INTEGRATION:-0}" = 1 ] &&
 		skip_all "SLURM_VM_SKIP_INTEGRATION=1"

@@ -14,14 +14,15 @@
 	"  d=/run/slurm-vm\n"                                                  \
 	"  mkdir -p $d/seed &&\n"                                              \
 	"  mount -o ro /dev/disk/by-label/cidata $d/seed &&\n"                 \
-	"  cp $d/seed/slurm-vm-agent $d/slurm-vm-agent &&\n"                   \
-	"  chmod 0755 $d/slurm-vm-agent;\n"                                    \
+	"  cp $d/seed/slurm-vm-agent /usr/local/sbin/slurm-vm-agent &&\n"      \
+	"  chmod 0755 /usr/local/sbin/slurm-vm-agent;\n"                       \
 	"  umount $d/seed;\n"                                                  \
 	"  if command -v systemd-run >/dev/null; then\n"                       \
 	"    systemd-run --no-block --unit=slurm-vm-agent -p "                 \
-	"After=cloud-init.service $d/slurm-vm-agent\n"                         \
+	"After=cloud-init.service /usr/local/sbin/slurm-vm-agent\n"            \
 	"  else\n"                                                             \
-	"    setsid $d/slurm-vm-agent </dev/null >/dev/console 2>&1 &\n"       \
+	"    setsid /usr/local/sbin/slurm-vm-agent </dev/null >/dev/console "  \
+	"2>&1 &\n"                                                             \
 	"  fi\n"
 
 #define HOSTS_HEAD                                                             \
