@@ -95,7 +95,9 @@ distro_build() {
 	DISTRO=$dir/distro.qcow2
 }
 
-lab_start() { # lab_start NODES
+lab_start() { # lab_start NODES [slurm-vm-lab up options]
+	local nodes=$1
+	shift
 	[ "${SLURM_VM_SKIP_INTEGRATION:-0}" = 1 ] &&
 		skip_all "SLURM_VM_SKIP_INTEGRATION=1"
 	[ "$(id -u)" = 0 ] || skip_all "the Slurm lab needs root"
@@ -106,8 +108,8 @@ lab_start() { # lab_start NODES
 	mkdir -p "$RUNDIR"
 	trap finish EXIT
 	lab_stop
-	if ! "$top_srcdir/contrib/slurm-vm-lab" up --dir "$LAB" --nodes "$1" \
-		--plugstack "$(plugstack_line)" >"$TESTS_DIR/lab-up.log" 2>&1; then
+	if ! "$top_srcdir/contrib/slurm-vm-lab" up --dir "$LAB" --nodes "$nodes" \
+		--plugstack "$(plugstack_line)" "$@" >"$TESTS_DIR/lab-up.log" 2>&1; then
 		sed 's/^/# /' "$TESTS_DIR/lab-up.log"
 		echo "Bail out! the Slurm lab did not start"
 		exit 1
