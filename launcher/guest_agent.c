@@ -152,11 +152,7 @@ struct session {
 
 /*
  * Ends every process, syncs and powers off. As PID 1 the agent does it all
- * itself; as a service of a distribution's init, that init does. Under
- * systemd, --force skips stopping each service in turn (the task is over)
- * but still ends every process and unmounts or remounts the filesystems
- * read-only: the disks are clean, and the guest is off well within the
- * launcher's grace period even under TCG.
+ * itself; as a service of a distribution's init, that init does.
  */
 static void power_off(void)
 {
@@ -164,9 +160,6 @@ static void power_off(void)
 
 	say("%s", "powering off");
 	if (getpid() != 1) {
-		if (access("/run/systemd/system", F_OK) == 0)
-			execlp("systemctl", "systemctl", "poweroff", "--force",
-			       (char *)NULL);
 		execlp("poweroff", "poweroff", (char *)NULL);
 		sync();
 		reboot(RB_POWER_OFF);
