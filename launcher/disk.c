@@ -7,7 +7,9 @@
  *     DIR/n%04d.qcow2, made on first use and checked to be over the same
  *     image when used again;
  *  2. each --vm-disk: an overlay in the run directory as for the image, or
- *     with ",ro" the base itself, attached read-only.
+ *     with ",ro" the base itself, attached read-only;
+ *  3. with an image, the NoCloud seed (seed.c), read-only and last, so
+ *     the --vm-disk drives keep their names (vdb, vdc, ...).
  *
  * Overlays are made with qemu-img, in constant time whatever the base's
  * size; a base is never written.
@@ -25,6 +27,8 @@
 #include <jansson.h>
 
 #include "disk.h"
+#include "seed.h"
+#include "tool.h"
 #include "vm.h"
 
 /* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
@@ -54,35 +58,6 @@ static const char *image_format(const char *path)
 	return memcmp(magic, "QFI\xfb", 4) ? "raw" : "qcow2";
 }
 
-/*
- * Runs argv with stderr to log and stdout to out (NULL: to log too);
- * returns its wait status.
- */
-static int run_tool(char *const argv[], const char *log, const char *out)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid < 0)
-		return -1;
-	if (!pid) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-		int ofd =
-		    out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
-
-		if (fd >= 0)
-			dup2(fd, 2);
-		if (ofd >= 0)
-			dup2(ofd, 1);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return st;
-}
-
 /* Creates file, a qcow2 overlay whose backing file is base. */
 static int overlay_create(const struct vm *vm, const struct launch_config *c,
 			  const char *base, const char *file, char *err,
@@ -103,7 +78,7 @@ static int overlay_create(const struct vm *vm, const struct launch_config *c,
 	char tail[1024] = "";
 
 	qemu_img_path(c->qemu, tool, sizeof(tool));
-	if (run_tool(argv, vm->qemu_log, NULL) == 0)
+	if (tool_run(argv, vm->qemu_log, NULL) == 0)
 		return 0;
 	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
 	snprintf(err, errlen,
@@ -128,7 +103,7 @@ static int overlay_backing(const struct vm *vm, const struct launch_config *c,
 
 	qemu_img_path(c->qemu, tool, sizeof(tool));
 	snprintf(info, sizeof(info), "%s/persist-info.json", vm->dir);
-	if (run_tool(argv, vm->qemu_log, info) != 0)
+	if (tool_run(argv, vm->qemu_log, info) != 0)
 		return -EIO;
 	root = json_load_file(info, 0, NULL);
 	unlink(info);
@@ -252,6 +227,23 @@ static int extra_disk(struct vm *vm, const struct launch_config *c,
 	return 0;
 }
 
+/* The cloud-init seed: a stock cloud image finds its agent there. */
+static int seed_disk(struct vm *vm, const struct launch_config *c, char *err,
+		     size_t errlen)
+{
+	struct plan_disk *d = &vm->drive[vm->ndrives];
+	int rc = seed_create(c, vm->dir, vm->qemu_log, vm->seed,
+			     sizeof(vm->seed), err, errlen);
+
+	if (rc < 0)
+		return rc;
+	d->file = vm->seed;
+	d->format = "raw";
+	d->readonly = 1;
+	vm->ndrives++;
+	return 0;
+}
+
 int disk_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		 size_t errlen)
 {
@@ -276,5 +268,7 @@ int disk_prepare(struct vm *vm, const struct launch_config *c, char *err,
 			return rc;
 		p += n + (p[n] == '\n');
 	}
+	if (c->image)
+		return seed_disk(vm, c, err, errlen);
 	return 0;
 }

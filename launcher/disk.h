@@ -14,7 +14,8 @@
 /*
  * Fills vm->drive[0..ndrives) for c, creating the overlays in vm->dir (a
  * kept overlay in c->persist). Each overlay is created in constant time
- * whatever the base's size; QEMU opens the bases read-only. Returns 0 or
+ * whatever the base's size; QEMU opens the bases read-only. With an image,
+ * the last drive is the cloud-init seed (seed.h). Returns 0 or
  * -errno with a message naming the disk and the fix in err; what it made
  * in vm->dir is left for vm_cleanup().
  */

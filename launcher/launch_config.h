@@ -13,6 +13,11 @@ struct launch_config {
 	const char *disks;
 	/* A directory keeping the image overlay as n%04d.qcow2, or NULL. */
 	const char *persist;
+	/* --vm-cloud-init: a directory with the user's user-data, or NULL. */
+	const char *cloud_init;
+	/* The agent for the seed, or NULL: beside the launcher, else the
+	 * installed one. */
+	const char *agent;
 	/* Extra QEMU arguments, split on whitespace, or NULL. */
 	const char *qemu_args;
 	/* The console file pattern (launch_env.h), or NULL: the run dir. */

@@ -30,6 +30,11 @@
 #define ENV_DISK "SLURMVM_DISK"
 /* A directory: rank r's image overlay is DIR/n%04d.qcow2, kept. */
 #define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
+/* A directory whose user-data joins the cloud-init seed's own. */
+#define ENV_CLOUD_INIT "SLURMVM_CLOUD_INIT"
+/* The static agent the seed carries (default: beside the launcher, else
+ * the installed one): for tests and unusual installs. */
+#define ENV_AGENT "SLURMVM_AGENT"
 /* Extra QEMU arguments, split on whitespace (allow_qemu_args=yes). */
 #define ENV_QEMU_ARGS "SLURMVM_QEMU_ARGS"
 /* Where the guest's serial console goes: a file pattern with %j (job),

@@ -19,7 +19,10 @@ struct vm {
 	char overlay[4200]; /* dir/disk.qcow2, or the kept one of
 			     * --vm-disk-persist; "" without an image */
 	char disk_file[VM_MAX_DISKS][4200]; /* dir/diskN.qcow2 or a base */
-	struct plan_disk drive[VM_MAX_DISKS + 1]; /* what QEMU gets */
+	char seed[4200]; /* dir/seed.img: cloud-init's NoCloud seed */
+	/* What QEMU gets: the image's overlay, the --vm-disk drives, the
+	 * seed. */
+	struct plan_disk drive[VM_MAX_DISKS + 2];
 	size_t ndrives;
 	char console[4200];  /* dir/console.log, or the --vm-console file */
 	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */

@@ -28,7 +28,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-qemu-args",	  "--vm-console",
     "--vm-snapshot",	  "--vm-snapshot-signal",
     "--vm-snapshot-then", "--vm-snapshot-at",
-    "--vm-restore",
+    "--vm-restore",	  "--vm-cloud-init",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -36,7 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_MEM,	       ENV_CPUS,	ENV_FABRIC,   ENV_STATS,
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
-    ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,
+    ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
 };
 
 const char *request_option(enum request_field f)
@@ -463,6 +463,45 @@ static int check_console(struct request *r, const char *cwd, char *err,
 		   : 0;
 }
 
+/*
+ * --vm-cloud-init=DIR: made absolute; DIR/user-data must be a regular,
+ * readable, non-empty file, which the launcher reads on the node.
+ */
+static int check_cloud_init(struct request *r, const char *cwd, char *err,
+			    size_t errlen)
+{
+	const char *opt = named(r, REQ_CLOUD_INIT);
+	char dir[PATH_MAX], file[PATH_MAX + 16];
+	struct stat st;
+
+	if (strlen(r->value[REQ_CLOUD_INIT]) >= sizeof(dir)) {
+		snprintf(err, errlen, "%s: the path is too long", opt);
+		return -EINVAL;
+	}
+	strcpy(dir, r->value[REQ_CLOUD_INIT]);
+	if (absolute(dir, sizeof(dir), cwd, opt, err, errlen) < 0)
+		return -EINVAL;
+	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "%s=%s: not a directory; give the directory that "
+			 "holds your cloud-init user-data file",
+			 opt, r->value[REQ_CLOUD_INIT]);
+		return -EINVAL;
+	}
+	snprintf(file, sizeof(file), "%s/user-data", dir);
+	if (stat(file, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(file, R_OK) < 0 || st.st_size == 0) {
+		snprintf(err, errlen,
+			 "%s=%s: no readable, non-empty file user-data in it; "
+			 "write your #cloud-config (or script) there",
+			 opt, r->value[REQ_CLOUD_INIT]);
+		return -EINVAL;
+	}
+	return request_set(r, REQ_CLOUD_INIT, dir, r->from[REQ_CLOUD_INIT]) < 0
+		   ? -ENOMEM
+		   : 0;
+}
+
 /* name is the plugstack key, so a message points at the line to fix. */
 static int site_default(struct request *r, enum request_field f,
 			const char *value, const char *name)
@@ -545,6 +584,13 @@ static int check_boot(struct request *r, const struct site_config *site,
 			 "arguments apply only to a kernel given with "
 			 "--vm-kernel=KERNEL",
 			 named(r, f));
+		return -EINVAL;
+	}
+	if (r->value[REQ_CLOUD_INIT] && !r->value[REQ_IMAGE]) {
+		snprintf(err, errlen,
+			 "%s adds user-data to the cloud-init seed of a "
+			 "--vm-image guest: give --vm-image=DISK too",
+			 named(r, REQ_CLOUD_INIT));
 		return -EINVAL;
 	}
 	if (r->value[REQ_DISK_PERSIST] && !r->value[REQ_IMAGE]) {
@@ -843,6 +889,9 @@ static int check_options(struct request *r, const struct site_config *site,
 	if (r->value[REQ_CONSOLE] && check_console(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (check_snapshot(r, cwd, err, errlen) < 0)
+		return -EINVAL;
+	if (r->value[REQ_CLOUD_INIT] &&
+	    check_cloud_init(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_QEMU_ARGS]) {
 		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));

@@ -32,6 +32,7 @@ enum request_field {
 	REQ_SNAPSHOT_AT,     /* signal|end */
 	REQ_RESTORE,	     /* a snapshot (once checked: the complete snapshot
 			      * directory, not the directory of snapshots) */
+	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
 	REQ_NFIELDS
 };
 
@@ -73,6 +74,8 @@ int request_active(const struct request *r);
  * nor a kernel was given), makes paths absolute against cwd and checks
  * everything: files exist, are regular, readable and not empty; initrd and
  * append come with a kernel; counts are positive numbers; rank specs parse;
+ * --vm-cloud-init is a directory holding a readable user-data and comes
+ * with an image;
  * the site's policy holds (policy.h; with image_dirs= set, paths are
  * replaced by what they resolve to). Every entry of a rank spec is checked.
  * --vm-snapshot is a writable directory, its signal one the step may use

@@ -91,6 +91,10 @@ static struct spank_option options[] = {
      "Keep each rank's overlay of --vm-image as DIR/nNNNN.qcow2 (NNNN: the "
      "rank) and use it again in the next job",
      1, REQ_DISK_PERSIST, option_cb},
+    {"vm-cloud-init", "DIR",
+     "Add DIR/user-data (cloud-config or script) to the cloud-init seed "
+     "each --vm-image guest gets",
+     1, REQ_CLOUD_INIT, option_cb},
     {"vm-qemu-args", "STRING",
      "Extra QEMU arguments, split on whitespace (only where the site sets "
      "allow_qemu_args=yes)",

@@ -86,7 +86,18 @@ guest_build() {
 	DISK=$GUEST/disk.qcow2
 }
 
-lab_start() { # lab_start NODES
+# Builds (or finds up to date) the distribution image, in
+# SLURM_VM_DISTRO_DIR when set (a cache that outlives the build tree).
+distro_build() {
+	local dir=${SLURM_VM_DISTRO_DIR:-$GUEST}
+	"$top_srcdir/contrib/slurm-vm-mkguest" --distro --out "$dir" \
+		>"$TESTS_DIR/distro-build.log" 2>&1 || return 1
+	DISTRO=$dir/distro.qcow2
+}
+
+lab_start() { # lab_start NODES [slurm-vm-lab up options]
+	local nodes=$1
+	shift
 	[ "${SLURM_VM_SKIP_INTEGRATION:-0}" = 1 ] &&
 		skip_all "SLURM_VM_SKIP_INTEGRATION=1"
 	[ "$(id -u)" = 0 ] || skip_all "the Slurm lab needs root"
@@ -97,8 +108,8 @@ lab_start() { # lab_start NODES
 	mkdir -p "$RUNDIR"
 	trap finish EXIT
 	lab_stop
-	if ! "$top_srcdir/contrib/slurm-vm-lab" up --dir "$LAB" --nodes "$1" \
-		--plugstack "$(plugstack_line)" >"$TESTS_DIR/lab-up.log" 2>&1; then
+	if ! "$top_srcdir/contrib/slurm-vm-lab" up --dir "$LAB" --nodes "$nodes" \
+		--plugstack "$(plugstack_line)" "$@" >"$TESTS_DIR/lab-up.log" 2>&1; then
 		sed 's/^/# /' "$TESTS_DIR/lab-up.log"
 		echo "Bail out! the Slurm lab did not start"
 		exit 1

@@ -51,14 +51,20 @@ static void run_dir(struct vm *vm, const char *name)
 
 int main(void)
 {
-	char disks[1100], err[4096];
+	char disks[1100], cmd[1100], err[4096];
 	struct launch_config c = {0};
 	struct stat st;
 	struct vm vm;
-	char *base, *keep, *other;
+	char *base, *keep, *other, *agent, *cloud;
 
 	if (system("qemu-img --version >/dev/null 2>&1") != 0) {
 		printf("1..0 # SKIP qemu-img is not installed\n");
+		return 0;
+	}
+	if (system("command -v mcopy >/dev/null && { command -v mkfs.vfat "
+		   "|| test -x /usr/sbin/mkfs.vfat || test -x /sbin/mkfs.vfat; "
+		   "} >/dev/null") != 0) {
+		printf("1..0 # SKIP mtools or dosfstools is not installed\n");
 		return 0;
 	}
 	if (!mkdtemp(dir))
@@ -67,8 +73,13 @@ int main(void)
 	make_file("other.raw", 1 << 20);
 	make_file("data.raw", 1 << 20);
 	make_file("ref.raw", 1 << 20);
+	make_file("agent", 300 << 10);
 	mkdir(in_dir("keep"), 0755);
+	mkdir(in_dir("cloud"), 0755);
+	make_file("cloud/user-data", 100);
 	c.qemu = "qemu-system-x86_64";
+	c.agent = agent = strdup(in_dir("agent"));
+	c.nranks = 8;
 	/* in_dir()'s buffers are reused: the config keeps copies. */
 	c.image = base = strdup(in_dir("base.raw"));
 	snprintf(disks, sizeof(disks), "%s\n%s,ro", in_dir("data.raw"),
@@ -78,7 +89,8 @@ int main(void)
 	run_dir(&vm, "run1");
 	ok(disk_prepare(&vm, &c, err, sizeof(err)) == 0, "disks prepared: %s",
 	   err);
-	ok(vm.ndrives == 3, "three drives: image, a disk, a read-only disk");
+	ok(vm.ndrives == 4,
+	   "four drives: image, a disk, a read-only disk, the seed");
 	is_str(vm.drive[0].file, in_dir("run1/disk.qcow2"),
 	       "the image's overlay is in the run directory");
 	ok(!vm.drive[0].keep && !vm.drive[0].readonly, "and goes with it");
@@ -90,6 +102,50 @@ int main(void)
 	       "a read-only disk is its base itself");
 	ok(vm.drive[2].readonly && !strcmp(vm.drive[2].format, "raw"),
 	   "attached read-only, as raw");
+	is_str(vm.drive[3].file, in_dir("run1/seed.img"),
+	       "the cloud-init seed comes last, from the run directory");
+	ok(vm.drive[3].readonly && !strcmp(vm.drive[3].format, "raw"),
+	   "read-only, raw");
+	snprintf(cmd, sizeof(cmd),
+		 "MTOOLS_SKIP_CHECK=1 mdir -b -i %s ::/ | sort | tr '\\n' ' ' "
+		 ">%s",
+		 vm.drive[3].file, in_dir("run1/ls"));
+	ok(system(cmd) == 0, "mtools reads the seed");
+	{
+		char got[256] = "";
+		FILE *f = fopen(in_dir("run1/ls"), "r");
+
+		if (f && !fgets(got, sizeof(got), f))
+			got[0] = 0;
+		if (f)
+			fclose(f);
+		is_str(got, "::/meta-data ::/slurm-vm-agent ::/user-data ",
+		       "it holds meta-data, user-data and the agent");
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "blkid -o value -s LABEL %s | grep -qx cidata",
+		 vm.drive[3].file);
+	ok(system(cmd) == 0, "its label is cidata");
+
+	c.cloud_init = cloud = strdup(in_dir("cloud"));
+	run_dir(&vm, "run6");
+	ok(disk_prepare(&vm, &c, err, sizeof(err)) == 0 && vm.ndrives == 4,
+	   "with --vm-cloud-init: %s", err);
+	snprintf(cmd, sizeof(cmd), "grep -q '^Merge-Type: ' %s",
+		 in_dir("run6/user-data"));
+	ok(system(cmd) == 0, "the user's user-data is a second MIME part");
+	c.cloud_init = in_dir("nowhere");
+	run_dir(&vm, "run7");
+	ok(disk_prepare(&vm, &c, err, sizeof(err)) < 0 &&
+	       strstr(err, "--vm-cloud-init: cannot read"),
+	   "a --vm-cloud-init directory without user-data fails: %s", err);
+	c.cloud_init = NULL;
+	c.agent = in_dir("no-agent");
+	run_dir(&vm, "run8");
+	ok(disk_prepare(&vm, &c, err, sizeof(err)) < 0 &&
+	       strstr(err, "no guest agent"),
+	   "no agent for the seed fails: %s", err);
+	c.agent = agent;
 
 	c.disks = NULL;
 	c.persist = keep = strdup(in_dir("keep"));
@@ -128,6 +184,8 @@ int main(void)
 	   "a kept file that is no overlay is refused: %s", err);
 
 	free(base);
+	free(agent);
+	free(cloud);
 	free(keep);
 	free(other);
 	snprintf(disks, sizeof(disks), "rm -rf %s", dir);

@@ -49,6 +49,7 @@ static void test_disks_and_args(void)
 	    {"/keep/n0000.qcow2", "qcow2", 0, 1},
 	    {"/r/disk1.qcow2", "qcow2", 0, 0},
 	    {"/d/ref,1.img", "raw", 1, 0},
+	    {"/r/seed.img", "raw", 1, 0},
 	};
 	struct launch_config c;
 	char err[256];
@@ -60,16 +61,17 @@ static void test_disks_and_args(void)
 	       c.persist && !strcmp(c.persist, "/keep") && c.qemu_args,
 	   "disks, the persist directory and QEMU arguments are read");
 	ok(c.cpus == 4, "16 bound CPUs are capped at max_cpus=4 (%lu)", c.cpus);
-	argv = plan_qemu_argv(&c, "tcg", drives, 3, "/r/console.log",
+	argv = plan_qemu_argv(&c, "tcg", drives, 4, "/r/console.log",
 			      "/r/qmp.sock", &fds);
 	is_str(from_drives(argv),
 	       "-drive file=/keep/n0000.qcow2,format=qcow2,if=virtio "
 	       "-drive file=/r/disk1.qcow2,format=qcow2,if=virtio,cache=unsafe "
 	       "-drive file=/d/ref,,1.img,format=raw,if=virtio,readonly=on "
+	       "-drive file=/r/seed.img,format=raw,if=virtio,readonly=on "
 	       "-device virtio-rng-pci -icount shift=0",
 	       "boot disk kept (no unsafe cache), a writable overlay, a "
-	       "read-only base, then the user's arguments split on "
-	       "whitespace (golden)");
+	       "read-only base, the cloud-init seed last and read-only, then "
+	       "the user's arguments split on whitespace (golden)");
 	plan_argv_free(argv);
 	argv = plan_qemu_argv(&c, "tcg", drives + 2, 1, "/r/console.log",
 			      "/r/qmp.sock", &fds);

@@ -136,6 +136,35 @@ static void test_specs(char *err)
 	       "kernel arguments per rank keep their commas");
 }
 
+/* --vm-cloud-init=DIR: a directory with user-data, with an image. */
+static void test_cloud_init(char *err)
+{
+	char sub[300];
+
+	snprintf(sub, sizeof(sub), "%s/ci", dir);
+	mkdir(sub, 0755);
+	snprintf(sub, sizeof(sub), "%s/ci-empty", dir);
+	mkdir(sub, 0755);
+	touch("ci/user-data", "#cloud-config\n");
+	is_str(checked(err, REQ_CLOUD_INIT, 2, REQ_IMAGE, "disk.qcow2",
+		       REQ_CLOUD_INIT, "ci"),
+	       in_dir("%s/ci"), "--vm-cloud-init is made absolute");
+	is_str(checked(err, REQ_CLOUD_INIT, 2, REQ_IMAGE, "disk.qcow2",
+		       REQ_CLOUD_INIT, "ci-empty"),
+	       "(refused)", "a directory without user-data is refused");
+	ok(strstr(err, "--vm-cloud-init=ci-empty: no readable, non-empty "
+		       "file user-data"),
+	   "%s", err);
+	is_str(checked(err, REQ_CLOUD_INIT, 2, REQ_IMAGE, "disk.qcow2",
+		       REQ_CLOUD_INIT, "ci/user-data"),
+	       "(refused)", "a file instead of its directory is refused");
+	ok(strstr(err, "not a directory"), "%s", err);
+	is_str(checked(err, REQ_CLOUD_INIT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_CLOUD_INIT, "ci"),
+	       "(refused)", "--vm-cloud-init without --vm-image is refused");
+	ok(strstr(err, "give --vm-image=DISK too"), "%s", err);
+}
+
 /* --vm-disk: repeatable, PATH[,ro], checked like an image. */
 static void test_disks(char *err)
 {
@@ -711,6 +740,7 @@ int main(void)
 	site_parse(0, NULL, &site, err, sizeof(err));
 	test_specs(err);
 	test_disks(err);
+	test_cloud_init(err);
 	test_policy(err);
 	test_resolve(err);
 	test_console(err);

@@ -1,0 +1,86 @@
+#!/bin/sh
+# A stock distribution image: contrib's --distro image (Debian, systemd,
+# cloud-init, nothing of slurm-vm inside) boots under --vm-image alone. The
+# launcher's cloud-init seed gives it its hostname, the step's hosts and
+# the agent, the fabric's DHCP its address; the task's command runs in it
+# and its exit code is the task's. --vm-cloud-init adds the user's own
+# user-data beside the seed's.
+#
+# systemd and cloud-init take a minute or two to boot under TCG on 2 shared
+# cores: the boot timeout is generous and the boot time is reported.
+BOOT_TIMEOUT=${BOOT_TIMEOUT:-480}
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+
+[ "$(id -u)" = 0 ] || skip_all "building the distribution image needs root"
+command -v debootstrap >/dev/null ||
+	skip_all "debootstrap is not installed (contrib/setup-debian installs it)"
+distro_build || {
+	sed 's/^/# /' "$TESTS_DIR/distro-build.log"
+	echo "Bail out! cannot build the distribution image"
+	exit 1
+}
+diag "$(grep -E 'built|up to date' "$TESTS_DIR/distro-build.log")"
+# Each node's task on its own core, as on real machines: two systemd
+# boots on one core take twice as long.
+lab_start 2 --own-cores
+
+# A barrier in the guests: each rank pings its peer by name until it answers,
+# then stays up until the peer has pinged it too (the guest's ICMP InEchos
+# counter), so neither powers off under the other's ping; 4 minutes at
+# most each, as the guests boot at their own pace. Loops count time, not
+# tries: a ping to a guest not up yet can fail at once.
+cmd='peer=n000$((1 - SLURM_PROCID))
+echo uptime=$(cut -d" " -f1 /proc/uptime)
+echo host=$(hostname)
+. /etc/os-release; echo os=$ID
+echo pid1=$(cat /proc/1/comm)
+ip -4 -o addr show | grep -o "inet 10[^ ]*"
+echoes() {
+	awk "/^Icmp:/ { if (!n) { for (i = 1; i <= NF; i++)
+		if (\$i == \"InEchos\") n = i } else print \$n }" /proc/net/snmp
+}
+end=$(($(date +%s) + 240))
+while [ "$(date +%s)" -lt $end ]; do
+	ping -c1 -W1 $peer >/dev/null 2>&1 && break
+	sleep 1
+done
+ping -c1 -W2 $peer >/dev/null 2>&1 && echo peer=$peer up
+while [ "$(echoes)" = 0 ] && [ "$(date +%s)" -lt $end ]; do sleep 1; done
+exit 3'
+t0=$(date +%s)
+out=$(srun -Q -N2 -n2 -l --vm-image="$DISTRO" --vm-mem=768 --vm-stats \
+	sh -c "$cmd" 2>&1)
+is "$?" 3 "a distribution-image job exits with the command's code"
+diag "srun to exit: $(($(date +%s) - t0)) s; guest boot to command:" \
+	"$(printf '%s\n' "$out" | sed -n 's/^\([01]\): uptime=/rank \1: /p' |
+		tr '\n' ' ')(seconds of guest uptime)"
+diag "$(printf '%s\n' "$out" | grep -E 'powered off|was killed')"
+like "$out" "0: host=n0000" "rank 0's hostname is n0000 (from the seed)"
+like "$out" "1: host=n0001" "rank 1's is n0001"
+like "$out" "0: os=debian" "the command runs in the Debian guest"
+like "$out" "0: pid1=systemd" "whose PID 1 is systemd"
+like "$out" "0: inet 10.0.0.1/8" "rank 0 got 10.0.0.1/8 from the fabric's DHCP"
+like "$out" "1: inet 10.0.0.2/8" "rank 1 got 10.0.0.2/8"
+like "$out" "0: peer=n0001 up" "rank 0 reaches n0001 by name"
+like "$out" "1: peer=n0000 up" "rank 1 reaches n0000 by name"
+assert_clean "distribution-image job"
+
+# --vm-cloud-init: the user's write_files adds to the seed's (its hosts).
+ci=$TESTS_DIR/t35.cloud-init
+mkdir -p "$ci"
+cat >"$ci/user-data" <<'EOS'
+#cloud-config
+write_files:
+- path: /root/from-user
+  content: |
+    hello from user-data
+EOS
+t0=$(date +%s)
+out=$(srun -Q -N1 -n1 --vm-image="$DISTRO" --vm-mem=768 \
+	--vm-cloud-init="$ci" sh -c 'cat /root/from-user; getent hosts n0000' 2>&1)
+is "$?" 0 "a job with --vm-cloud-init runs"
+diag "srun to exit with --vm-cloud-init: $(($(date +%s) - t0)) s"
+like "$out" "hello from user-data" "the user's user-data applied"
+like "$out" "10.0.0.1 +n0000" "and the seed's own still did (/etc/hosts)"
+rm -rf "$ci"
+assert_clean "--vm-cloud-init job"
