@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -128,12 +129,56 @@ int qmp_fd(const struct qmp *q)
 	return q->fd;
 }
 
+/* Writes the command's text; with fd >= 0 the first bytes carry it. */
+static int send_text(struct qmp *q, const char *text, size_t len, int fd)
+{
+	size_t off = 0;
+
+	if (fd >= 0) {
+		char ctl[CMSG_SPACE(sizeof(int))] = {0};
+		struct iovec iov = {.iov_base = (void *)text, .iov_len = len};
+		struct msghdr mh = {.msg_iov = &iov,
+				    .msg_iovlen = 1,
+				    .msg_control = ctl,
+				    .msg_controllen = sizeof(ctl)};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		ssize_t n;
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		do
+			n = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0)
+			return -1;
+		off = (size_t)n;
+	}
+	while (off < len) {
+		ssize_t n = write(q->fd, text + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		off += (size_t)n;
+	}
+	return 0;
+}
+
 json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		    int timeout_ms, char *err, size_t errlen)
 {
+	return qmp_execute_fd(q, cmd, args, -1, timeout_ms, err, errlen);
+}
+
+json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
+		       int timeout_ms, char *err, size_t errlen)
+{
 	json_t *req = json_pack("{s:s}", "execute", cmd);
 	char *text;
-	size_t len, off = 0;
+	size_t len;
 
 	if (!req) {
 		json_decref(args);
@@ -150,17 +195,10 @@ json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 	}
 	len = strlen(text);
 	text[len++] = '\n'; /* replaces the NUL; len counts the newline */
-	while (off < len) {
-		ssize_t n = write(q->fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			free(text);
-			errno = EPIPE;
-			return NULL;
-		}
-		off += (size_t)n;
+	if (send_text(q, text, len, fd) < 0) {
+		free(text);
+		errno = EPIPE;
+		return NULL;
 	}
 	free(text);
 	for (;;) {

@@ -32,6 +32,10 @@ int qmp_fd(const struct qmp *q);
 json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		    int timeout_ms, char *err, size_t errlen);
 
+/* As qmp_execute(), passing fd to QEMU with the command (for getfd). */
+json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
+		       int timeout_ms, char *err, size_t errlen);
+
 /*
  * The host thread of each vCPU, from query-cpus-fast: tid[cpu-index] for
  * cpu-index < max. Returns the number of vCPUs, or -errno with a message
