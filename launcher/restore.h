@@ -19,6 +19,7 @@
 struct restore {
 	char dir[4200]; /* the snapshot directory DIR/latest points to */
 	struct snap_rank r;
+	char qemu_version[96]; /* of the QEMU that saved it */
 	char disk[4400], vmstate[4400], frames[4400], agent[4400];
 };
 

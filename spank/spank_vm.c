@@ -116,8 +116,8 @@ static struct spank_option options[] = {
      "step ends (stop)",
      1, REQ_SNAPSHOT_THEN, option_cb},
     {"vm-snapshot-at", "signal|end",
-     "Save on the signal only (signal, the default) or also when the "
-     "step's commands end (end)",
+     "Save on the signal only (signal, the default) or also when Slurm "
+     "ends the step (end: scancel, the time limit)",
      1, REQ_SNAPSHOT_AT, option_cb},
     {"vm-restore", "DIR",
      "Start every guest from the newest snapshot in DIR instead of "
