@@ -666,6 +666,13 @@ static int check_snapshot(struct request *r, const char *cwd, char *err,
 		}
 	if (!r->value[REQ_SNAPSHOT])
 		return 0;
+	if (r->value[REQ_FABRIC] && !strcmp(r->value[REQ_FABRIC], "verbs")) {
+		snprintf(err, errlen,
+			 "%s: snapshots need --vm-fabric=auto or tcp (the cut "
+			 "is not made over verbs links)",
+			 named(r, REQ_SNAPSHOT));
+		return -EINVAL;
+	}
 	if (check_dir(r, REQ_SNAPSHOT, cwd,
 		      "give an existing directory (on storage every node of "
 		      "the job and the restoring job can reach) for the "

@@ -361,6 +361,19 @@ static void test_resolve(char *err)
 	site.max_mem = 0;
 }
 
+static void test_snapshot_verbs(char *err)
+{
+	struct request r = {0};
+
+	request_set(&r, REQ_KERNEL, "vmlinux", NULL);
+	request_set(&r, REQ_SNAPSHOT, "adir", NULL);
+	request_set(&r, REQ_FABRIC, "verbs", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "snapshots need --vm-fabric=auto or tcp"),
+	   "snapshots over the verbs transport are refused: %s", err);
+	request_clear(&r);
+}
+
 static void test_console(char *err)
 {
 	struct request r = {0};
@@ -744,6 +757,7 @@ int main(void)
 	test_policy(err);
 	test_resolve(err);
 	test_console(err);
+	test_snapshot_verbs(err);
 	test_snapshot(err);
 	test_restore(err);
 	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
