@@ -263,6 +263,25 @@ int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 	return (int)n;
 }
 
+int qmp_version(struct qmp *q, char *buf, size_t len)
+{
+	json_t *v = qmp_execute(q, "query-version", NULL, 10000, NULL, 0);
+	json_t *n;
+
+	if (!v)
+		return -errno;
+	n = json_object_get(v, "qemu");
+	snprintf(buf, len,
+		 "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
+		 ".%" JSON_INTEGER_FORMAT " %s",
+		 json_integer_value(json_object_get(n, "major")),
+		 json_integer_value(json_object_get(n, "minor")),
+		 json_integer_value(json_object_get(n, "micro")),
+		 json_string_value(json_object_get(v, "package")) ?: "");
+	json_decref(v);
+	return 0;
+}
+
 int qmp_drain(struct qmp *q)
 {
 	for (;;) {

@@ -44,6 +44,9 @@ json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
 int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 		     size_t errlen);
 
+/* QEMU's version as "7.2.22 <package>" into buf. Returns 0 or -errno. */
+int qmp_version(struct qmp *q, char *buf, size_t len);
+
 /* Reads and discards pending events. Returns 0, or -EPIPE at EOF. */
 int qmp_drain(struct qmp *q);
 

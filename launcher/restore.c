@@ -83,31 +83,16 @@ int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 		     size_t errlen)
 {
 	long until = now_ms() + LOAD_MS;
-	char uri[4500];
+	char uri[4500], here[96];
 	json_t *r;
 
-	r = qmp_execute(qmp, "query-version", NULL, 10000, err, errlen);
-	if (r) {
-		json_t *q = json_object_get(r, "qemu");
-		char here[96];
-
-		snprintf(here, sizeof(here),
-			 "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
-			 ".%" JSON_INTEGER_FORMAT " %s",
-			 json_integer_value(json_object_get(q, "major")),
-			 json_integer_value(json_object_get(q, "minor")),
-			 json_integer_value(json_object_get(q, "micro")),
-			 json_string_value(json_object_get(r, "package"))
-			     ?: "");
-		json_decref(r);
-		if (rs->qemu_version[0] && strcmp(here, rs->qemu_version)) {
-			snprintf(err, errlen,
-				 "the snapshot was saved by QEMU %s, this node "
-				 "runs QEMU %s: restore it where that QEMU is "
-				 "installed",
-				 rs->qemu_version, here);
-			return -EINVAL;
-		}
+	if (qmp_version(qmp, here, sizeof(here)) == 0 && rs->qemu_version[0] &&
+	    strcmp(here, rs->qemu_version)) {
+		snprintf(err, errlen,
+			 "the snapshot was saved by QEMU %s, this node runs "
+			 "QEMU %s: restore it where that QEMU is installed",
+			 rs->qemu_version, here);
+		return -EINVAL;
 	}
 	if (strchr(rs->vmstate, '\'')) {
 		snprintf(err, errlen, "%s: a quote in the snapshot path",

@@ -183,7 +183,6 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 {
 	struct snap_manifest m = {0};
 	char partial[4200], pname[96], name[96];
-	json_t *v = qmp_execute(sn->qmp, "query-version", NULL, 5000, NULL, 0);
 	int rc;
 
 	partial_dir(sn, sn->seq, partial, sizeof(partial));
@@ -193,19 +192,7 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 	m.seq = sn->seq;
 	m.pause_ms = now_ms() - sn->t_cut;
 	snprintf(m.cut_time, sizeof(m.cut_time), "%s", sn->cut_time);
-	if (v) {
-		json_t *q = json_object_get(v, "qemu");
-
-		snprintf(m.qemu_version, sizeof(m.qemu_version),
-			 "%" JSON_INTEGER_FORMAT ".%" JSON_INTEGER_FORMAT
-			 ".%" JSON_INTEGER_FORMAT " %s",
-			 json_integer_value(json_object_get(q, "major")),
-			 json_integer_value(json_object_get(q, "minor")),
-			 json_integer_value(json_object_get(q, "micro")),
-			 json_string_value(json_object_get(v, "package"))
-			     ?: "");
-		json_decref(v);
-	}
+	qmp_version(sn->qmp, m.qemu_version, sizeof(m.qemu_version));
 	rc = manifest_collect(partial, &m, err, errlen);
 	if (!rc) {
 		sn->bytes = manifest_bytes(&m);
