@@ -51,6 +51,9 @@ srun -Q -N2 -n3 -l -J t95 --vm-kernel="$W/vmlinux" --vm-initrd="$INITRD" --vm-me
 srun_pid=$!
 wait_for 300 at_least "$out" "1: got seq" 10
 ok $? "the stream runs from rank 0 to rank 1"
+# Both counters have started too (the last guest to boot may lag).
+wait_for 300 at_least "$out" "2: count" 3
+wait_for 60 at_least "$out" "0: count" 3
 job=$(squeue -h -n t95 -o %i | head -n 1)
 scancel --signal=USR1 "$job.0"
 wait_for 120 grep -q "snapshot 1: done" "$out"
