@@ -11,6 +11,8 @@
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-480}
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
+[ "${SLURM_VM_SKIP_INTEGRATION:-0}" = 1 ] &&
+	skip_all "SLURM_VM_SKIP_INTEGRATION=1"
 [ "$(id -u)" = 0 ] || skip_all "building the distribution image needs root"
 command -v debootstrap >/dev/null ||
 	skip_all "debootstrap is not installed (contrib/setup-debian installs it)"
