@@ -5,16 +5,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <ftw.h>
 #include <stdarg.h>
 #include <sys/sendfile.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -206,8 +203,6 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 	return rc < 0 ? rc : 0;
 }
 
-static void remove_tree(const char *dir);
-
 /* Rank 0: a message of the snapshot under way. */
 static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 {
@@ -233,7 +228,7 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 				: strerror((int)m->arg),
 			    sn->c->snapshot);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
-			remove_tree(partial);
+			snap_remove_tree(partial);
 			sn->t_cut = 0;
 		}
 		return;
@@ -267,7 +262,7 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 			say(sn, "failed: %s; the previous snapshot is kept",
 			    err);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
-			remove_tree(partial);
+			snap_remove_tree(partial);
 		} else {
 			long t = now_ms();
 
@@ -286,11 +281,6 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 		}
 		sn->t_cut = 0;
 	}
-}
-
-static void remove_tree(const char *dir)
-{
-	snap_remove_tree(dir);
 }
 
 /* Waits for SAVE, DONE or ABORT of seq (rank 0: serving the coordination
