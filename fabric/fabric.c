@@ -452,7 +452,7 @@ static void *loop(void *arg)
 	struct epoll_event ev[64];
 
 	for (;;) {
-		int i, n, timeout = f->nhandshakes ? 1000 : -1;
+		int i, n, cmd = 0, timeout = f->nhandshakes ? 1000 : -1;
 
 		if (cut_timeout(f) >= 0)
 			timeout = cut_timeout(f);
@@ -491,6 +491,7 @@ static void *loop(void *arg)
 			case REF_CMD: {
 				uint64_t v;
 
+				cmd = 1;
 				if (read(f->cmd_fd, &v, sizeof(v)) < 0) {
 					/* spurious: progress anyway */
 				}
@@ -500,7 +501,10 @@ static void *loop(void *arg)
 				break;
 			}
 		}
-		cut_progress(f);
+		/* Snapshot work only when asked or under way: not a lock
+		 * taken for every batch of frames. */
+		if (cmd || cut_timeout(f) >= 0)
+			cut_progress(f);
 		link_reap(f);
 		if (f->nhandshakes)
 			link_expire(f);

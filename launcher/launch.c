@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "agent_proto.h"
 #include "endpoint.h"
 #include "fabric.h"
@@ -52,14 +53,6 @@
  * grace after SIGTERM (session.c) fit in Slurm's KillWait (30 s by
  * default, as on the test lab) before SIGKILL. */
 #define POWEROFF_GRACE_MS 10000
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Set once the guest was asked to power off: main() then waits for it. */
 static int powering_off;

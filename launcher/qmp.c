@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "qmp.h"
 
 #define QMP_LINE_MAX (256 * 1024)
@@ -25,14 +26,6 @@ struct qmp {
 	char buf[QMP_LINE_MAX];
 	size_t len;
 };
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 /* Reads one line into a parsed JSON object. NULL with errno on failure;
  * timeout_ms < 0 waits forever, 0 only takes what is buffered. */
@@ -261,6 +254,37 @@ int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 	}
 	json_decref(cpus);
 	return (int)n;
+}
+
+int qmp_migration_wait(struct qmp *q, const char *what, int timeout_ms,
+		       char *err, size_t errlen)
+{
+	long until = now_ms() + timeout_ms;
+
+	while (now_ms() < until) {
+		json_t *r =
+		    qmp_execute(q, "query-migrate", NULL, 10000, err, errlen);
+		const char *st, *why;
+
+		if (!r)
+			return -EIO; /* err says why */
+		st = json_string_value(json_object_get(r, "status"));
+		if (st && !strcmp(st, "completed")) {
+			json_decref(r);
+			return 0;
+		}
+		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
+			why =
+			    json_string_value(json_object_get(r, "error-desc"));
+			snprintf(err, errlen, "%s: %s", what, why ? why : st);
+			json_decref(r);
+			return -EIO;
+		}
+		json_decref(r);
+		usleep(5 * 1000);
+	}
+	snprintf(err, errlen, "%s took over %d s", what, timeout_ms / 1000);
+	return -ETIMEDOUT;
 }
 
 int qmp_version(struct qmp *q, char *buf, size_t len)

@@ -44,6 +44,14 @@ json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
 int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 		     size_t errlen);
 
+/*
+ * Waits (polling query-migrate) until a migration, either way, is over.
+ * Returns 0 when it completed, -EIO when it failed (QEMU's reason, or the
+ * QMP error, in err after what), -ETIMEDOUT after timeout_ms.
+ */
+int qmp_migration_wait(struct qmp *q, const char *what, int timeout_ms,
+		       char *err, size_t errlen);
+
 /* QEMU's version as "7.2.22 <package>" into buf. Returns 0 or -errno. */
 int qmp_version(struct qmp *q, char *buf, size_t len);
 

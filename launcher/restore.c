@@ -10,18 +10,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "restore.h"
 #include "snapdir.h"
 
 #define LOAD_MS 600000
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 		    size_t errlen)
@@ -82,8 +75,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 		     size_t errlen)
 {
-	long until = now_ms() + LOAD_MS;
-	char uri[4500], here[96];
+	char uri[4500], here[96], what[480];
 	json_t *r;
 
 	if (qmp_version(qmp, here, sizeof(here)) == 0 && rs->qemu_version[0] &&
@@ -105,33 +97,9 @@ int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 	if (!r)
 		return -EIO;
 	json_decref(r);
-	while (now_ms() < until) {
-		json_t *q =
-		    qmp_execute(qmp, "query-migrate", NULL, 10000, err, errlen);
-		const char *st =
-		    json_string_value(json_object_get(q, "status"));
-
-		if (st && !strcmp(st, "completed")) {
-			json_decref(q);
-			return 0;
-		}
-		if (!q || (st && !strcmp(st, "failed"))) {
-			snprintf(err, errlen,
-				 "loading the saved state of %s failed%s%s",
-				 rs->vmstate, q ? ": " : "",
-				 q ? json_string_value(
-					 json_object_get(q, "error-desc"))
-					 ?: "(no reason given)"
-				   : "");
-			json_decref(q);
-			return -EIO;
-		}
-		json_decref(q);
-		usleep(20 * 1000);
-	}
-	snprintf(err, errlen, "loading the saved state took over %d s",
-		 LOAD_MS / 1000);
-	return -ETIMEDOUT;
+	snprintf(what, sizeof(what), "loading the saved state of %.400s",
+		 rs->vmstate);
+	return qmp_migration_wait(qmp, what, LOAD_MS, err, errlen);
 }
 
 int restore_agent_bytes(const struct restore *rs, uint8_t **buf, size_t *len)

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "agent_proto.h"
 #include "session.h"
 #include "snapshot.h"
@@ -58,14 +59,6 @@ struct session {
 void session_set_snapshot(struct session *s, struct snapshot *sn)
 {
 	s->snap = sn;
-}
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 struct session *session_create(struct vm *vm, struct qmp *qmp, int sfd)

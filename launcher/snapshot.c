@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "ctl.h"
 #include "manifest.h"
 #include "snapdir.h"
@@ -40,14 +41,6 @@ struct snapshot {
 	int ending;  /* this one saves the step Slurm is ending */
 	int stopped; /* the guest stays paused: it is to stop */
 };
-
-static long now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
 
 struct snapshot *snapshot_create(const struct launch_config *c,
 				 struct fabric *f, struct qmp *qmp,
@@ -365,7 +358,6 @@ static int write_file(const char *path, const void *data, size_t len)
 static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 			size_t errlen)
 {
-	long until = now_ms() + WAIT_MS;
 	int fd, r;
 	json_t *q;
 
@@ -393,40 +385,17 @@ static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 		       errlen);
 	if (r < 0)
 		return r;
-	while (now_ms() < until) {
-		const char *st;
-
-		q = qmp_execute(sn->qmp, "query-migrate", NULL, 10000, err,
-				errlen);
-		if (!q)
-			return -EIO; /* err says why */
-		st = json_string_value(json_object_get(q, "status"));
-		if (st && !strcmp(st, "completed")) {
-			json_decref(q);
-			fd = open(path, O_RDONLY | O_CLOEXEC);
-			r = fd < 0 || fsync(fd) < 0 ? -errno : 0;
-			if (fd >= 0)
-				close(fd);
-			if (r < 0)
-				snprintf(err, errlen, "syncing %.400s: %s",
-					 path, strerror(-r));
-			return r;
-		}
-		if (st && (!strcmp(st, "failed") || !strcmp(st, "cancelled"))) {
-			const char *why =
-			    json_string_value(json_object_get(q, "error-desc"));
-
-			snprintf(err, errlen, "saving the guest's state: %s",
-				 why ? why : st);
-			json_decref(q);
-			return -EIO;
-		}
-		json_decref(q);
-		usleep(5 * 1000);
-	}
-	snprintf(err, errlen, "saving the guest's state took over %d s",
-		 WAIT_MS / 1000);
-	return -ETIMEDOUT;
+	r = qmp_migration_wait(sn->qmp, "saving the guest's state", WAIT_MS,
+			       err, errlen);
+	if (r < 0)
+		return r;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	r = fd < 0 || fsync(fd) < 0 ? -errno : 0;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		snprintf(err, errlen, "syncing %.400s: %s", path, strerror(-r));
+	return r;
 }
 
 /* True when dir's file system has (next to) no room left: QEMU only says

@@ -56,6 +56,20 @@ skip_all() {
 
 diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
 
+wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
+	t=$(($1 * 10))
+	shift
+	while [ "$t" -gt 0 ] && ! "$@" >/dev/null 2>&1; do
+		sleep 0.1
+		t=$((t - 1))
+	done
+	"$@" >/dev/null 2>&1
+}
+
+at_least() { # at_least FILE PATTERN N: N lines or more of FILE match
+	[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]
+}
+
 plugstack_line() { # extra key=value arguments
 	echo "required $PLUGIN launcher=$LAUNCHER accel=tcg rundir=$RUNDIR" \
 		"boot_timeout=$BOOT_TIMEOUT $*"

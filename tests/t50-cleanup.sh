@@ -4,15 +4,6 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 2
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-	t=$(($1 * 10))
-	shift
-	while [ "$t" -gt 0 ] && ! "$@" >/dev/null 2>&1; do
-		sleep 0.1
-		t=$((t - 1))
-	done
-	"$@" >/dev/null 2>&1
-}
 guest_running() { [ "$(grep -c running "$TESTS_DIR/t50.out" 2>/dev/null)" -ge "$1" ]; }
 
 # scancel of a running two-node VM job (with an image, so overlays exist).

@@ -5,15 +5,6 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 1
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-	t=$(($1 * 10))
-	shift
-	while [ "$t" -gt 0 ] && ! "$@" >/dev/null 2>&1; do
-		sleep 0.1
-		t=$((t - 1))
-	done
-	"$@" >/dev/null 2>&1
-}
 out=$TESTS_DIR/t55.out
 
 # scancel: the command traps SIGTERM and exits 3. The console goes to a

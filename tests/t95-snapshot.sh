@@ -6,18 +6,6 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 3
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-	t=$(($1 * 10))
-	shift
-	while [ "$t" -gt 0 ] && ! "$@" >/dev/null 2>&1; do
-		sleep 0.1
-		t=$((t - 1))
-	done
-	"$@" >/dev/null 2>&1
-}
-# count_lines FILE PATTERN: how many lines match
-count_lines() { grep -c -- "$2" "$1" 2>/dev/null || true; }
-at_least() { [ "$(count_lines "$1" "$2")" -ge "$3" ]; }
 # contiguous FILE PREFIX: the numbers after PREFIX, in order, step by one
 contiguous() {
 	grep -- "$2" "$1" | sed "s/.*$2//" | awk 'NR > 1 && $1 != prev + 1 {bad = 1} {prev = $1} END {exit bad || NR < 3}'

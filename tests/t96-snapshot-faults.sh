@@ -7,16 +7,6 @@
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 2
 
-wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
-	t=$(($1 * 10))
-	shift
-	while [ "$t" -gt 0 ] && ! "$@" >/dev/null 2>&1; do
-		sleep 0.1
-		t=$((t - 1))
-	done
-	"$@" >/dev/null 2>&1
-}
-at_least() { [ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]; }
 latest() { readlink "$1/latest"; }
 
 W=$TESTS_DIR/t96.tmp
