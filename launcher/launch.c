@@ -455,6 +455,9 @@ int main(int argc, char *argv[])
 	}
 	if (vm_prepare(&vm, &c, err, sizeof(err)) < 0)
 		goto report;
+	if (c.restore &&
+	    restore_memory(&rs, vm.memory_fd, err, sizeof(err)) < 0)
+		goto cleanup;
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */

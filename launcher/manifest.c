@@ -16,16 +16,13 @@
 #include "manifest.h"
 
 static const char *const kinds[] = {
-    [SNAP_VMSTATE] = "vmstate",
-    [SNAP_DISK] = "disk",
-    [SNAP_FRAMES] = "frames",
-    [SNAP_AGENT] = "agent",
+    [SNAP_VMSTATE] = "vmstate", [SNAP_MEMORY] = "memory", [SNAP_DISK] = "disk",
+    [SNAP_FRAMES] = "frames",	[SNAP_AGENT] = "agent",
 };
 
 static const char *const suffixes[] = {
-    [SNAP_VMSTATE] = "vmstate",
-    [SNAP_DISK] = "disk.qcow2",
-    [SNAP_FRAMES] = "frames",
+    [SNAP_VMSTATE] = "vmstate", [SNAP_MEMORY] = "memory",
+    [SNAP_DISK] = "disk.qcow2", [SNAP_FRAMES] = "frames",
     [SNAP_AGENT] = "agent",
 };
 
@@ -42,6 +39,8 @@ static struct snap_file *rank_file(struct snap_rank *r, enum snap_kind k)
 	switch (k) {
 	case SNAP_VMSTATE:
 		return &r->vmstate;
+	case SNAP_MEMORY:
+		return &r->memory;
 	case SNAP_DISK:
 		return &r->disk;
 	case SNAP_FRAMES:
@@ -110,12 +109,25 @@ static int join(char *out, size_t len, const char *dir, const char *name)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Size and SHA-256 (hex) of the file open as fd. */
-static int hash_fd(int fd, uint64_t *size, char hex[65])
+int snap_digest_hex(EVP_MD_CTX *ctx, char hex[65])
 {
 	static const char digits[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0, i;
+
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		return -EIO;
+	for (i = 0; i < mdlen; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = 0;
+	return 0;
+}
+
+/* Size and SHA-256 (hex) of the file open as fd. */
+static int hash_fd(int fd, uint64_t *size, char hex[65])
+{
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	size_t bufsize = 1 << 20;
 	char *buf = malloc(bufsize);
@@ -143,13 +155,8 @@ static int hash_fd(int fd, uint64_t *size, char hex[65])
 			goto out;
 		total += (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+	if (snap_digest_hex(ctx, hex) < 0)
 		goto out;
-	for (i = 0; i < mdlen; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 15];
-	}
-	hex[64] = 0;
 	*size = total;
 	rc = 0;
 out:
@@ -177,7 +184,7 @@ int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
 	if (rc < 0)
 		return rc;
 	strcpy(f->name, name);
-	f->size = size;
+	f->size = f->stored = size;
 	memcpy(f->sha256, hex, sizeof(hex));
 	return 0;
 }
@@ -249,11 +256,19 @@ static json_t *file_json(const struct snap_file *f)
 			 (json_int_t)f->size, "sha256", f->sha256);
 }
 
+static json_t *memory_json(const struct snap_file *f)
+{
+	return json_pack("{s:s, s:I, s:I, s:s}", "name", f->name, "size",
+			 (json_int_t)f->size, "stored", (json_int_t)f->stored,
+			 "sha256", f->sha256);
+}
+
 static json_t *rank_json(const struct snap_rank *r)
 {
-	json_t *files = json_pack(
-	    "{s:o, s:o, s:o}", "vmstate", file_json(&r->vmstate), "frames",
-	    file_json(&r->frames), "agent", file_json(&r->agent));
+	json_t *files =
+	    json_pack("{s:o, s:o, s:o, s:o}", "vmstate", file_json(&r->vmstate),
+		      "memory", memory_json(&r->memory), "frames",
+		      file_json(&r->frames), "agent", file_json(&r->agent));
 
 	if (files && r->has_disk &&
 	    json_object_set_new(files, "disk", file_json(&r->disk)) < 0) {
@@ -488,6 +503,12 @@ static int read_file(struct reader *rd, json_t *files, uint32_t rank,
 	}
 	if (!is_hex64(f->sha256))
 		return bad(rd, label, "sha256 is not 64 lowercase hex digits");
+	if (k != SNAP_MEMORY) {
+		f->stored = f->size;
+		return 0;
+	}
+	if (get_uint(rd, v, "stored", label, f->size, &f->stored) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -524,11 +545,14 @@ static int read_rank(struct reader *rd, json_t *o, const char *field,
 	r->has_disk = json_object_get(files, "disk") != NULL;
 	if (read_file(rd, files, r->rank, SNAP_VMSTATE, field, &r->vmstate) <
 		0 ||
+	    read_file(rd, files, r->rank, SNAP_MEMORY, field, &r->memory) < 0 ||
 	    read_file(rd, files, r->rank, SNAP_FRAMES, field, &r->frames) < 0 ||
 	    read_file(rd, files, r->rank, SNAP_AGENT, field, &r->agent) < 0 ||
 	    (r->has_disk &&
 	     read_file(rd, files, r->rank, SNAP_DISK, field, &r->disk) < 0))
 		return -EINVAL;
+	if (r->memory.size != (uint64_t)r->mem_mb << 20)
+		return bad(rd, field, "files.memory.size is not mem_mb MiB");
 	return 0;
 }
 
@@ -854,8 +878,8 @@ uint64_t manifest_bytes(const struct snap_manifest *m)
 	uint32_t i;
 
 	for (i = 0; i < m->ntasks && m->ranks; i++)
-		total += m->ranks[i].vmstate.size + m->ranks[i].frames.size +
-			 m->ranks[i].agent.size +
+		total += m->ranks[i].vmstate.size + m->ranks[i].memory.stored +
+			 m->ranks[i].frames.size + m->ranks[i].agent.size +
 			 (m->ranks[i].has_disk ? m->ranks[i].disk.size : 0);
 	return total;
 }

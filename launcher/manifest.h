@@ -3,15 +3,16 @@
  * A snapshot's manifest: what a collective snapshot of one step holds,
  * written last, so a snapshot without one is never used.
  *
- * Inside a snapshot directory, per rank R: rank-R.vmstate (memory and
- * device state), rank-R.disk.qcow2 (the image overlay, optional),
+ * Inside a snapshot directory, per rank R: rank-R.vmstate (device state),
+ * rank-R.memory (the guest's memory, as an image of it: sparse where the
+ * guest never wrote), rank-R.disk.qcow2 (the image overlay, optional),
  * rank-R.frames (the fabric's frames in flight at the cut), rank-R.agent
  * (the agent session's state) and rank-R.json (that rank's entry, written
  * by its launcher); then manifest.json, the header and every rank's
  * entry, written by rank 0 once every rank's entry is there.
  *
- * manifest.json, format 1:
- *   { "format": "slurm-vm-snapshot", "version": 1,
+ * manifest.json, format 2:
+ *   { "format": "slurm-vm-snapshot", "version": 2,
  *     "job": J, "step": S, "ntasks": N, "seq": Q,
  *     "cut_time": "2026-11-22T10:00:00.123Z", "pause_ms": 250,
  *     "qemu_version": "8.2.2",
@@ -20,9 +21,11 @@
  *   { "rank": R, "node": "n1", "mem_mb": 256, "cpus": 1,
  *     "image":  {"path": "/abs", "size": B, "mtime_ns": T} or null,
  *     "kernel": ... or null, "initrd": ... or null,
- *     "files": { "vmstate": FILE, "disk": FILE (only with a disk),
- *                "frames": FILE, "agent": FILE } }
+ *     "files": { "vmstate": FILE, "memory": FILE + "stored",
+ *                "disk": FILE (only with a disk), "frames": FILE,
+ *                "agent": FILE } }
  *   FILE: {"name": "rank-R.vmstate", "size": B, "sha256": "64 hex"}
+ *   "stored": the bytes of data the memory file holds (size less holes)
  *
  * Everything read is untrusted (the user owns the directory): every
  * field is type- and range-checked, file names must be exactly the ones
@@ -39,7 +42,7 @@
 
 #define SNAP_MANIFEST "manifest.json"
 #define SNAP_FORMAT "slurm-vm-snapshot"
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2
 /* The most tasks a manifest may describe (Slurm's own task limit). */
 #define SNAP_MAX_TASKS 16777213u
 
@@ -47,7 +50,8 @@
 struct snap_file {
 	char name[64];	 /* "rank-R.vmstate": never a path */
 	uint64_t size;	 /* bytes */
-	char sha256[65]; /* lowercase hex, NUL-terminated */
+	uint64_t stored; /* bytes of data: size less holes (memory only) */
+	char sha256[65]; /* lowercase hex, NUL-terminated, of all size bytes */
 };
 
 /* What a guest booted from, to tell whether it changed since. */
@@ -58,7 +62,13 @@ struct snap_ident {
 };
 
 /* Which file of a rank: the suffix after "rank-R.". */
-enum snap_kind { SNAP_VMSTATE, SNAP_DISK, SNAP_FRAMES, SNAP_AGENT };
+enum snap_kind {
+	SNAP_VMSTATE,
+	SNAP_MEMORY,
+	SNAP_DISK,
+	SNAP_FRAMES,
+	SNAP_AGENT
+};
 
 struct snap_rank {
 	uint32_t rank;
@@ -66,7 +76,7 @@ struct snap_rank {
 	struct snap_ident image, kernel, initrd;
 	unsigned long mem_mb, cpus;
 	int has_disk; /* disk holds the image overlay */
-	struct snap_file vmstate, disk, frames, agent;
+	struct snap_file vmstate, memory, disk, frames, agent;
 };
 
 struct snap_manifest {
@@ -78,7 +88,7 @@ struct snap_manifest {
 };
 
 /*
- * The name of rank's file of this kind ("rank-3.vmstate",
+ * The name of rank's file of this kind ("rank-3.vmstate", "rank-3.memory",
  * "rank-3.disk.qcow2", "rank-3.frames", "rank-3.agent") into name (at
  * least 64 bytes). Returns 0 or -ENAMETOOLONG.
  */
@@ -98,11 +108,15 @@ int snap_ident_check(const struct snap_ident *id, const char *what, char *err,
 		     size_t errlen);
 
 /*
- * Sets f's name to name and its size and SHA-256 to those of dir/name,
- * read whole. Returns 0 or -errno (f untouched): -ENAMETOOLONG, an
+ * Sets f's name to name and its size (and stored) and SHA-256 to those of
+ * dir/name, read whole. Returns 0 or -errno (f untouched): -ENAMETOOLONG, an
  * open/read error, -EIO from the digest.
  */
 int snap_file_hash(const char *dir, const char *name, struct snap_file *f);
+
+/* Ends a SHA-256 digest (an EVP_MD_CTX) into lowercase hex. 0 or -EIO. */
+struct evp_md_ctx_st;
+int snap_digest_hex(struct evp_md_ctx_st *ctx, char hex[65]);
 
 /*
  * Checks dir/f->name against f: its size, and its SHA-256 when hash is
@@ -157,7 +171,7 @@ int manifest_read(const char *dir, struct snap_manifest *m, char *err,
 int manifest_verify(const char *dir, const struct snap_manifest *m, int hash,
 		    char *err, size_t errlen);
 
-/* Total bytes of m's rank files. */
+/* Total bytes of data in m's rank files (a memory file's stored bytes). */
 uint64_t manifest_bytes(const struct snap_manifest *m);
 
 /* Frees m->ranks; m can be reused. Freeing an empty m does nothing. */

@@ -167,6 +167,17 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	add(&b, "%s", accel);
 	add(&b, "-m");
 	add(&b, "%lu", c->mem_mb);
+	/* Memory the launcher holds too, so it can save and restore it
+	 * itself (memory.h); QEMU's migration then skips it (restore.c). */
+	if (fds->memory >= 0) {
+		add(&b, "-object");
+		add(&b,
+		    "memory-backend-file,id=slurmvm-memory,size=%luM,"
+		    "mem-path=/proc/self/fd/%d,share=on",
+		    c->mem_mb, fds->memory);
+		add(&b, "-machine");
+		add(&b, "memory-backend=slurmvm-memory");
+	}
 	add(&b, "-smp");
 	add(&b, "%lu", c->cpus);
 	/* Nothing implicit: no default NIC, VGA, monitor or user config. */

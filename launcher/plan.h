@@ -11,9 +11,10 @@
 #include "launch_config.h"
 
 struct plan_fds {
-	int qmp;   /* our end is elsewhere; QEMU's end of the QMP socketpair */
-	int agent; /* QEMU's end of the agent channel socketpair */
-	int net;   /* QEMU's end of the fabric's stream socketpair */
+	int qmp;    /* our end is elsewhere; QEMU's end of the QMP socketpair */
+	int agent;  /* QEMU's end of the agent channel socketpair */
+	int net;    /* QEMU's end of the fabric's stream socketpair */
+	int memory; /* the guest's memory (a memfd) QEMU maps shared, or -1 */
 };
 
 /* One virtio-blk drive: the boot disk (vda) first, then --vm-disk ones. */

@@ -256,6 +256,20 @@ int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 	return (int)n;
 }
 
+int qmp_migrate_without_memory(struct qmp *q, char *err, size_t errlen)
+{
+	json_t *r =
+	    qmp_execute(q, "migrate-set-capabilities",
+			json_pack("{s:[{s:s, s:b}]}", "capabilities",
+				  "capability", "x-ignore-shared", "state", 1),
+			10000, err, errlen);
+
+	if (!r)
+		return -(errno ? errno : EIO);
+	json_decref(r);
+	return 0;
+}
+
 int qmp_migration_wait(struct qmp *q, const char *what, int timeout_ms,
 		       char *err, size_t errlen)
 {

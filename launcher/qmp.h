@@ -52,6 +52,14 @@ int qmp_vcpu_threads(struct qmp *q, pid_t *tid, unsigned max, char *err,
 int qmp_migration_wait(struct qmp *q, const char *what, int timeout_ms,
 		       char *err, size_t errlen);
 
+/*
+ * Has QEMU's migration leave out the guest's memory when the launcher holds
+ * it (memory.h: a shared memory backend), so only device state goes
+ * through the stream (the x-ignore-shared capability, on both the saving
+ * and the loading side). Returns 0 or -errno with err filled.
+ */
+int qmp_migrate_without_memory(struct qmp *q, char *err, size_t errlen);
+
 /* QEMU's version as "7.2.22 <package>" into buf. Returns 0 or -errno. */
 int qmp_version(struct qmp *q, char *buf, size_t len);
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "clock.h"
+#include "memory.h"
 #include "restore.h"
 #include "snapdir.h"
 
@@ -49,6 +50,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	    (r->initrd.path[0] &&
 	     (rc = snap_ident_check(&r->initrd, "initrd", err, errlen)) < 0) ||
 	    (rc = snap_file_verify(rs->dir, &r->vmstate, 1, err, errlen)) < 0 ||
+	    (rc = snap_file_verify(rs->dir, &r->memory, 0, err, errlen)) < 0 ||
 	    (rc = snap_file_verify(rs->dir, &r->frames, 1, err, errlen)) < 0 ||
 	    (rc = snap_file_verify(rs->dir, &r->agent, 1, err, errlen)) < 0 ||
 	    (r->has_disk &&
@@ -56,6 +58,8 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 		return rc;
 	snprintf(rs->vmstate, sizeof(rs->vmstate), "%s/%s", rs->dir,
 		 r->vmstate.name);
+	snprintf(rs->memory, sizeof(rs->memory), "%s/%s", rs->dir,
+		 r->memory.name);
 	snprintf(rs->frames, sizeof(rs->frames), "%s/%s", rs->dir,
 		 r->frames.name);
 	snprintf(rs->agent, sizeof(rs->agent), "%s/%s", rs->dir, r->agent.name);
@@ -70,6 +74,11 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	c->cpus = r->cpus;
 	c->persist = NULL;
 	return 0;
+}
+
+int restore_memory(const struct restore *rs, int fd, char *err, size_t errlen)
+{
+	return memory_load(fd, rs->memory, &rs->r.memory, err, errlen);
 }
 
 int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
@@ -91,6 +100,8 @@ int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 			 rs->vmstate);
 		return -EINVAL;
 	}
+	if (qmp_migrate_without_memory(qmp, err, errlen) < 0)
+		return -EIO;
 	snprintf(uri, sizeof(uri), "exec:cat '%s'", rs->vmstate);
 	r = qmp_execute(qmp, "migrate-incoming", json_pack("{s:s}", "uri", uri),
 			10000, err, errlen);

@@ -2,7 +2,8 @@
 /*
  * --vm-restore=DIR: this rank's guest comes back from the newest complete
  * snapshot in DIR instead of booting. Its kernel, initrd, memory and vCPUs
- * are the snapshot's; its disk is a fresh overlay over the saved one (the
+ * are the snapshot's (the memory read into a new memfd before QEMU starts);
+ * its disk is a fresh overlay over the saved one (the
  * snapshot itself is never written); QEMU starts paused, waiting for the
  * saved state, which restore_incoming() feeds it.
  */
@@ -20,7 +21,7 @@ struct restore {
 	char dir[4200]; /* the snapshot directory DIR/latest points to */
 	struct snap_rank r;
 	char qemu_version[96]; /* of the QEMU that saved it */
-	char disk[4400], vmstate[4400], frames[4400], agent[4400];
+	char disk[4400], vmstate[4400], memory[4400], frames[4400], agent[4400];
 };
 
 /*
@@ -31,7 +32,14 @@ struct restore {
 int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 		    size_t errlen);
 
-/* Loads the saved state into the waiting QEMU; the guest stays paused. */
+/*
+ * Reads the saved memory into fd (the new guest's memory, vm.h), checking
+ * its checksum; before QEMU starts. Returns 0 or -errno with err filled.
+ */
+int restore_memory(const struct restore *rs, int fd, char *err, size_t errlen);
+
+/* Loads the saved device state into the waiting QEMU (its memory is in
+ * place already: restore_memory()); the guest stays paused. */
 int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 		     size_t errlen);
 

@@ -18,6 +18,7 @@
 #include "clock.h"
 #include "ctl.h"
 #include "manifest.h"
+#include "memory.h"
 #include "snapdir.h"
 #include "snapshot.h"
 
@@ -212,6 +213,8 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 			sn->failed =
 			    m->type == FABRIC_MSG_LOST ? -1 : (int)m->arg;
 			sn->failed_rank = m->from;
+			/* Gone before the message: who reads it may look. */
+			snap_remove_tree(partial);
 			say(sn,
 			    "failed: rank %" PRIu32 " %s; the previous "
 			    "snapshot in %s is kept",
@@ -221,7 +224,6 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 				: strerror((int)m->arg),
 			    sn->c->snapshot);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
-			snap_remove_tree(partial);
 			sn->t_cut = 0;
 		}
 		return;
@@ -242,8 +244,8 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 
 		sn->saved++;
 		if (snap_rank_read(partial, m->from, &k, err, sizeof(err)) == 0)
-			sn->bytes += k.vmstate.size + k.disk.size +
-				     k.frames.size + k.agent.size;
+			sn->bytes += k.vmstate.size + k.memory.stored +
+				     k.disk.size + k.frames.size + k.agent.size;
 		say(sn,
 		    "saved %" PRIu32 " of %" PRIu32 " guests, %.1f MB in "
 		    "%.2f s",
@@ -252,10 +254,10 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 		if (sn->saved < n)
 			return;
 		if (publish(sn, err, sizeof(err)) < 0) {
+			snap_remove_tree(partial);
 			say(sn, "failed: %s; the previous snapshot is kept",
 			    err);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
-			snap_remove_tree(partial);
 		} else {
 			long t = now_ms();
 
@@ -352,9 +354,10 @@ static int write_file(const char *path, const void *data, size_t len)
 	return r;
 }
 
-/* The guest's memory and device state, through QEMU's migration straight
- * into the file (QEMU gets its fd), with no bandwidth cap, then synced.
- * The guest is paused already. */
+/* The guest's device state, through QEMU's migration straight into the
+ * file (QEMU gets its fd), with no bandwidth cap, then synced; the memory
+ * is left out (the launcher saves it itself). The guest is paused
+ * already. */
 static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 			size_t errlen)
 {
@@ -365,7 +368,7 @@ static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 	    sn, "migrate-set-parameters",
 	    json_pack("{s:I}", "max-bandwidth", (json_int_t)MIGRATE_BANDWIDTH),
 	    err, errlen);
-	if (r < 0)
+	if (r < 0 || (r = qmp_migrate_without_memory(sn->qmp, err, errlen)) < 0)
 		return r;
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
@@ -445,6 +448,16 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 		return disk_full(dir) ? disk_full_error(dir, err, errlen) : rc;
 	snprintf(r.vmstate.name, sizeof(r.vmstate.name), "rank-%lu.vmstate",
 		 c->rank);
+	snprintf(r.memory.name, sizeof(r.memory.name), "rank-%lu.memory",
+		 c->rank);
+	snprintf(path, sizeof(path), "%s/%s", dir, r.memory.name);
+	rc = memory_save(sn->vm->memory_fd, (uint64_t)c->mem_mb << 20, path,
+			 &r.memory, err, errlen);
+	t1 = now_ms();
+	if (rc == -ENOSPC || (rc < 0 && disk_full(dir)))
+		return disk_full_error(dir, err, errlen);
+	if (rc < 0)
+		return rc;
 	if (sn->vm->overlay[0]) {
 		r.has_disk = 1;
 		snprintf(r.disk.name, sizeof(r.disk.name),
@@ -491,11 +504,35 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 	}
 	if (c->stats)
 		say(sn,
-		    "rank %lu: %.1f MB of state in %.2f s, all files "
-		    "checksummed %.2f s later",
-		    c->rank, (double)r.vmstate.size / 1e6,
-		    (double)(t1 - t0) / 1000, (double)(now_ms() - t1) / 1000);
+		    "rank %lu: %.1f MB of memory and %.1f MB of device state "
+		    "in %.2f s, the rest %.2f s later",
+		    c->rank, (double)r.memory.stored / 1e6,
+		    (double)r.vmstate.size / 1e6, (double)(t1 - t0) / 1000,
+		    (double)(now_ms() - t1) / 1000);
 	return 0;
+}
+
+/* An aborted snapshot: this rank's files go (rank 0 removes the partial
+ * directory, but may have done so before they were written), then the
+ * directory if it is empty by now. */
+static void remove_own(struct snapshot *sn, uint32_t seq)
+{
+	char dir[4200], path[4400];
+	int k;
+
+	partial_dir(sn, seq, dir, sizeof(dir));
+	for (k = SNAP_VMSTATE; k <= SNAP_AGENT; k++) {
+		char name[64];
+
+		if (snap_file_name((uint32_t)sn->c->rank, (enum snap_kind)k,
+				   name, sizeof(name)) == 0) {
+			snprintf(path, sizeof(path), "%s/%s", dir, name);
+			unlink(path);
+		}
+	}
+	snprintf(path, sizeof(path), "%s/rank-%lu.json", dir, sn->c->rank);
+	unlink(path);
+	rmdir(dir);
 }
 
 /* This launcher's part in snapshot seq. Returns 1 when the guest is to
@@ -530,6 +567,8 @@ static int take_part(struct snapshot *sn, uint32_t seq,
 	}
 	if (t == FABRIC_CTL_DONE)
 		stop = (int)m.arg;
+	else if (t == FABRIC_CTL_ABORT)
+		remove_own(sn, seq);
 	else if (t == FABRIC_MSG_LOST)
 		say(sn, "rank 0's launcher was lost: the snapshot is given up");
 	else if (t == 0)

@@ -22,6 +22,7 @@
 #include "disk.h"
 #include "launch_env.h"
 #include "plan.h"
+#include "memory.h"
 #include "vm.h"
 
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
@@ -30,7 +31,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
-	vm->qmp_fd = vm->agent_fd = vm->net_fd = -1;
+	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
 	snprintf(vm->dir, sizeof(vm->dir),
 		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
 		 c->step_id, c->rank);
@@ -56,6 +57,12 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	}
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
 	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
+	if ((c->snapshot || c->restore) &&
+	    (vm->memory_fd = memory_create(c->mem_mb, err, errlen)) < 0) {
+		r = vm->memory_fd;
+		vm_cleanup(vm);
+		return r;
+	}
 	if ((r = disk_prepare(vm, c, err, errlen)) < 0) {
 		vm_cleanup(vm);
 		return r;
@@ -64,7 +71,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 }
 
 /* In the child: the socketpair ends QEMU keeps, then exec. */
-static void exec_qemu(struct vm *vm, char **argv, int keep[3])
+static void exec_qemu(struct vm *vm, char **argv, int keep[4])
 {
 	int log = open(vm->qemu_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
 	int null = open("/dev/null", O_RDONLY);
@@ -82,6 +89,8 @@ static void exec_qemu(struct vm *vm, char **argv, int keep[3])
 	fcntl(keep[0], F_SETFD, 0);
 	fcntl(keep[1], F_SETFD, 0);
 	fcntl(keep[2], F_SETFD, 0);
+	if (keep[3] >= 0)
+		fcntl(keep[3], F_SETFD, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -104,6 +113,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	fds.qmp = qmp[1];
 	fds.agent = agent[1];
 	fds.net = net[1];
+	fds.memory = vm->memory_fd;
 	argv = plan_qemu_argv(c, accel, vm->drive, vm->ndrives, vm->console,
 			      vm->user_qmp, &fds);
 	if (!argv) {
@@ -112,7 +122,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	}
 	vm->pid = fork();
 	if (vm->pid == 0) {
-		int keep[3] = {qmp[1], agent[1], net[1]};
+		int keep[4] = {qmp[1], agent[1], net[1], vm->memory_fd};
 
 		/* QEMU starts with no signal blocked, whatever ours are. */
 		sigemptyset(&none);
@@ -187,7 +197,9 @@ void vm_cleanup(struct vm *vm)
 		close(vm->agent_fd);
 	if (vm->net_fd >= 0)
 		close(vm->net_fd);
-	vm->qmp_fd = vm->agent_fd = vm->net_fd = -1;
+	if (vm->memory_fd >= 0)
+		close(vm->memory_fd);
+	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
 	if (vm->dir[0])
 		nftw(vm->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 	vm->dir[0] = 0;

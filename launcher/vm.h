@@ -30,11 +30,15 @@ struct vm {
 	pid_t pid;	     /* QEMU, 0 when not running */
 	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;
-	int net_fd; /* for the fabric, which takes it over */
+	int net_fd;    /* for the fabric, which takes it over */
+	int memory_fd; /* the guest's memory (memory.h) when it may be saved
+			* or is restored, else -1 */
 };
 
 /*
- * Creates the run directory (mode 0700, a fresh name under c->rundir) and,
+ * Creates the run directory (mode 0700, a fresh name under c->rundir), the
+ * guest's memory as a memfd when it may be saved (c->snapshot) or is
+ * restored (c->restore), and,
  * with an image, the copy-on-write overlay over it (with c->persist, the
  * rank's kept overlay there, made on first use and checked to be over the
  * same image after); then one overlay for each writable --vm-disk (a

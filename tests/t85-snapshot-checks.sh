@@ -18,6 +18,12 @@ file() { # file DIR NAME KIND RANK CONTENT: writes it, prints its JSON
 		"$3" "$4" "$2" "$(stat -c %s "$1/rank-$4.$2")" "$sha"
 }
 
+memory() { # memory DIR RANK: a 1 MiB memory file (a hole), prints its JSON
+	truncate -s 1M "$1/rank-$2.memory"
+	printf '"memory":{"name":"rank-%s.memory","size":1048576,"stored":0,"sha256":"%s"}' \
+		"$2" "$sha"
+}
+
 # snapshot DIR NAME JOB NTASKS: a complete snapshot of NTASKS ranks booted
 # from $tmp/vmlinux, its files written (checksums are not checked here).
 snapshot() {
@@ -26,10 +32,10 @@ snapshot() {
 	ranks=
 	r=0
 	while [ $r -lt "$4" ]; do
-		ranks="$ranks${ranks:+,}{\"rank\":$r,\"node\":\"n1\",\"mem_mb\":256,\"cpus\":1,\"image\":null,\"kernel\":{\"path\":\"$tmp/vmlinux\",\"size\":$(stat -c %s "$tmp/vmlinux"),\"mtime_ns\":1700000000000000000},\"initrd\":null,\"files\":{$(file "$d" vmstate vmstate $r memory),$(file "$d" frames frames $r ''),$(file "$d" agent agent $r '{}')}}"
+		ranks="$ranks${ranks:+,}{\"rank\":$r,\"node\":\"n1\",\"mem_mb\":1,\"cpus\":1,\"image\":null,\"kernel\":{\"path\":\"$tmp/vmlinux\",\"size\":$(stat -c %s "$tmp/vmlinux"),\"mtime_ns\":1700000000000000000},\"initrd\":null,\"files\":{$(file "$d" vmstate vmstate $r devices),$(memory "$d" $r),$(file "$d" frames frames $r ''),$(file "$d" agent agent $r '{}')}}"
 		r=$((r + 1))
 	done
-	printf '{"format":"slurm-vm-snapshot","version":1,"job":%s,"step":0,"ntasks":%s,"seq":1,"cut_time":"2026-11-22T10:00:00Z","pause_ms":5,"qemu_version":"8.2.2","ranks":[%s]}\n' \
+	printf '{"format":"slurm-vm-snapshot","version":2,"job":%s,"step":0,"ntasks":%s,"seq":1,"cut_time":"2026-11-22T10:00:00Z","pause_ms":5,"qemu_version":"8.2.2","ranks":[%s]}\n' \
 		"$3" "$4" "$ranks" >"$d/manifest.json"
 }
 

@@ -74,8 +74,9 @@ ok $? "kill -9 of rank 1's launcher during the save fails the snapshot"
 like "$(cat "$out")" "snapshot 2: failed: rank 1 was lost \(its launcher ended\); the previous snapshot in .* is kept" \
 	"naming the rank and the cause"
 is "$(latest "$S")" "$first" "the previous snapshot stays the latest"
-ok "$([ -f "$S/$first/manifest.json" ] && ! ls -a "$S" | grep -q partial; echo $?)" \
-	"complete, with nothing partial left"
+st=$([ -f "$S/$first/manifest.json" ] && ! ls -a "$S" | grep -q partial; echo $?)
+ok "$st" "complete, with nothing partial left"
+[ "$st" = 0 ] || diag "$(ls -laR "$S")" "$(cat "$out")"
 n=$(grep -c "0: count" "$out")
 wait_for 60 at_least "$out" "0: count" $((n + 5))
 ok $? "rank 0's guest goes on"

@@ -64,11 +64,16 @@ static void save(const char *name, uint32_t job, uint32_t step, uint32_t seq,
 	snprintf(r->node, sizeof(r->node), "n1");
 	snprintf(kernel, sizeof(kernel), "%s/vmlinux", top);
 	snap_ident_of(kernel, &r->kernel);
-	r->mem_mb = 256;
+	r->mem_mb = 1;
 	r->cpus = 1;
 	snprintf(file, sizeof(file), "%s/rank-0.vmstate", dir);
-	put(file, "guest memory");
+	put(file, "device state");
 	snap_file_hash(dir, "rank-0.vmstate", &r->vmstate);
+	snprintf(file, sizeof(file), "%s/rank-0.memory", dir);
+	put(file, "guest memory");
+	if (truncate(file, 1 << 20) < 0)
+		ok(0, "set-up: a 1 MiB memory file");
+	snap_file_hash(dir, "rank-0.memory", &r->memory);
 	snprintf(file, sizeof(file), "%s/rank-0.frames", dir);
 	put(file, "");
 	snap_file_hash(dir, "rank-0.frames", &r->frames);

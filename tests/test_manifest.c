@@ -47,7 +47,7 @@ static const char *in_top(const char *name)
 static void make_snapshot(const char *dir, uint32_t ntasks,
 			  struct snap_manifest *m)
 {
-	char name[64], content[64], err[512] = "";
+	char name[64], content[64], path[4400], err[512] = "";
 	uint32_t i;
 
 	mkdir(dir, 0700);
@@ -67,13 +67,20 @@ static void make_snapshot(const char *dir, uint32_t ntasks,
 		snap_ident_of(in_top("vmlinux"), &r.kernel);
 		if (i == 0)
 			snap_ident_of(in_top("disk.qcow2"), &r.image);
-		r.mem_mb = 256;
+		r.mem_mb = 1;
 		r.cpus = 1;
 		r.has_disk = i == 0;
 		snap_file_name(i, SNAP_VMSTATE, name, sizeof(name));
-		snprintf(content, sizeof(content), "memory of rank %u", i);
+		snprintf(content, sizeof(content), "devices of rank %u", i);
 		put(dir, name, content);
 		snap_file_hash(dir, name, &r.vmstate);
+		snap_file_name(i, SNAP_MEMORY, name, sizeof(name));
+		snprintf(content, sizeof(content), "memory of rank %u", i);
+		put(dir, name, content);
+		snprintf(path, sizeof(path), "%s/%s", dir, name);
+		if (truncate(path, 1 << 20) < 0)
+			ok(0, "set-up: a 1 MiB memory file");
+		snap_file_hash(dir, name, &r.memory);
 		snap_file_name(i, SNAP_FRAMES, name, sizeof(name));
 		put(dir, name, "");
 		snap_file_hash(dir, name, &r.frames);
@@ -186,8 +193,8 @@ static void test_round_trip(void)
 	   "the disk is kept only where there was one");
 	ok(manifest_verify(dir, &back, 1, err, sizeof(err)) == 0,
 	   "every file verifies: %s", err);
-	ok(manifest_bytes(&back) ==
-	       m.ranks[0].vmstate.size * 3 + 2 * 3 + m.ranks[0].disk.size,
+	ok(manifest_bytes(&back) == m.ranks[0].vmstate.size * 3 + 2 * 3 +
+					m.ranks[0].disk.size + 3 * (1 << 20),
 	   "the bytes add up (%" PRIu64 ")", manifest_bytes(&back));
 	put(dir, "rank-2.vmstate", "memory of rank 2 but more");
 	ok(manifest_verify(dir, &back, 0, err, sizeof(err)) == -EBADMSG &&
@@ -222,14 +229,16 @@ static const char *refusal(const char *text)
 }
 
 #define HEAD                                                                   \
-	"{\"format\":\"slurm-vm-snapshot\",\"version\":1,\"job\":7,"           \
+	"{\"format\":\"slurm-vm-snapshot\",\"version\":2,\"job\":7,"           \
 	"\"step\":0,\"ntasks\":1,\"seq\":1,\"cut_time\":\"t\","                \
 	"\"pause_ms\":5,\"qemu_version\":\"8.2.2\","
 #define SHA "\"" HEX "\""
 #define HEX "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define FILES                                                                  \
 	"\"files\":{\"vmstate\":{\"name\":\"rank-0.vmstate\",\"size\":1,"      \
-	"\"sha256\":" SHA "},\"frames\":{\"name\":\"rank-0.frames\","          \
+	"\"sha256\":" SHA "},\"memory\":{\"name\":\"rank-0.memory\","          \
+	"\"size\":268435456,\"stored\":4096,\"sha256\":" SHA "},"              \
+	"\"frames\":{\"name\":\"rank-0.frames\","                              \
 	"\"size\":0,\"sha256\":" SHA "},\"agent\":{\"name\":\"rank-0.agent\"," \
 	"\"size\":0,\"sha256\":" SHA "}}"
 #define RANK0                                                                  \
@@ -249,23 +258,23 @@ static void test_malformed(void)
 	ok(strstr(refusal("{\"format\":\"other\"}"),
 		  "format is not slurm-vm-snapshot"),
 	   "another format is refused");
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2}"),
-		  "version 2, this slurm-vm reads version 1 only"),
-	   "another version is refused: %s",
-	   refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2}"));
 	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1}"),
+		  "version 1, this slurm-vm reads version 2 only"),
+	   "another version is refused: %s",
+	   refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1}"));
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2}"),
 		  "m.json: job is missing; the snapshot is damaged"),
 	   "a missing field is named: %s",
-	   refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1}"));
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1,"
+	   refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2}"));
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2,"
 			  "\"job\":-1}"),
 		  "job is not a number in range"),
 	   "a negative job is refused");
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1,"
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2,"
 			  "\"job\":\"7\"}"),
 		  "job is not a number in range"),
 	   "a job as a string is refused");
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1,"
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2,"
 			  "\"job\":1,\"job\":2}"),
 		  "not valid JSON"),
 	   "a duplicate key is refused");
@@ -278,11 +287,11 @@ static void test_malformed(void)
 	ok(strstr(refusal(HEAD "\"ranks\":{}}"), "ranks is missing or not an "
 						 "array"),
 	   "ranks as an object is refused");
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1,"
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2,"
 			  "\"job\":7,\"step\":0,\"ntasks\":0}"),
 		  "ntasks is 0"),
 	   "no tasks is refused");
-	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":1,"
+	ok(strstr(refusal("{\"format\":\"slurm-vm-snapshot\",\"version\":2,"
 			  "\"job\":7,\"step\":0,\"ntasks\":99999999}"),
 		  "ntasks is not a number in range"),
 	   "more tasks than Slurm has is refused");
@@ -333,6 +342,14 @@ static void test_malformed(void)
 		    {"\"size\":1,\"sha256\"", "\"size\":-1,\"sha256\"",
 		     "files.vmstate.size is not a number in range",
 		     "a negative size"},
+		    {"\"stored\":4096", "\"stored\":268435457",
+		     "files.memory.stored is not a number in range",
+		     "more data stored than the memory holds"},
+		    {"\"stored\":4096,", "", "files.memory.stored is missing",
+		     "memory without its stored bytes"},
+		    {"\"mem_mb\":256", "\"mem_mb\":512",
+		     "files.memory.size is not mem_mb MiB",
+		     "a memory file of another size than the guest's"},
 		    {"\"cpus\":1,", "\"cpus\":1,\"cpus\":2,", "not valid JSON",
 		     "a duplicate key in a rank"},
 		    {"\"node\":\"n1\"", "\"node\":\"n\\u0000x\"",

@@ -44,7 +44,7 @@ static void test_disks_and_args(void)
 		       "shift=0 ",
 		       "SLURMVM_MAX_CPUS=4",
 		       NULL};
-	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7, .memory = -1};
 	struct plan_disk drives[] = {
 	    {"/keep/n0000.qcow2", "qcow2", 0, 1},
 	    {"/r/disk1.qcow2", "qcow2", 0, 0},
@@ -218,7 +218,7 @@ int main(void)
 			"SLURMVM_CPUS=2", "SLURMVM_QEMU=/opt/q", NULL};
 	char *env3[] = {"SLURMVM_IMAGE=/i", "SLURMVM_ARGV0=x",
 			"SLURMVM_MEM=lots", NULL};
-	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7, .memory = -1};
 	struct plan_disk boot = {"/r/disk,x.qcow2", "qcow2", 0, 0};
 	struct launch_config c;
 	char err[256], host[16];
@@ -270,6 +270,16 @@ int main(void)
 	       "file=/r/disk,,x.qcow2,format=qcow2,if=virtio,cache=unsafe",
 	       "disk boot argv, comma in the path doubled (golden)");
 	plan_argv_free(argv);
+	fds.memory = 9;
+	argv = plan_qemu_argv(&c, "kvm", &boot, 1, "/r/console.log",
+			      "/r/qmp.sock", &fds);
+	ok(strstr(join(argv),
+		  "-m 512 -object memory-backend-file,id=slurmvm-memory,"
+		  "size=512M,mem-path=/proc/self/fd/9,share=on -machine "
+		  "memory-backend=slurmvm-memory -smp 2 ") != NULL,
+	   "memory the launcher holds: QEMU maps its fd shared (golden)");
+	plan_argv_free(argv);
+	fds.memory = -1;
 
 	ok(config_from_env(&c, env3, 1, err, sizeof(err)) < 0 &&
 	       strstr(err, "SLURMVM_MEM='lots'"),

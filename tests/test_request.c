@@ -545,6 +545,9 @@ static void make_snapshot(const char *sub, uint32_t ntasks)
 		snap_file_name(i, SNAP_VMSTATE, r->vmstate.name, 64);
 		snap_file_name(i, SNAP_FRAMES, r->frames.name, 64);
 		snap_file_name(i, SNAP_AGENT, r->agent.name, 64);
+		snap_file_name(i, SNAP_MEMORY, r->memory.name, 64);
+		r->memory.size = (uint64_t)r->mem_mb << 20;
+		memset(r->memory.sha256, 'd', 64);
 		memset(r->vmstate.sha256, 'a', 64);
 		memset(r->frames.sha256, 'b', 64);
 		memset(r->agent.sha256, 'c', 64);

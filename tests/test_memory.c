@@ -1,0 +1,100 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The guest's memory saved and loaded by the launcher (memory.c). */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "manifest.h"
+#include "memory.h"
+#include "tap.h"
+
+#define MB (1u << 20)
+
+int main(void)
+{
+	char dir[] = "/tmp/test_memory.XXXXXX", path[128], err[512] = "";
+	struct snap_file f = {0}, g = {0}, bad;
+	unsigned char *p, *q;
+	struct stat st;
+	int fd, fd2, rc;
+
+	if (!mkdtemp(dir))
+		return 1;
+	fd = memory_create(16, err, sizeof(err));
+	ok(fd >= 0, "a 16 MiB memfd: %s", err);
+	ok(fstat(fd, &st) == 0 && st.st_size == 16 * MB && st.st_blocks == 0,
+	   "it has its size and uses no memory yet (%lld blocks)",
+	   (long long)st.st_blocks);
+	p = mmap(NULL, 16 * MB, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return 1;
+	/* The guest wrote 1 MiB at 3 MiB and one page at 9 MiB; it touched
+	 * (with zeros) 4 MiB at 12 MiB. */
+	memset(p + 3 * MB, 0xa5, MB);
+	memcpy(p + 9 * MB + 4096, "guest data", 10);
+	memset(p + 12 * MB, 0, 4 * MB);
+
+	snprintf(path, sizeof(path), "%s/rank-0.memory", dir);
+	rc = memory_save(fd, 16 * MB, path, &f, err, sizeof(err));
+	ok(rc == 0, "saved: %s", err);
+	ok(f.size == 16 * MB, "the file has the memory's size");
+	ok(f.stored >= MB + 4096 && f.stored <= 2 * MB + 4 * MB,
+	   "only the written data is stored, zero chunks are not (%llu "
+	   "bytes)",
+	   (unsigned long long)f.stored);
+	ok(stat(path, &st) == 0 && (uint64_t)st.st_blocks * 512 <= 8 * MB,
+	   "the file is sparse (%lld bytes on disk)",
+	   (long long)st.st_blocks * 512);
+	ok(snap_file_hash(dir, "rank-0.memory", &g) == 0 &&
+	       !strcmp(g.sha256, f.sha256) && g.size == f.size,
+	   "the checksum is the file's, read whole (holes as zeros)");
+	ok(memory_save(fd, 16 * MB, path, &g, err, sizeof(err)) == -EEXIST &&
+	       stat(path, &st) == 0,
+	   "an existing file is never overwritten: %s", err);
+
+	fd2 = memory_create(16, err, sizeof(err));
+	err[0] = 0;
+	rc = memory_load(fd2, path, &f, err, sizeof(err));
+	ok(rc == 0, "loaded into a new memfd: %s", err);
+	/* Before reading it whole: reading a hole through a map fills it. */
+	ok(fstat(fd2, &st) == 0 && (uint64_t)st.st_blocks * 512 <= 8 * MB,
+	   "the holes stay holes (%lld bytes used)",
+	   (long long)st.st_blocks * 512);
+	q = mmap(NULL, 16 * MB, PROT_READ, MAP_SHARED, fd2, 0);
+	ok(q != MAP_FAILED && memcmp(p, q, 16 * MB) == 0,
+	   "the loaded memory is what was saved");
+	munmap(q, 16 * MB);
+	close(fd2);
+
+	bad = f;
+	bad.sha256[0] = bad.sha256[0] == '0' ? '1' : '0';
+	fd2 = memory_create(16, err, sizeof(err));
+	ok(memory_load(fd2, path, &bad, err, sizeof(err)) == -EBADMSG &&
+	       strstr(err, "SHA-256") && strstr(err, "rank-0.memory"),
+	   "a checksum that differs is refused, naming the file: %s", err);
+	close(fd2);
+	fd2 = memory_create(8, err, sizeof(err));
+	ok(memory_load(fd2, path, &f, err, sizeof(err)) == -EBADMSG &&
+	       strstr(err, "the guest has 8388608"),
+	   "memory of another size is refused: %s", err);
+	close(fd2);
+
+	snprintf(path, sizeof(path), "%s/no/such/dir", dir);
+	ok(memory_save(fd, 16 * MB, path, &g, err, sizeof(err)) == -ENOENT &&
+	       strstr(err, "no/such/dir"),
+	   "a save into a missing directory names it: %s", err);
+
+	munmap(p, 16 * MB);
+	close(fd);
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		return 1;
+	return done_testing();
+}
