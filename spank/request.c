@@ -673,6 +673,15 @@ static int check_snapshot(struct request *r, const char *cwd, char *err,
 			 named(r, REQ_SNAPSHOT));
 		return -EINVAL;
 	}
+	if (r->value[REQ_DISK]) {
+		snprintf(err, errlen,
+			 "%s: the drives of --vm-disk are not saved in a "
+			 "snapshot, so it could not be restored: drop "
+			 "--vm-disk, or keep that data on the image (whose "
+			 "overlay is saved)",
+			 named(r, REQ_SNAPSHOT));
+		return -EINVAL;
+	}
 	if (check_dir(r, REQ_SNAPSHOT, cwd,
 		      "give an existing directory (on storage every node of "
 		      "the job and the restoring job can reach) for the "

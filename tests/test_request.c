@@ -372,6 +372,14 @@ static void test_snapshot_verbs(char *err)
 	       strstr(err, "snapshots need --vm-fabric=auto or tcp"),
 	   "snapshots over the verbs transport are refused: %s", err);
 	request_clear(&r);
+	request_set(&r, REQ_KERNEL, "vmlinux", NULL);
+	request_set(&r, REQ_SNAPSHOT, "adir", NULL);
+	request_set(&r, REQ_DISK, "images/in.qcow2", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "--vm-disk are not saved in a snapshot") &&
+	       strstr(err, "drop --vm-disk"),
+	   "snapshots of guests with --vm-disk drives are refused: %s", err);
+	request_clear(&r);
 }
 
 static void test_console(char *err)
