@@ -7,7 +7,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +20,9 @@
 
 #include "disk.h"
 #include "launch_env.h"
-#include "plan.h"
 #include "memory.h"
+#include "plan.h"
+#include "snapdir.h"
 #include "vm.h"
 
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
@@ -179,16 +179,6 @@ done:
 	return st;
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
-
 void vm_cleanup(struct vm *vm)
 {
 	if (vm->qmp_fd >= 0)
@@ -201,7 +191,7 @@ void vm_cleanup(struct vm *vm)
 		close(vm->memory_fd);
 	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
 	if (vm->dir[0])
-		nftw(vm->dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+		snap_remove_tree(vm->dir);
 	vm->dir[0] = 0;
 }
 

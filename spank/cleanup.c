@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <glob.h>
 #include <grp.h>
 #include <inttypes.h>
@@ -21,16 +20,6 @@
 #include "launch_env.h"
 #include "manifest.h"
 #include "snapdir.h"
-
-static int remove_entry(const char *path, const struct stat *sb, int flag,
-			struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	remove(path);
-	return 0;
-}
 
 int cleanup_rundirs(const char *rundir, const char *which, uid_t uid, gid_t gid)
 {
@@ -55,9 +44,7 @@ int cleanup_rundirs(const char *rundir, const char *which, uid_t uid, gid_t gid)
 
 				if (lstat(g.gl_pathv[i], &sb) == 0 &&
 				    S_ISDIR(sb.st_mode) && sb.st_uid == uid &&
-				    nftw(g.gl_pathv[i], remove_entry, 16,
-					 FTW_DEPTH | FTW_PHYS) == 0 &&
-				    access(g.gl_pathv[i], F_OK) < 0)
+				    snap_remove_tree(g.gl_pathv[i]) == 0)
 					removed++;
 			}
 			globfree(&g);
