@@ -21,6 +21,7 @@
 
 #define PEER_QUEUE (256 * 1024)
 #define GUEST_QUEUE (1024 * 1024)
+#define FABRIC_TCP_BUF (4 * 1024 * 1024) /* SO_SNDBUF, SO_RCVBUF (link.c) */
 #define HANDSHAKE_TIMEOUT_MS 10000
 #define MAX_HANDSHAKES 64
 
@@ -98,6 +99,13 @@ struct fabric {
 	size_t pending_len;
 	uint32_t pending_dst;
 	int pending_action;
+	/* Frames read from the guest that go, as they lie in guest_rx, to
+	 * one peer whose queue was empty: one write, no copy (fabric.c). */
+	struct {
+		struct peer *pr; /* NULL: no run */
+		const uint8_t *start;
+		size_t len;
+	} run;
 	int guest_reading, peers_blocked;
 	pthread_t thread;
 	int running;

@@ -85,6 +85,22 @@ static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
 	return c;
 }
 
+/*
+ * A TCP link: frames go out as they come (no Nagle delay: the guests' own
+ * stacks do their batching), and fixed socket buffers of FABRIC_TCP_BUF.
+ * Left to autotuning, loopback-fast links start small and split each
+ * batch into partial writes and more, smaller segments; the kernel still
+ * bounds what a link holds, and the fabric's queues stay bounded.
+ */
+static void tcp_tune(int fd)
+{
+	int one = 1, buf = FABRIC_TCP_BUF;
+
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+}
+
 static int peer_queue(struct peer *pr)
 {
 	return pr->q.buf ? 0 : queue_init(&pr->q, PEER_QUEUE);
@@ -99,7 +115,7 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 	struct sockaddr_storage ss;
 	socklen_t len;
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
 	memset(&ss, 0, sizeof(ss));
 	if (same) {
@@ -119,7 +135,7 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 	if (fd < 0)
 		return NULL;
 	if (!same)
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		tcp_tune(fd);
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
 	    errno != EINPROGRESS && errno != EAGAIN) {
 		close(fd);
@@ -389,7 +405,7 @@ void link_accept(struct fabric *f, int lfd)
 {
 	uint8_t hello[HS_HELLO_LEN];
 	struct conn *c;
-	int fd, one = 1;
+	int fd;
 
 	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
 	       0) {
@@ -398,8 +414,7 @@ void link_accept(struct fabric *f, int lfd)
 			continue;
 		}
 		if (lfd == f->tcp_fd)
-			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
-				   sizeof(one));
+			tcp_tune(fd);
 		c = conn_new(f, fd, 0, 0);
 		if (!c) {
 			close(fd);
