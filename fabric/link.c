@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -85,18 +86,45 @@ static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
 	return c;
 }
 
+/* The most a socket buffer may be set to (/proc/sys/net/core/NAME), or 0
+ * when unknown. */
+static long sysctl_max(const char *name)
+{
+	char path[64];
+	long v = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/core/%s", name);
+	fp = fopen(path, "re");
+	if (!fp)
+		return 0;
+	if (fscanf(fp, "%ld", &v) != 1)
+		v = 0;
+	fclose(fp);
+	return v;
+}
+
 /*
  * A TCP link: frames go out as they come (no Nagle delay: the guests' own
- * stacks do their batching), and fixed socket buffers of FABRIC_TCP_BUF.
- * Left to autotuning, loopback-fast links start small and split each
- * batch into partial writes and more, smaller segments; the kernel still
- * bounds what a link holds, and the fabric's queues stay bounded.
+ * stacks do their batching), and socket buffers of FABRIC_TCP_BUF where
+ * the host allows that much. Left to autotuning, loopback-fast links start
+ * small and split each batch into partial writes and more, smaller
+ * segments; the kernel still bounds what a link holds, and the fabric's
+ * queues stay bounded. Where the host caps buffers lower (net.core.wmem_max
+ * or rmem_max), setting them would only cap them there and end autotuning,
+ * so they are left alone.
  */
 static void tcp_tune(int fd)
 {
+	static int allowed = -1;
 	int one = 1, buf = FABRIC_TCP_BUF;
 
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (allowed < 0)
+		allowed = sysctl_max("wmem_max") >= FABRIC_TCP_BUF &&
+			  sysctl_max("rmem_max") >= FABRIC_TCP_BUF;
+	if (!allowed)
+		return;
 	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 }
