@@ -3,7 +3,8 @@
  * Fuzz target for what a restore reads from the user's directory: a
  * snapshot's manifest and one rank's entry. Not built by default:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilauncher \
- *     launcher/fuzz_manifest.c launcher/manifest.c -ljansson -lcrypto \
+ *     launcher/fuzz_manifest.c launcher/manifest.c \
+ *     launcher/manifest_parse.c -ljansson -lcrypto \
  *     -o fuzz-manifest
  *   ./fuzz-manifest -max_total_time=60
  */

@@ -2,7 +2,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,12 +10,11 @@
 #include <unistd.h>
 
 #include "launch_env.h"
-#include "manifest.h"
 #include "parse.h"
 #include "policy.h"
 #include "rankspec.h"
 #include "request.h"
-#include "snapdir.h"
+#include "request_int.h"
 
 static const char *const options[REQ_NFIELDS] = {
     "--vm-image",	  "--vm-kernel",
@@ -42,6 +40,11 @@ static const char *const envs[REQ_NFIELDS] = {
 const char *request_option(enum request_field f)
 {
 	return options[f] + 2;
+}
+
+const char *request_named(const struct request *r, enum request_field f)
+{
+	return r->from[f] ? r->from[f] : options[f];
 }
 
 const char *request_env(enum request_field f)
@@ -106,12 +109,6 @@ void request_clear(struct request *r)
 	memset(r, 0, sizeof(*r));
 }
 
-/* How the user named a field, for messages: "--vm-mem" or "SLURMVM_MEM". */
-static const char *named(const struct request *r, enum request_field f)
-{
-	return r->from[f] ? r->from[f] : options[f];
-}
-
 static const char *const what[REQ_NFIELDS] = {
     [REQ_IMAGE] = "a qcow2 or raw disk image",
     [REQ_KERNEL] = "a kernel image (vmlinux or bzImage)",
@@ -125,9 +122,8 @@ static int is_path(enum request_field f)
 	       f == REQ_DISK;
 }
 
-/* Makes buf (a path) absolute against cwd, in place. */
-static int absolute(char *buf, size_t len, const char *cwd, const char *label,
-		    char *err, size_t errlen)
+int request_absolute(char *buf, size_t len, const char *cwd, const char *label,
+		     char *err, size_t errlen)
 {
 	char abs[PATH_MAX];
 
@@ -193,9 +189,8 @@ static int check_count(const char *v, unsigned long max, const char *unit,
 	return -EINVAL;
 }
 
-/* The admin's own defaults are not held to the users' image_dirs. */
-static int site_default_path(const struct site_config *site,
-			     enum request_field f, const char *path)
+int request_site_default(const struct site_config *site, enum request_field f,
+			 const char *path)
 {
 	return (f == REQ_KERNEL && !strcmp(path, site->default_kernel)) ||
 	       (f == REQ_INITRD && !strcmp(path, site->default_initrd));
@@ -220,10 +215,11 @@ static int check_path(enum request_field f, char *buf, size_t len,
 			 label, what[f]);
 		goto out;
 	}
-	if (cwd && (absolute(buf, len - 3, cwd, label, err, errlen) < 0 ||
-		    check_file(f, buf, label, err, errlen) < 0))
+	if (cwd &&
+	    (request_absolute(buf, len - 3, cwd, label, err, errlen) < 0 ||
+	     check_file(f, buf, label, err, errlen) < 0))
 		goto out;
-	if (!site_default_path(site, f, buf)) {
+	if (!request_site_default(site, f, buf)) {
 		if (policy_path(site, buf, label, err, errlen) < 0)
 			goto out;
 		/* What the guest gets is what was checked: no later swap
@@ -283,7 +279,7 @@ static int check_line(const struct request *r, enum request_field f,
 		snprintf(err, errlen,
 			 "%s=%s: %s (a rank spec reads 0:VALUE,1-3:VALUE,4-:"
 			 "VALUE)",
-			 named(r, f), line, why);
+			 request_named(r, f), line, why);
 		return -EINVAL;
 	}
 	for (i = 0; i < rs.n; i++) {
@@ -291,19 +287,19 @@ static int check_line(const struct request *r, enum request_field f,
 
 		if (e->len >= sizeof(buf) - 8) {
 			snprintf(err, errlen, "%s: a value is too long",
-				 named(r, f));
+				 request_named(r, f));
 			return -EINVAL;
 		}
 		memcpy(buf, e->value, e->len);
 		buf[e->len] = 0;
 		rankspec_range(e, range, sizeof(range));
 		if (rs.plain)
-			snprintf(label, sizeof(label), "%s=%s", named(r, f),
-				 buf);
+			snprintf(label, sizeof(label), "%s=%s",
+				 request_named(r, f), buf);
 		else
 			snprintf(label, sizeof(label), "%s (rank%s %s: %s)",
-				 named(r, f), e->first == e->last ? "" : "s",
-				 range, buf);
+				 request_named(r, f),
+				 e->first == e->last ? "" : "s", range, buf);
 		if (check_value(f, buf, sizeof(buf), site, cwd, label, err,
 				errlen) < 0)
 			return -EINVAL;
@@ -383,20 +379,21 @@ static int check_field(struct request *r, enum request_field f,
 	return rc;
 }
 
-/* A directory the user can write to, made absolute against cwd. */
-static int check_dir(struct request *r, enum request_field f, const char *cwd,
-		     const char *fix, char *err, size_t errlen)
+int request_check_dir(struct request *r, enum request_field f, const char *cwd,
+		      const char *fix, char *err, size_t errlen)
 {
 	char buf[PATH_MAX], label[PATH_MAX + 40];
 	struct stat st;
 
-	snprintf(label, sizeof(label), "%s=%s", named(r, f), r->value[f]);
+	snprintf(label, sizeof(label), "%s=%s", request_named(r, f),
+		 r->value[f]);
 	if (strlen(r->value[f]) >= sizeof(buf)) {
-		snprintf(err, errlen, "%s: the path is too long", named(r, f));
+		snprintf(err, errlen, "%s: the path is too long",
+			 request_named(r, f));
 		return -EINVAL;
 	}
 	strcpy(buf, r->value[f]);
-	if (absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
+	if (request_absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
 		return -EINVAL;
 	if (stat(buf, &st) < 0 || !S_ISDIR(st.st_mode) ||
 	    access(buf, W_OK) < 0) {
@@ -420,7 +417,7 @@ static int check_console(struct request *r, const char *cwd, char *err,
 	const char *p;
 	struct stat st;
 
-	snprintf(label, sizeof(label), "%s=%s", named(r, REQ_CONSOLE),
+	snprintf(label, sizeof(label), "%s=%s", request_named(r, REQ_CONSOLE),
 		 r->value[REQ_CONSOLE]);
 	for (p = r->value[REQ_CONSOLE]; (p = strchr(p, '%')); p += 2)
 		if (!p[1] || !strchr("jstN%", p[1])) {
@@ -444,7 +441,7 @@ static int check_console(struct request *r, const char *cwd, char *err,
 		return -EINVAL;
 	}
 	strcpy(buf, r->value[REQ_CONSOLE]);
-	if (absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
+	if (request_absolute(buf, sizeof(buf), cwd, label, err, errlen) < 0)
 		return -EINVAL;
 	slash = strrchr(buf, '/');
 	*slash = 0;
@@ -470,7 +467,7 @@ static int check_console(struct request *r, const char *cwd, char *err,
 static int check_cloud_init(struct request *r, const char *cwd, char *err,
 			    size_t errlen)
 {
-	const char *opt = named(r, REQ_CLOUD_INIT);
+	const char *opt = request_named(r, REQ_CLOUD_INIT);
 	char dir[PATH_MAX], file[PATH_MAX + 16];
 	struct stat st;
 
@@ -479,7 +476,7 @@ static int check_cloud_init(struct request *r, const char *cwd, char *err,
 		return -EINVAL;
 	}
 	strcpy(dir, r->value[REQ_CLOUD_INIT]);
-	if (absolute(dir, sizeof(dir), cwd, opt, err, errlen) < 0)
+	if (request_absolute(dir, sizeof(dir), cwd, opt, err, errlen) < 0)
 		return -EINVAL;
 	if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen,
@@ -528,7 +525,7 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 			 "host (it runs on the node beside a guest that needs "
 			 "no agent) or endpoint (no guest: the command drives "
 			 "the guest's network socket, for benchmarks)",
-			 named(r, REQ_EXEC), v);
+			 request_named(r, REQ_EXEC), v);
 		return -EINVAL;
 	}
 	if (request_is_endpoint(r) &&
@@ -536,7 +533,7 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "%s=endpoint runs no guest: drop --vm-image and "
 			 "--vm-kernel",
-			 named(r, REQ_EXEC));
+			 request_named(r, REQ_EXEC));
 		return -EINVAL;
 	}
 	if (request_is_endpoint(r) &&
@@ -544,9 +541,10 @@ static int check_exec(const struct request *r, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "%s=endpoint runs no guest, so there is none to "
 			 "save or restore: drop %s",
-			 named(r, REQ_EXEC),
-			 named(r, r->value[REQ_SNAPSHOT] ? REQ_SNAPSHOT
-							 : REQ_RESTORE));
+			 request_named(r, REQ_EXEC),
+			 request_named(r, r->value[REQ_SNAPSHOT]
+					      ? REQ_SNAPSHOT
+					      : REQ_RESTORE));
 		return -EINVAL;
 	}
 	return 0;
@@ -583,284 +581,24 @@ static int check_boot(struct request *r, const struct site_config *site,
 			 "%s needs --vm-kernel: an initrd and kernel "
 			 "arguments apply only to a kernel given with "
 			 "--vm-kernel=KERNEL",
-			 named(r, f));
+			 request_named(r, f));
 		return -EINVAL;
 	}
 	if (r->value[REQ_CLOUD_INIT] && !r->value[REQ_IMAGE]) {
 		snprintf(err, errlen,
 			 "%s adds user-data to the cloud-init seed of a "
 			 "--vm-image guest: give --vm-image=DISK too",
-			 named(r, REQ_CLOUD_INIT));
+			 request_named(r, REQ_CLOUD_INIT));
 		return -EINVAL;
 	}
 	if (r->value[REQ_DISK_PERSIST] && !r->value[REQ_IMAGE]) {
 		snprintf(err, errlen,
 			 "%s keeps each rank's overlay of its --vm-image: give "
 			 "--vm-image=DISK too",
-			 named(r, REQ_DISK_PERSIST));
+			 request_named(r, REQ_DISK_PERSIST));
 		return -EINVAL;
 	}
 	return 0;
-}
-
-/* --vm-snapshot-signal: a signal the step may use, stored as a number. */
-static int check_signal(struct request *r, char *err, size_t errlen)
-{
-	const char *v = r->value[REQ_SNAPSHOT_SIGNAL];
-	char num[16];
-	int sig, rc;
-
-	rc = parse_signal(v, &sig);
-	if (rc == -EPERM) {
-		snprintf(err, errlen,
-			 "%s=%s: SIG%s is Slurm's or the launcher's own (to "
-			 "end, stop, resume or reap the step) or reports a "
-			 "fault; choose USR1 (the default), USR2 or another "
-			 "free signal",
-			 named(r, REQ_SNAPSHOT_SIGNAL), v,
-			 signal_name(sig) ? signal_name(sig) : "?");
-		return -EINVAL;
-	}
-	if (rc < 0) {
-		snprintf(err, errlen,
-			 "%s=%s: not a signal; give a name such as USR1 (the "
-			 "default) or USR2, or a number",
-			 named(r, REQ_SNAPSHOT_SIGNAL), v);
-		return -EINVAL;
-	}
-	snprintf(num, sizeof(num), "%d", sig);
-	return request_set(r, REQ_SNAPSHOT_SIGNAL, num,
-			   r->from[REQ_SNAPSHOT_SIGNAL]) < 0
-		   ? -ENOMEM
-		   : 0;
-}
-
-/* One word among two. */
-static int check_word(const struct request *r, enum request_field f,
-		      const char *a, const char *b, const char *choices,
-		      char *err, size_t errlen)
-{
-	if (!strcmp(r->value[f], a) || !strcmp(r->value[f], b))
-		return 0;
-	snprintf(err, errlen, "%s=%s: give %s", named(r, f), r->value[f],
-		 choices);
-	return -EINVAL;
-}
-
-/* --vm-snapshot=DIR and the options that refine it. */
-static int check_snapshot(struct request *r, const char *cwd, char *err,
-			  size_t errlen)
-{
-	static const enum request_field needs_dir[] = {
-	    REQ_SNAPSHOT_SIGNAL, REQ_SNAPSHOT_THEN, REQ_SNAPSHOT_AT};
-	size_t i;
-
-	for (i = 0; i < sizeof(needs_dir) / sizeof(needs_dir[0]); i++)
-		if (r->value[needs_dir[i]] && !r->value[REQ_SNAPSHOT]) {
-			snprintf(err, errlen,
-				 "%s refines --vm-snapshot: give "
-				 "--vm-snapshot=DIR too (the directory the "
-				 "snapshots go to)",
-				 named(r, needs_dir[i]));
-			return -EINVAL;
-		}
-	if (!r->value[REQ_SNAPSHOT])
-		return 0;
-	if (r->value[REQ_FABRIC] && !strcmp(r->value[REQ_FABRIC], "verbs")) {
-		snprintf(err, errlen,
-			 "%s: snapshots need --vm-fabric=auto or tcp (the cut "
-			 "is not made over verbs links)",
-			 named(r, REQ_SNAPSHOT));
-		return -EINVAL;
-	}
-	if (r->value[REQ_DISK]) {
-		snprintf(err, errlen,
-			 "%s: the drives of --vm-disk are not saved in a "
-			 "snapshot, so it could not be restored: drop "
-			 "--vm-disk, or keep that data on the image (whose "
-			 "overlay is saved)",
-			 named(r, REQ_SNAPSHOT));
-		return -EINVAL;
-	}
-	if (check_dir(r, REQ_SNAPSHOT, cwd,
-		      "give an existing directory (on storage every node of "
-		      "the job and the restoring job can reach) for the "
-		      "snapshots",
-		      err, errlen) < 0)
-		return -EINVAL;
-	if (r->value[REQ_SNAPSHOT_SIGNAL] && check_signal(r, err, errlen) < 0)
-		return -EINVAL;
-	if (r->value[REQ_SNAPSHOT_THEN] &&
-	    check_word(r, REQ_SNAPSHOT_THEN, "continue", "stop",
-		       "continue (the guests go on after a save, the default) "
-		       "or stop (the step ends after a save)",
-		       err, errlen) < 0)
-		return -EINVAL;
-	if (r->value[REQ_SNAPSHOT_AT] &&
-	    check_word(r, REQ_SNAPSHOT_AT, "signal", "end",
-		       "signal (save when the step gets the snapshot signal, "
-		       "the default) or end (also when the step's commands "
-		       "end)",
-		       err, errlen) < 0)
-		return -EINVAL;
-	return 0;
-}
-
-/* The options a snapshot fixes, refused beside --vm-restore. */
-static const enum request_field fixed_by_snapshot[] = {
-    REQ_IMAGE, REQ_KERNEL, REQ_INITRD,	     REQ_APPEND,
-    REQ_MEM,   REQ_CPUS,   REQ_DISK_PERSIST, REQ_DISK,
-};
-
-/* One file a rank booted from: unchanged, and within image_dirs. */
-static int check_ident(const struct request *r, const struct site_config *site,
-		       const struct snap_rank *k, const struct snap_ident *id,
-		       enum request_field f, char *err, size_t errlen)
-{
-	char why[4400], label[4200];
-	const char *kind = f == REQ_IMAGE    ? "image"
-			   : f == REQ_KERNEL ? "kernel"
-					     : "initrd";
-
-	if (!id->path[0])
-		return 0;
-	if (snap_ident_check(id, kind, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s=%s: rank %" PRIu32 ": %s",
-			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], k->rank,
-			 why);
-		return -EINVAL;
-	}
-	if (site_default_path(site, f, id->path))
-		return 0;
-	snprintf(label, sizeof(label), "%s=%s (rank %" PRIu32 "'s %s %s)",
-		 named(r, REQ_RESTORE), r->value[REQ_RESTORE], k->rank, kind,
-		 id->path);
-	return policy_path(site, id->path, label, err, errlen);
-}
-
-/* Every rank of a snapshot, against the files and the site's policy. */
-static int check_ranks(const struct request *r, const struct site_config *site,
-		       const struct snap_manifest *m, char *err, size_t errlen)
-{
-	char label[4200];
-	uint32_t i;
-
-	for (i = 0; i < m->ntasks; i++) {
-		const struct snap_rank *k = &m->ranks[i];
-
-		if (check_ident(r, site, k, &k->image, REQ_IMAGE, err, errlen) <
-			0 ||
-		    check_ident(r, site, k, &k->kernel, REQ_KERNEL, err,
-				errlen) < 0 ||
-		    check_ident(r, site, k, &k->initrd, REQ_INITRD, err,
-				errlen) < 0)
-			return -EINVAL;
-		snprintf(label, sizeof(label),
-			 "%s=%s (rank %" PRIu32 "'s memory)",
-			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
-		if (policy_mem(site, k->mem_mb, label, err, errlen) < 0)
-			return -EINVAL;
-		snprintf(label, sizeof(label),
-			 "%s=%s (rank %" PRIu32 "'s vCPUs)",
-			 named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
-		if (policy_cpus(site, k->cpus, label, err, errlen) < 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
-/*
- * --vm-restore: the snapshot it names, read and checked; cwd is NULL on
- * the node (the value is absolute already).
- */
-static int check_restore(struct request *r, const struct site_config *site,
-			 const char *cwd, unsigned long ntasks, char *err,
-			 size_t errlen)
-{
-	char given[PATH_MAX], snap[PATH_MAX], why[4400];
-	struct snap_manifest m;
-	struct stat st;
-	size_t i;
-	int rc;
-
-	for (i = 0;
-	     i < sizeof(fixed_by_snapshot) / sizeof(fixed_by_snapshot[0]); i++)
-		if (r->value[fixed_by_snapshot[i]]) {
-			snprintf(err, errlen,
-				 "%s comes from the snapshot with %s: a "
-				 "restored guest keeps what it booted, its "
-				 "memory and vCPUs; drop %s",
-				 named(r, fixed_by_snapshot[i]),
-				 named(r, REQ_RESTORE),
-				 named(r, fixed_by_snapshot[i]));
-			return -EINVAL;
-		}
-	if (strlen(r->value[REQ_RESTORE]) >= sizeof(given)) {
-		snprintf(err, errlen, "%s: the path is too long",
-			 named(r, REQ_RESTORE));
-		return -EINVAL;
-	}
-	strcpy(given, r->value[REQ_RESTORE]);
-	snprintf(why, sizeof(why), "%s=%s", named(r, REQ_RESTORE), given);
-	if (!given[0] ||
-	    (cwd && absolute(given, sizeof(given), cwd, why, err, errlen) < 0))
-		goto bad_dir;
-	if (given[0] != '/' || stat(given, &st) < 0 || !S_ISDIR(st.st_mode))
-		goto bad_dir;
-	if (snap_resolve(given, snap, sizeof(snap), why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s=%s: %s", named(r, REQ_RESTORE),
-			 r->value[REQ_RESTORE], why);
-		return -EINVAL;
-	}
-	rc = manifest_read(snap, &m, why, sizeof(why));
-	if (rc < 0) {
-		snprintf(err, errlen, "%s=%s: %s", named(r, REQ_RESTORE),
-			 r->value[REQ_RESTORE], why);
-		return -EINVAL;
-	}
-	rc = check_ranks(r, site, &m, err, errlen);
-	r->restore_ntasks = m.ntasks;
-	manifest_free(&m);
-	if (rc < 0 || request_check_tasks(r, ntasks, err, errlen) < 0)
-		return -EINVAL;
-	free(r->restore_dir);
-	r->restore_dir = strdup(given);
-	if (!r->restore_dir ||
-	    request_set(r, REQ_RESTORE, snap, r->from[REQ_RESTORE]) < 0) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	return 0;
-bad_dir:
-	snprintf(err, errlen,
-		 "%s=%s: not a directory; give the directory a step saved "
-		 "into with --vm-snapshot=DIR, or one snapshot in it",
-		 named(r, REQ_RESTORE), r->value[REQ_RESTORE]);
-	return -EINVAL;
-}
-
-int request_check_restore(struct request *r, const struct site_config *site,
-			  unsigned long ntasks, char *err, size_t errlen)
-{
-	if (!r->value[REQ_RESTORE])
-		return 0;
-	return check_restore(r, site, NULL, ntasks, err, errlen);
-}
-
-int request_check_tasks(const struct request *r, unsigned long ntasks,
-			char *err, size_t errlen)
-{
-	if (!r->value[REQ_RESTORE] || !ntasks || !r->restore_ntasks ||
-	    ntasks == r->restore_ntasks)
-		return 0;
-	snprintf(err, errlen,
-		 "%s=%s: the snapshot has %lu task%s, this step has %lu; run "
-		 "with -n%lu",
-		 named(r, REQ_RESTORE),
-		 r->restore_dir ? r->restore_dir : r->value[REQ_RESTORE],
-		 r->restore_ntasks, r->restore_ntasks == 1 ? "" : "s", ntasks,
-		 r->restore_ntasks);
-	return -EINVAL;
 }
 
 /* The options that are not per guest. */
@@ -874,7 +612,7 @@ static int check_options(struct request *r, const struct site_config *site,
 		snprintf(err, errlen,
 			 "%s=%s: give auto (vCPU i on the i-th CPU Slurm gave "
 			 "the task) or none",
-			 named(r, REQ_PIN), r->value[REQ_PIN]);
+			 request_named(r, REQ_PIN), r->value[REQ_PIN]);
 		return -EINVAL;
 	}
 	if (r->value[REQ_FABRIC] &&
@@ -883,7 +621,7 @@ static int check_options(struct request *r, const struct site_config *site,
 			 "%s=%s: the fabric transport must be auto (a "
 			 "shortcut between guests on one node, TCP between "
 			 "nodes), tcp or verbs (RDMA between nodes)%s",
-			 named(r, REQ_FABRIC), r->value[REQ_FABRIC],
+			 request_named(r, REQ_FABRIC), r->value[REQ_FABRIC],
 			 strcmp(r->value[REQ_FABRIC], "verbs")
 			     ? ""
 			     : "; this build has no verbs transport (configure "
@@ -891,26 +629,29 @@ static int check_options(struct request *r, const struct site_config *site,
 		return -EINVAL;
 	}
 	if (r->value[REQ_STATS] && r->value[REQ_STATS][0] &&
-	    check_dir(r, REQ_STATS, cwd,
-		      "give an existing directory for the counter files, or "
-		      "--vm-stats alone for a summary line",
-		      err, errlen) < 0)
+	    request_check_dir(
+		r, REQ_STATS, cwd,
+		"give an existing directory for the counter files, or "
+		"--vm-stats alone for a summary line",
+		err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_DISK_PERSIST] &&
-	    check_dir(r, REQ_DISK_PERSIST, cwd,
-		      "give an existing directory (on the nodes' shared or "
-		      "local storage) to keep the ranks' disks in",
-		      err, errlen) < 0)
+	    request_check_dir(
+		r, REQ_DISK_PERSIST, cwd,
+		"give an existing directory (on the nodes' shared or "
+		"local storage) to keep the ranks' disks in",
+		err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_CONSOLE] && check_console(r, cwd, err, errlen) < 0)
 		return -EINVAL;
-	if (check_snapshot(r, cwd, err, errlen) < 0)
+	if (request_check_snapshot(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_CLOUD_INIT] &&
 	    check_cloud_init(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_QEMU_ARGS]) {
-		snprintf(label, sizeof(label), "%s", named(r, REQ_QEMU_ARGS));
+		snprintf(label, sizeof(label), "%s",
+			 request_named(r, REQ_QEMU_ARGS));
 		if (policy_qemu_args(site, label, err, errlen) < 0)
 			return -EINVAL;
 	}
@@ -927,7 +668,7 @@ int request_validate(struct request *r, const struct site_config *site,
 		return -EINVAL;
 	/* A restore boots nothing: the snapshot says what the guests are. */
 	if (r->value[REQ_RESTORE]) {
-		rc = check_restore(r, site, cwd, 0, err, errlen);
+		rc = request_check_restore_in(r, site, cwd, 0, err, errlen);
 		if (rc < 0)
 			return rc;
 	} else if (!request_is_endpoint(r)) {
@@ -961,8 +702,8 @@ int request_check_policy(struct request *r, const struct site_config *site,
 			return rc;
 	}
 	if (r->value[REQ_QEMU_ARGS])
-		return policy_qemu_args(site, named(r, REQ_QEMU_ARGS), err,
-					errlen);
+		return policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS),
+					err, errlen);
 	return 0;
 }
 
@@ -1034,7 +775,7 @@ int request_resolve(struct request *r, unsigned long rank, char *err,
 			continue;
 		rc = resolve_field(r, f, rank, why, sizeof(why));
 		if (rc == -EINVAL)
-			snprintf(err, errlen, "%s=%s: %s", named(r, f),
+			snprintf(err, errlen, "%s=%s: %s", request_named(r, f),
 				 r->value[f], why);
 		else if (rc < 0)
 			snprintf(err, errlen, "out of memory");

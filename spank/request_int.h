@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Inside the request module: what request.c (the options, their paths and
+ * values) and request_snap.c (--vm-snapshot and --vm-restore) share. Not
+ * for the plugin's other parts.
+ */
+#ifndef SLURM_VM_REQUEST_INT_H
+#define SLURM_VM_REQUEST_INT_H
+
+#include <stddef.h>
+
+#include "request.h"
+#include "site.h"
+
+/* How the user named a field, for messages: "--vm-mem" or "SLURMVM_MEM". */
+const char *request_named(const struct request *r, enum request_field f);
+
+/* Makes buf (a path) absolute against cwd, in place. Returns 0 or -EINVAL
+ * with a message naming label in err. */
+int request_absolute(char *buf, size_t len, const char *cwd, const char *label,
+		     char *err, size_t errlen);
+
+/* True when path is the admin's own default for f (not held to the users'
+ * image_dirs). */
+int request_site_default(const struct site_config *site, enum request_field f,
+			 const char *path);
+
+/* r's value of f: a directory the user can write to, made absolute against
+ * cwd. Returns 0, -EINVAL with a message ending in fix, or -ENOMEM. */
+int request_check_dir(struct request *r, enum request_field f, const char *cwd,
+		      const char *fix, char *err, size_t errlen);
+
+/* --vm-snapshot=DIR and the options that refine it (request_snap.c).
+ * Returns 0 or -EINVAL/-ENOMEM with a message. */
+int request_check_snapshot(struct request *r, const char *cwd, char *err,
+			   size_t errlen);
+
+/* --vm-restore: the snapshot it names, read and checked against the site
+ * and ntasks (0: not known yet); cwd is NULL on the node, where the value
+ * is absolute already (request_snap.c). Returns 0 or -errno with a
+ * message. */
+int request_check_restore_in(struct request *r, const struct site_config *site,
+			     const char *cwd, unsigned long ntasks, char *err,
+			     size_t errlen);
+
+#endif
