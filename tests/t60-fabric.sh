@@ -74,6 +74,21 @@ for i in $(seq 600); do # both guests up: the fabrics are running
 	[ "$(grep -c up "$tmp/out")" -ge 2 ] && break
 	sleep 0.2
 done
+# While the guests sleep the step is idle: its launchers (the fabric's
+# thread included) must use next to no CPU. Their CPU time over 5 s, from
+# /proc/PID/stat (user + system, all threads).
+launchers=$(pgrep -f slurm-vm-launch | tr '\n' ' ')
+ticks() { # the launchers' ticks, and how many were read
+	for p in $launchers; do awk '{print $14 + $15}' "/proc/$p/stat"; done |
+		awk '{s += $1} END {print s + 0, NR}'
+}
+set -- $(ticks)
+t0=$1
+sleep 5
+set -- $(ticks)
+used=$(($1 - t0)) hz=$(getconf CLK_TCK)
+ok "$([ "$2" = 2 ] && [ "$used" -le $((hz / 10)) ]; echo $?)" \
+	"idle, the step's $2 launchers use $used ticks of CPU in 5 s (1/$hz s each; at most $((hz / 10)): 1 % of a CPU)"
 # Every TCP port the launchers listen on; the fabric's says hello first.
 ports=$(ss -ltnpH 2>/dev/null | grep slurm-vm-launc | awk '{print $4}' | sed 's/.*://' | tr '\n' ' ')
 ok "$([ -n "$ports" ]; echo $?)" "the launchers listen ($ports)"
