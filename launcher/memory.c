@@ -120,8 +120,10 @@ static void *write_extents(void *arg)
 	struct writer *w = arg;
 	uint64_t off = 0, start, end;
 
-	while (off < w->size && w->rc == 0) {
+	while (off < w->size) {
 		w->rc = next_data(w->fd, off, w->size, &start, &end);
+		if (w->rc < 0)
+			break;
 		for (off = start; w->rc == 0 && off < end;) {
 			size_t n =
 			    end - off < CHUNK ? (size_t)(end - off) : CHUNK;
@@ -132,6 +134,8 @@ static void *write_extents(void *arg)
 			}
 			off += n;
 		}
+		if (w->rc < 0)
+			break;
 	}
 	return NULL;
 }
