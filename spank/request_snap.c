@@ -1,4 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A request's --vm-snapshot and --vm-restore: the snapshot options checked,
+ * and the snapshot a restore names read and held to the step and the
+ * site's policy, before any job exists (request.h).
+ */
 #include "config.h"
 
 #include <errno.h>
