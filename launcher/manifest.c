@@ -18,7 +18,7 @@
 static const char *const suffixes[] = {
     [SNAP_VMSTATE] = "vmstate", [SNAP_MEMORY] = "memory",
     [SNAP_DISK] = "disk.qcow2", [SNAP_FRAMES] = "frames",
-    [SNAP_AGENT] = "agent",
+    [SNAP_AGENT] = "agent",	[SNAP_ENTRY] = "json",
 };
 
 int snap_file_name(uint32_t rank, enum snap_kind kind, char *name, size_t len)
@@ -184,6 +184,28 @@ int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
 	return 0;
 }
 
+/* Opens dir/name to read, never through a link, with its path and stat.
+ * Returns the fd, or -errno with err naming the file. */
+static int open_in(const char *dir, const char *name, char *path, size_t len,
+		   struct stat *st, char *err, size_t errlen)
+{
+	int fd, rc = join(path, len, dir, name);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s/%s: the path is too long", dir, name);
+		return rc;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return rc;
+	}
+	return fd;
+}
+
 int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
 		     char *err, size_t errlen)
 {
@@ -192,20 +214,9 @@ int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
 	uint64_t size;
 	int fd, rc;
 
-	rc = join(path, sizeof(path), dir, f->name);
-	if (rc < 0) {
-		snprintf(err, errlen, "%s/%s: the path is too long", dir,
-			 f->name);
-		return rc;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	fd = open_in(dir, f->name, path, sizeof(path), &st, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
 		snprintf(err, errlen,
 			 "%s: %" PRIu64 " bytes, the manifest says %" PRIu64
@@ -387,20 +398,11 @@ static int slurp(const char *dir, const char *name, size_t max, char **text,
 	char path[4200];
 	struct stat st;
 	size_t off = 0;
-	int fd, rc;
+	int fd;
 
-	if (join(path, sizeof(path), dir, name) < 0) {
-		snprintf(err, errlen, "%s: the path is too long", dir);
-		return -ENAMETOOLONG;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
+	fd = open_in(dir, name, path, sizeof(path), &st, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
 		snprintf(err, errlen,
 			 "%s: not a regular file of at most %zu "
@@ -438,7 +440,7 @@ int snap_rank_write(const char *dir, const struct snap_rank *r, char *err,
 {
 	char name[64];
 
-	snprintf(name, sizeof(name), "rank-%" PRIu32 ".json", r->rank);
+	snap_file_name(r->rank, SNAP_ENTRY, name, sizeof(name));
 	return write_json(dir, name, rank_json(r), err, errlen);
 }
 
@@ -451,7 +453,7 @@ int snap_rank_read(const char *dir, uint32_t rank, struct snap_rank *r,
 	char *text;
 	int rc;
 
-	snprintf(name, sizeof(name), "rank-%" PRIu32 ".json", rank);
+	snap_file_name(rank, SNAP_ENTRY, name, sizeof(name));
 	rc = slurp(dir, name, MAX_RANK_JSON, &text, &len, err, errlen);
 	if (rc < 0)
 		return rc;

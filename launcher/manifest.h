@@ -61,13 +61,15 @@ struct snap_ident {
 	int64_t mtime_ns;
 };
 
-/* Which file of a rank: the suffix after "rank-R.". */
+/* Which file of a rank: the suffix after "rank-R.". SNAP_ENTRY, the rank's
+ * manifest entry, is not one of its saved files. */
 enum snap_kind {
 	SNAP_VMSTATE,
 	SNAP_MEMORY,
 	SNAP_DISK,
 	SNAP_FRAMES,
-	SNAP_AGENT
+	SNAP_AGENT,
+	SNAP_ENTRY
 };
 
 struct snap_rank {
@@ -89,8 +91,8 @@ struct snap_manifest {
 
 /*
  * The name of rank's file of this kind ("rank-3.vmstate", "rank-3.memory",
- * "rank-3.disk.qcow2", "rank-3.frames", "rank-3.agent") into name (at
- * least 64 bytes). Returns 0 or -ENAMETOOLONG.
+ * "rank-3.disk.qcow2", "rank-3.frames", "rank-3.agent", "rank-3.json") into
+ * name (at least 64 bytes). Returns 0 or -ENAMETOOLONG.
  */
 int snap_file_name(uint32_t rank, enum snap_kind kind, char *name, size_t len);
 

@@ -319,6 +319,21 @@ static int send_exec(struct session *s, const char *hostname, const char *cwd,
 	return r;
 }
 
+/* Handles every whole frame received so far. Returns 1 with *code set on
+ * EXIT, 0 when more must be read, -EPROTO. */
+static int handle_frames(struct session *s, int *code)
+{
+	struct agent_msg m;
+	int r;
+
+	while ((r = agent_rx_next(&s->rx, &m)) == 1) {
+		r = handle_frame(s, &m, code);
+		if (r)
+			break;
+	}
+	return r;
+}
+
 /* Relays the command's I/O until its EXIT: the session's main loop. */
 static int relay(struct session *s, char *err, size_t errlen)
 {
@@ -337,7 +352,6 @@ static int relay(struct session *s, char *err, size_t errlen)
 		     .events = POLLIN},
 		};
 		int timeout = s->end_signal ? 100 : -1;
-		struct agent_msg m;
 		ssize_t n;
 
 		if (s->give_up_at) {
@@ -400,11 +414,7 @@ static int relay(struct session *s, char *err, size_t errlen)
 			continue;
 		if (n <= 0)
 			goto broken;
-		while ((r = agent_rx_next(&s->rx, &m)) == 1) {
-			r = handle_frame(s, &m, &code);
-			if (r)
-				break;
-		}
+		r = handle_frames(s, &code);
 		if (r == 1)
 			return code;
 		if (r < 0) {
@@ -433,7 +443,6 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 int session_reattach(struct session *s, const uint8_t *pending, size_t len,
 		     char *err, size_t errlen)
 {
-	struct agent_msg m;
 	int r, code = -1;
 
 	if (len > sizeof(s->rx.buf)) {
@@ -444,11 +453,7 @@ int session_reattach(struct session *s, const uint8_t *pending, size_t len,
 	s->rx.start = 0;
 	s->rx.len = len;
 	s->stdin_fd = -1; /* the first job's stdin is gone */
-	while ((r = agent_rx_next(&s->rx, &m)) == 1) {
-		r = handle_frame(s, &m, &code);
-		if (r)
-			break;
-	}
+	r = handle_frames(s, &code);
 	if (r == 1)
 		return code;
 	if (r < 0) {

@@ -512,8 +512,8 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 	return 0;
 }
 
-/* An aborted snapshot: this rank's files go (rank 0 removes the partial
- * directory, but may have done so before they were written), then the
+/* An aborted snapshot: this rank's files and entry go (rank 0 removes the
+ * partial directory, but may have done so before they were written), then the
  * directory if it is empty by now. */
 static void remove_own(struct snapshot *sn, uint32_t seq)
 {
@@ -521,7 +521,7 @@ static void remove_own(struct snapshot *sn, uint32_t seq)
 	int k;
 
 	partial_dir(sn, seq, dir, sizeof(dir));
-	for (k = SNAP_VMSTATE; k <= SNAP_AGENT; k++) {
+	for (k = SNAP_VMSTATE; k <= SNAP_ENTRY; k++) {
 		char name[64];
 
 		if (snap_file_name((uint32_t)sn->c->rank, (enum snap_kind)k,
@@ -530,8 +530,6 @@ static void remove_own(struct snapshot *sn, uint32_t seq)
 			unlink(path);
 		}
 	}
-	snprintf(path, sizeof(path), "%s/rank-%lu.json", dir, sn->c->rank);
-	unlink(path);
 	rmdir(dir);
 }
 

@@ -9,6 +9,18 @@ lab_start 2
 
 latest() { readlink "$1/latest"; }
 
+# kept DIR FIRST OUT RANK: after a failed save, DIR/latest still names
+# FIRST, complete, nothing partial is left, and RANK's guest counts on.
+kept() {
+	is "$(latest "$1")" "$2" "the previous snapshot stays the latest"
+	st=$([ -f "$1/$2/manifest.json" ] && ! ls -a "$1" | grep -q partial; echo $?)
+	ok "$st" "complete, with nothing partial left"
+	[ "$st" = 0 ] || diag "$(ls -laR "$1")" "$(cat "$3")"
+	n=$(grep -c "$4: count" "$3")
+	wait_for 60 at_least "$3" "$4: count" $((n + 5))
+	ok $? "rank $4's guest goes on"
+}
+
 W=$TESTS_DIR/t96.tmp
 rm -rf "$W"
 mkdir -p "$W"
@@ -41,12 +53,7 @@ like "$(cat "$out")" "snapshot 2: failed: rank [01] No space left on device; the
 	"rank 0 names the rank and the cause"
 like "$(cat "$out")" "rank [01] cannot save: no space left on the file system of" \
 	"the rank that failed says what it could not do"
-is "$(latest "$W/full")" "$first" "latest still names the first snapshot"
-ok "$([ -f "$W/full/$first/manifest.json" ] && ! ls -a "$W/full" | grep -q partial; echo $?)" \
-	"which is complete, and nothing partial is left"
-n=$(grep -c "1: count" "$out")
-wait_for 60 at_least "$out" "1: count" $((n + 5))
-ok $? "the guests go on"
+kept "$W/full" "$first" "$out" 1
 scancel -n t96-full
 wait "$pid"
 assert_clean "after the full disk"
@@ -73,13 +80,7 @@ wait_for 120 grep -q "snapshot 2: failed" "$out"
 ok $? "kill -9 of rank 1's launcher during the save fails the snapshot"
 like "$(cat "$out")" "snapshot 2: failed: rank 1 was lost \(its launcher ended\); the previous snapshot in .* is kept" \
 	"naming the rank and the cause"
-is "$(latest "$S")" "$first" "the previous snapshot stays the latest"
-st=$([ -f "$S/$first/manifest.json" ] && ! ls -a "$S" | grep -q partial; echo $?)
-ok "$st" "complete, with nothing partial left"
-[ "$st" = 0 ] || diag "$(ls -laR "$S")" "$(cat "$out")"
-n=$(grep -c "0: count" "$out")
-wait_for 60 at_least "$out" "0: count" $((n + 5))
-ok $? "rank 0's guest goes on"
+kept "$S" "$first" "$out" 0
 scancel -n t96-kill
 wait "$pid"
 assert_clean "after the killed launcher"
