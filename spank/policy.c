@@ -25,8 +25,19 @@ int policy_path(const struct site_config *site, const char *path,
 	char real[PATH_MAX], dir[PATH_MAX], rdir[PATH_MAX];
 	const char *p = site->image_dirs;
 
-	if (!site->image_dirs[0] || !realpath(path, real))
+	if (!site->image_dirs[0])
 		return 0;
+	/* A path that does not resolve cannot be shown to be inside: it is
+	 * refused, or a file made after the check could land anywhere. */
+	if (!realpath(path, real)) {
+		snprintf(
+		    err, errlen,
+		    "%s: cannot be resolved (%s), so it cannot be checked "
+		    "against the site's image directories (plugstack.conf: "
+		    "image_dirs=%s); give an existing file in one of them",
+		    label, strerror(errno), site->image_dirs);
+		return -EINVAL;
+	}
 	while (*p) {
 		size_t n = strcspn(p, ":");
 

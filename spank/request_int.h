@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Inside the request module: what request.c (the options, their paths and
- * values) and request_snap.c (--vm-snapshot and --vm-restore) share. Not
- * for the plugin's other parts.
+ * values), request_snap.c (--vm-snapshot and --vm-restore) and the
+ * snapshot probe share. Not for the plugin's other parts.
  */
 #ifndef SLURM_VM_REQUEST_INT_H
 #define SLURM_VM_REQUEST_INT_H
@@ -42,5 +42,23 @@ int request_check_snapshot(struct request *r, const char *cwd, char *err,
 int request_check_restore_in(struct request *r, const struct site_config *site,
 			     const char *cwd, unsigned long ntasks, char *err,
 			     size_t errlen);
+
+/*
+ * The part of a --vm-restore check that reads the snapshot: resolves given
+ * (an absolute directory: one snapshot, or a directory of them whose
+ * "latest" names one) into snap, reads its manifest, holds each rank's
+ * image, kernel, initrd (unchanged since, within image_dirs), memory and
+ * vCPUs to the site's policy, and sets *ntasks. Returns 0 or -errno with a
+ * message naming r's option in err.
+ *
+ * It has two homes by design: spank/helper/probe.c reads the manifest (the
+ * helper program and the unit tests link it); spank/helper_run.c, in the
+ * plugin, runs the helper program for it, so that srun and slurmstepd
+ * load no JSON or crypto library and never parse a user's file in-process.
+ */
+int request_probe_snapshot(const struct request *r,
+			   const struct site_config *site, const char *given,
+			   char *snap, size_t snaplen, unsigned long *ntasks,
+			   char *err, size_t errlen);
 
 #endif

@@ -1,25 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A request's --vm-snapshot and --vm-restore: the snapshot options checked,
- * and the snapshot a restore names read and held to the step and the
- * site's policy, before any job exists (request.h).
+ * and the snapshot a restore names held to the step and the site's policy,
+ * before any job exists (request.h). Reading the snapshot itself is
+ * request_probe_snapshot()'s (request_int.h).
  */
 #include "config.h"
 
 #include <errno.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "manifest.h"
 #include "parse.h"
-#include "policy.h"
 #include "request.h"
 #include "request_int.h"
-#include "snapdir.h"
 
 /* --vm-snapshot-signal: a signal the step may use, stored as a number. */
 static int check_signal(struct request *r, char *err, size_t errlen)
@@ -130,63 +127,6 @@ static const enum request_field fixed_by_snapshot[] = {
     REQ_MEM,   REQ_CPUS,   REQ_DISK_PERSIST, REQ_DISK,
 };
 
-/* One file a rank booted from: unchanged, and within image_dirs. */
-static int check_ident(const struct request *r, const struct site_config *site,
-		       const struct snap_rank *k, const struct snap_ident *id,
-		       enum request_field f, char *err, size_t errlen)
-{
-	char why[4400], label[4200];
-	const char *kind = f == REQ_IMAGE    ? "image"
-			   : f == REQ_KERNEL ? "kernel"
-					     : "initrd";
-
-	if (!id->path[0])
-		return 0;
-	if (snap_ident_check(id, kind, why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s=%s: rank %" PRIu32 ": %s",
-			 request_named(r, REQ_RESTORE), r->value[REQ_RESTORE],
-			 k->rank, why);
-		return -EINVAL;
-	}
-	if (request_site_default(site, f, id->path))
-		return 0;
-	snprintf(label, sizeof(label), "%s=%s (rank %" PRIu32 "'s %s %s)",
-		 request_named(r, REQ_RESTORE), r->value[REQ_RESTORE], k->rank,
-		 kind, id->path);
-	return policy_path(site, id->path, label, err, errlen);
-}
-
-/* Every rank of a snapshot, against the files and the site's policy. */
-static int check_ranks(const struct request *r, const struct site_config *site,
-		       const struct snap_manifest *m, char *err, size_t errlen)
-{
-	char label[4200];
-	uint32_t i;
-
-	for (i = 0; i < m->ntasks; i++) {
-		const struct snap_rank *k = &m->ranks[i];
-
-		if (check_ident(r, site, k, &k->image, REQ_IMAGE, err, errlen) <
-			0 ||
-		    check_ident(r, site, k, &k->kernel, REQ_KERNEL, err,
-				errlen) < 0 ||
-		    check_ident(r, site, k, &k->initrd, REQ_INITRD, err,
-				errlen) < 0)
-			return -EINVAL;
-		snprintf(
-		    label, sizeof(label), "%s=%s (rank %" PRIu32 "'s memory)",
-		    request_named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
-		if (policy_mem(site, k->mem_mb, label, err, errlen) < 0)
-			return -EINVAL;
-		snprintf(
-		    label, sizeof(label), "%s=%s (rank %" PRIu32 "'s vCPUs)",
-		    request_named(r, REQ_RESTORE), r->value[REQ_RESTORE], i);
-		if (policy_cpus(site, k->cpus, label, err, errlen) < 0)
-			return -EINVAL;
-	}
-	return 0;
-}
-
 /*
  * --vm-restore: the snapshot it names, read and checked; cwd is NULL on
  * the node (the value is absolute already).
@@ -196,7 +136,6 @@ int request_check_restore_in(struct request *r, const struct site_config *site,
 			     size_t errlen)
 {
 	char given[PATH_MAX], snap[PATH_MAX], why[4400];
-	struct snap_manifest m;
 	struct stat st;
 	size_t i;
 	int rc;
@@ -226,22 +165,8 @@ int request_check_restore_in(struct request *r, const struct site_config *site,
 		goto bad_dir;
 	if (given[0] != '/' || stat(given, &st) < 0 || !S_ISDIR(st.st_mode))
 		goto bad_dir;
-	if (snap_resolve(given, snap, sizeof(snap), why, sizeof(why)) < 0) {
-		snprintf(err, errlen, "%s=%s: %s",
-			 request_named(r, REQ_RESTORE), r->value[REQ_RESTORE],
-			 why);
-		return -EINVAL;
-	}
-	rc = manifest_read(snap, &m, why, sizeof(why));
-	if (rc < 0) {
-		snprintf(err, errlen, "%s=%s: %s",
-			 request_named(r, REQ_RESTORE), r->value[REQ_RESTORE],
-			 why);
-		return -EINVAL;
-	}
-	rc = check_ranks(r, site, &m, err, errlen);
-	r->restore_ntasks = m.ntasks;
-	manifest_free(&m);
+	rc = request_probe_snapshot(r, site, given, snap, sizeof(snap),
+				    &r->restore_ntasks, err, errlen);
 	if (rc < 0 || request_check_tasks(r, ntasks, err, errlen) < 0)
 		return -EINVAL;
 	free(r->restore_dir);

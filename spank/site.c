@@ -30,6 +30,7 @@ struct key {
 
 static const struct key keys[] = {
     STR(launcher, PATH),
+    STR(helper, PATH),
     STR(qemu, TEXT),
     STR(accel, ACCEL),
     STR(rundir, PATH),
@@ -54,6 +55,7 @@ static void set_defaults(struct site_config *s)
 	memset(s, 0, sizeof(*s));
 	snprintf(s->launcher, sizeof(s->launcher), "%s",
 		 SLURM_VM_LAUNCHER_PATH);
+	snprintf(s->helper, sizeof(s->helper), "%s", SLURM_VM_HELPER_PATH);
 	snprintf(s->qemu, sizeof(s->qemu), "qemu-system-x86_64");
 	snprintf(s->accel, sizeof(s->accel), "auto");
 	snprintf(s->rundir, sizeof(s->rundir), "/tmp");
@@ -176,6 +178,8 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 	int i;
 
 	set_defaults(s);
+	s->ac = ac;
+	s->av = av;
 	for (i = 0; i < ac; i++) {
 		const char *eq = strchr(av[i], '=');
 		size_t j, n = eq ? (size_t)(eq - av[i]) : 0;

@@ -7,6 +7,7 @@
 
 struct site_config {
 	char launcher[4096];	    /* launcher= */
+	char helper[4096];	    /* helper= the plugin's helper program */
 	char qemu[4096];	    /* qemu= */
 	char accel[8];		    /* accel=auto|kvm|tcg */
 	char rundir[4096];	    /* rundir= node-local directory */
@@ -22,6 +23,10 @@ struct site_config {
 	unsigned long max_mem;	/* max_mem= MB per guest */
 	unsigned long max_cpus; /* max_cpus= vCPUs per guest */
 	int allow_qemu_args;	/* allow_qemu_args=yes|no (no) */
+	/* The arguments parsed (not owned): the helper program parses the
+	 * same ones, so both sides see one configuration. */
+	int ac;
+	char **av;
 };
 
 /*

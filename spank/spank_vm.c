@@ -22,20 +22,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <glob.h>
-#include <grp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
-#include "cleanup.h"
+#include "helper_run.h"
 #include "launch_env.h"
 #include "request.h"
 #include "site.h"
@@ -160,6 +156,10 @@ static int srun_wants_vm(void)
 		n = read(fd, args, sizeof(args) - 1);
 		close(fd);
 	}
+	/* A command line longer than args is cut: end it, so that the
+	 * scan below never runs past what was read. */
+	if (n > 0)
+		args[n] = 0;
 	for (p = args; n > 0 && p < args + n; p += strlen(p) + 1)
 		if (!strncmp(p, "--vm-", 5))
 			return 1;
@@ -411,6 +411,7 @@ static int choose_mem(spank_t sp, const struct request *r, uint32_t rank)
 	t.default_mb = site.default_mem;
 	t.max_mb = site.max_mem;
 	if (task_mem_choose(&t, r->value[REQ_MEM], &mb, err, sizeof(err)) < 0) {
+		log_clean(err);
 		slurm_error("vm: rank %u: %s", rank, err);
 		return -1;
 	}
@@ -428,13 +429,21 @@ static int restore_task(spank_t sp, struct request *r, uint32_t rank)
 	uint32_t ntasks = 0;
 	char err[1536];
 
-	if (spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) !=
-	    ESPANK_SUCCESS) {
+	uid_t uid;
+	gid_t gid;
+
+	if (spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS ||
+	    spank_get_item(sp, S_JOB_TOTAL_TASK_COUNT, &ntasks) !=
+		ESPANK_SUCCESS) {
 		slurm_error("vm: rank %u: cannot read the step's task count",
 			    rank);
 		return -1;
 	}
+	/* The snapshot is read by the helper, as the job's user. */
+	helper_probe_as(uid, gid);
 	if (request_check_restore(r, &site, ntasks, err, sizeof(err)) < 0) {
+		log_clean(err);
 		slurm_error("vm: rank %u: %s", rank, err);
 		return -1;
 	}
@@ -464,6 +473,7 @@ static int resolve_task(spank_t sp)
 	}
 	if (request_resolve(&r, rank, err, sizeof(err)) < 0 ||
 	    request_check_policy(&r, &site, err, sizeof(err)) < 0) {
+		log_clean(err); /* a user's bytes, bound for slurmd's log */
 		slurm_error("vm: rank %u: %s", rank, err);
 		goto out;
 	}
@@ -522,6 +532,12 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 			    site.launcher, strerror(errno));
 		return -1;
 	}
+	if (access(site.helper, X_OK) < 0) {
+		slurm_error("vm: helper %s: %s (fix helper= in "
+			    "plugstack.conf)",
+			    site.helper, strerror(errno));
+		return -1;
+	}
 	if (resolve_task(sp) < 0)
 		return -1;
 	if (set_env(sp, ENV_ARGV0, argv[0], 1) ||
@@ -550,14 +566,14 @@ int slurm_spank_task_init(spank_t sp, int ac, char **av)
 
 /*
  * Removes what a task's launcher left in the run directory (it was killed
- * before it could).
+ * before it could), through the helper, as the job's user.
  */
 static void remove_leftovers(spank_t sp)
 {
 	uint32_t job, step, rank;
-	char which[64];
 	uid_t uid;
 	gid_t gid;
+	int rc;
 
 	if (spank_get_item(sp, S_JOB_ID, &job) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_STEPID, &step) != ESPANK_SUCCESS ||
@@ -565,8 +581,15 @@ static void remove_leftovers(spank_t sp)
 	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
 		return;
-	snprintf(which, sizeof(which), "%u.%u.%u.", job, step, rank);
-	cleanup_rundirs(site.rundir, which, uid, gid);
+	rc = helper_task_exit(&site, job, step, rank, uid, gid);
+	if (rc != 0)
+		slurm_error("vm: job %u.%u rank %u: removing the launcher's "
+			    "run directory: %s",
+			    job, step, rank,
+			    rc == -ETIMEDOUT ? "the helper was killed at its "
+					       "time limit"
+			    : rc < 0	     ? strerror(-rc)
+					     : "the helper failed");
 }
 
 int slurm_spank_task_exit(spank_t sp, int ac, char **av)
@@ -585,19 +608,19 @@ static void log_epilog(void *arg, const char *line)
 }
 
 /*
- * The job epilog (root, on every node of the job, after its steps): kills
- * any QEMU of the job still running, finishes the job's snapshots in each
- * directory its launchers recorded on this node (cleanup_snapshots():
- * the step is gone by now) and removes every run directory the job's
- * launchers left, whatever killed them; says what it did.
+ * The job epilog (root, on every node of the job, after its steps). Root
+ * does nothing here but start the helper as the job's user: it kills any
+ * QEMU of the job still running, finishes the job's snapshots in each
+ * directory its launchers recorded on this node (the step is gone by now)
+ * and removes every run directory the job's launchers left, whatever
+ * killed them; each thing it did goes to slurmd's log.
  */
 int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 {
-	char err[512], which[32];
+	char err[512];
 	uint32_t job;
 	uid_t uid;
 	gid_t gid;
-	int killed, removed;
 
 	if (site_parse(ac, av, &site, err, sizeof(err)) < 0) {
 		slurm_error("vm: %s", err);
@@ -607,16 +630,8 @@ int slurm_spank_job_epilog(spank_t sp, int ac, char **av)
 	    spank_get_item(sp, S_JOB_UID, &uid) != ESPANK_SUCCESS ||
 	    spank_get_item(sp, S_JOB_GID, &gid) != ESPANK_SUCCESS)
 		return 0;
-	killed = cleanup_qemus(job, uid);
-	/* Before the run directories: it reads the record beside them. */
-	cleanup_snapshots(site.rundir, job, uid, gid, log_epilog, &job);
-	snprintf(which, sizeof(which), "%u.", job);
-	removed = cleanup_rundirs(site.rundir, which, uid, gid);
-	if (killed || removed)
-		slurm_info("vm: job %u epilog: killed %d QEMU process%s, "
-			   "removed %d run director%s in %s",
-			   job, killed, killed == 1 ? "" : "es", removed,
-			   removed == 1 ? "y" : "ies", site.rundir);
+	/* Its failure is logged; the job's end must not wait on it. */
+	helper_epilog(&site, job, uid, gid, log_epilog, &job);
 	return 0;
 }
 

@@ -13,6 +13,7 @@ LAB=$TESTS_DIR/lab
 RUNDIR=$TESTS_DIR/run
 PLUGIN=$top_builddir/spank/.libs/spank_vm.so
 LAUNCHER=$top_builddir/launcher/slurm-vm-launch
+HELPER=$top_builddir/spank/slurm-vm-helper
 AGENT=$top_builddir/launcher/slurm-vm-agent
 # Generous: guests boot under TCG on 2 shared cores.
 BOOT_TIMEOUT=${BOOT_TIMEOUT:-180}
@@ -71,7 +72,7 @@ at_least() { # at_least FILE PATTERN N: N lines or more of FILE match
 }
 
 plugstack_line() { # extra key=value arguments
-	echo "required $PLUGIN launcher=$LAUNCHER accel=tcg rundir=$RUNDIR" \
+	echo "required $PLUGIN launcher=$LAUNCHER helper=$HELPER accel=tcg rundir=$RUNDIR" \
 		"boot_timeout=$BOOT_TIMEOUT $*"
 }
 

@@ -357,6 +357,14 @@ static void test_resolve(char *err)
 	ok(request_check_policy(&r, &site, err, 1024) == 0,
 	   "a disk inside passes on the node too");
 	request_clear(&r);
+	request_set(&r, REQ_IMAGE, in_dir("%s/images/not-yet.qcow2"),
+		    "SLURMVM_IMAGE");
+	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
+	       strstr(err, "SLURMVM_IMAGE") &&
+	       strstr(err, "cannot be resolved (No such file"),
+	   "a path that does not resolve (yet) is refused on the node: %s",
+	   err);
+	request_clear(&r);
 	site.image_dirs[0] = 0;
 	site.max_mem = 0;
 }

@@ -4,8 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -13,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -21,40 +19,38 @@
 #include "manifest.h"
 #include "snapdir.h"
 
-int cleanup_rundirs(const char *rundir, const char *which, uid_t uid, gid_t gid)
+int cleanup_rundirs(const char *rundir, const char *which, uid_t uid)
 {
-	char pattern[4300];
-	int st, removed = 0;
-	glob_t g;
-	pid_t pid;
-	size_t i;
+	char prefix[64];
+	struct dirent *e;
+	int dfd, removed = 0;
+	size_t n;
+	DIR *d;
 
-	snprintf(pattern, sizeof(pattern), "%s/" RUNDIR_PREFIX "%s*", rundir,
-		 which);
-	pid = fork();
-	if (pid < 0)
+	n = (size_t)snprintf(prefix, sizeof(prefix), RUNDIR_PREFIX "%s", which);
+	if (n >= sizeof(prefix))
 		return 0;
-	if (pid == 0) {
-		if ((getuid() == 0 && (setgroups(0, NULL) < 0 ||
-				       setgid(gid) < 0 || setuid(uid) < 0)))
-			_exit(0);
-		if (glob(pattern, GLOB_NOSORT, NULL, &g) == 0) {
-			for (i = 0; i < g.gl_pathc; i++) {
-				struct stat sb;
-
-				if (lstat(g.gl_pathv[i], &sb) == 0 &&
-				    S_ISDIR(sb.st_mode) && sb.st_uid == uid &&
-				    snap_remove_tree(g.gl_pathv[i]) == 0)
-					removed++;
-			}
-			globfree(&g);
-		}
-		_exit(removed > 255 ? 255 : removed);
+	dfd = open(rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = dfd >= 0 ? fdopendir(dfd) : NULL;
+	if (!d) {
+		if (dfd >= 0)
+			close(dfd);
+		return 0;
 	}
-	while (waitpid(pid, &st, 0) < 0)
-		if (errno != EINTR)
-			return 0;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 0;
+	while ((e = readdir(d))) {
+		char path[4400];
+		struct stat sb;
+
+		if (strncmp(e->d_name, prefix, n) ||
+		    fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(sb.st_mode) || sb.st_uid != uid)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", rundir, e->d_name);
+		if (snap_remove_tree(path) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 /* True when the NUL-separated args hold "-name" then "slurm-vm.JOB.*". */
@@ -72,9 +68,52 @@ static int is_job_qemu(const char *args, size_t len, const char *name)
 	return 0;
 }
 
+/* Reads /proc/PID/cmdline; returns its length or -1. */
+static ssize_t read_cmdline(int procfd, char *args, size_t len)
+{
+	int fd = openat(procfd, "cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, args, len - 1);
+	close(fd);
+	if (n > 0)
+		args[n] = 0;
+	return n;
+}
+
+/*
+ * The process is held by a pidfd before it is checked, so a process that
+ * exits between the check and the kill cannot hand its PID to another:
+ * the signal then goes to nobody (ESRCH).
+ */
+static int kill_if_job_qemu(long pid, const char *name, uid_t uid)
+{
+	char path[64], args[8192];
+	struct stat sb;
+	int procfd, pidfd, killed = 0;
+	ssize_t n;
+
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (pidfd < 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%ld", pid);
+	procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd >= 0 && fstat(procfd, &sb) == 0 && sb.st_uid == uid &&
+	    (n = read_cmdline(procfd, args, sizeof(args))) > 0 &&
+	    is_job_qemu(args, (size_t)n, name))
+		killed = syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL,
+				 0) == 0;
+	if (procfd >= 0)
+		close(procfd);
+	close(pidfd);
+	return killed;
+}
+
 int cleanup_qemus(uint32_t job, uid_t uid)
 {
-	char name[64], path[64], args[8192];
+	char name[64];
 	DIR *d = opendir("/proc");
 	struct dirent *e;
 	int killed = 0;
@@ -85,27 +124,10 @@ int cleanup_qemus(uint32_t job, uid_t uid)
 	while ((e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
-		struct stat sb;
-		ssize_t n;
-		int fd;
 
-		if (*end || pid <= 1)
+		if (*end || pid <= 1 || pid == (long)getpid())
 			continue;
-		snprintf(path, sizeof(path), "/proc/%ld", pid);
-		if (stat(path, &sb) < 0 || sb.st_uid != uid)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			continue;
-		n = read(fd, args, sizeof(args) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		args[n] = 0;
-		if (is_job_qemu(args, (size_t)n, name) &&
-		    kill((pid_t)pid, SIGKILL) == 0)
-			killed++;
+		killed += kill_if_job_qemu(pid, name, uid);
 	}
 	closedir(d);
 	return killed;
@@ -170,71 +192,6 @@ static int read_snapdirs(const char *path, uid_t uid, struct snapdirs *d,
 		return -1;
 	snap_record_parse(text, (size_t)n, add_dir, d);
 	return 0;
-}
-
-/* Gives the entry name of dfd to uid:gid when another user owns it. */
-static int give(int dfd, const char *name, uid_t uid, gid_t gid)
-{
-	struct stat st;
-	int fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	int changed = 0;
-
-	if (fd < 0)
-		return 0;
-	/* Never a link, never a file that has another name elsewhere. */
-	if (fstat(fd, &st) == 0 && st.st_uid != uid &&
-	    (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) && st.st_nlink == 1)))
-		changed = fchownat(fd, "", uid, gid, AT_EMPTY_PATH) == 0;
-	close(fd);
-	return changed;
-}
-
-/* As root: the job's snapshot entries in dir, and the files in them. */
-static int give_snapshots(const char *dir, uint32_t job, uid_t uid, gid_t gid,
-			  void (*log)(void *, const char *), void *arg)
-{
-	struct snap_name n;
-	struct dirent *e;
-	struct stat st;
-	int dfd, changed = 0;
-	DIR *d;
-
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		return 0;
-	if (fstat(dfd, &st) < 0 || st.st_uid != uid) {
-		say(log, arg,
-		    "%s: not the job's user's directory: ownership of its "
-		    "snapshots left as it is",
-		    dir);
-		close(dfd);
-		return 0;
-	}
-	d = fdopendir(dup(dfd));
-	while (d && (e = readdir(d))) {
-		struct dirent *f;
-		DIR *sub;
-		int sfd;
-
-		if (snap_name_parse(e->d_name, &n) < 0 || n.job != job)
-			continue;
-		changed += give(dfd, e->d_name, uid, gid);
-		sfd = openat(dfd, e->d_name,
-			     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		sub = sfd >= 0 ? fdopendir(sfd) : NULL;
-		if (!sub && sfd >= 0)
-			close(sfd);
-		while (sub && (f = readdir(sub)))
-			if (strcmp(f->d_name, ".") && strcmp(f->d_name, ".."))
-				changed +=
-				    give(dirfd(sub), f->d_name, uid, gid);
-		if (sub)
-			closedir(sub);
-	}
-	if (d)
-		closedir(d);
-	close(dfd);
-	return changed;
 }
 
 static int by_seq(const void *a, const void *b)
@@ -323,7 +280,7 @@ static void check_complete(const char *dir, const struct snap_name *n,
 	manifest_free(&m);
 }
 
-/* As the job's user: the job's saves in dir, oldest first. */
+/* The job's saves in dir, oldest first. */
 static void tidy_dir(const char *dir, uint32_t job,
 		     void (*log)(void *, const char *), void *arg)
 {
@@ -382,79 +339,20 @@ static void tidy_dir(const char *dir, uint32_t job,
 	free(names);
 }
 
-/* In the child: each line goes up the pipe. */
-static void to_pipe(void *arg, const char *line)
-{
-	int fd = *(int *)arg;
-	char buf[8200];
-	size_t i, n = (size_t)snprintf(buf, sizeof(buf) - 1, "%s", line);
-
-	if (n > sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	for (i = 0; i < n; i++)
-		if (buf[i] == '\n')
-			buf[i] = ' ';
-	buf[n++] = '\n';
-	if (write(fd, buf, n) < 0)
-		_exit(1);
-}
-
-int cleanup_snapshots(const char *rundir, uint32_t job, uid_t uid, gid_t gid,
+int cleanup_snapshots(const char *rundir, uint32_t job, uid_t uid,
 		      void (*log)(void *arg, const char *line), void *arg)
 {
 	struct snapdirs d = {0};
-	char path[4200], line[8200];
-	int fds[2], i, st, changed = 0;
-	size_t len = 0;
-	FILE *in;
-	pid_t pid;
+	char path[4200];
+	int i;
 
 	snprintf(path, sizeof(path), "%s/" RUNDIR_PREFIX "%u%s", rundir, job,
 		 SNAP_RECORD_SUFFIX);
 	if (read_snapdirs(path, uid, &d, log, arg) < 0)
 		return 0;
-	if (geteuid() == 0)
-		for (i = 0; i < d.n; i++)
-			changed +=
-			    give_snapshots(d.dir[i], job, uid, gid, log, arg);
-	if (changed)
-		say(log, arg,
-		    "gave %d snapshot entr%s (files, directories) of another "
-		    "owner to the job's user (uid %u)",
-		    changed, changed == 1 ? "y" : "ies", (unsigned)uid);
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		goto out;
-	pid = fork();
-	if (pid < 0) {
-		close(fds[0]);
-		close(fds[1]);
-		goto out;
-	}
-	if (pid == 0) {
-		close(fds[0]);
-		if (getuid() == 0 && (setgroups(0, NULL) < 0 ||
-				      setgid(gid) < 0 || setuid(uid) < 0))
-			_exit(1);
-		for (i = 0; i < d.n; i++)
-			tidy_dir(d.dir[i], job, to_pipe, &fds[1]);
-		unlink(path);
-		_exit(0);
-	}
-	close(fds[1]);
-	in = fdopen(fds[0], "r");
-	while (in && fgets(line, sizeof(line), in)) {
-		len = strlen(line);
-		if (len && line[len - 1] == '\n')
-			line[len - 1] = 0;
-		log(arg, line);
-	}
-	if (in)
-		fclose(in);
-	else
-		close(fds[0]);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
-out:
+	for (i = 0; i < d.n; i++)
+		tidy_dir(d.dir[i], job, log, arg);
+	unlink(path);
 	for (i = 0; i < d.n; i++)
 		free(d.dir[i]);
 	return d.n;
