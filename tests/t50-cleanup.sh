@@ -25,7 +25,7 @@ vsrun -N2 -n2 --vm-image="$DISK" -J t50-kill sh -c 'echo running; exec sleep 600
 srun_pid=$!
 wait_for 300 guest_running 2
 ok $? "both guests run again"
-victim=$(pgrep -f -n slurm-vm-launch)
+victim=$(pgrep -n -x slurm-vm-launch)
 victim_qemu=$(pgrep -P "$victim")
 ok "$([ -n "$victim_qemu" ]; echo $?)" "the launcher's QEMU is its child ($victim_qemu)"
 kill -9 "$victim"
