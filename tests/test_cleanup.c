@@ -210,6 +210,9 @@ int main(void)
 		ok(cleanup_snapshots(top, 42, getuid(), collect, NULL) == 0 &&
 		       strstr(logbuf, "Too many levels of symbolic links"),
 		   "a record that is a link is not followed");
+		ok(lstat(record, &st) < 0 && errno == ENOENT &&
+		       stat("/etc/passwd", &st) == 0 && st.st_size > 0,
+		   "the link itself is removed, its target kept");
 		diag(logbuf);
 		unlink(record);
 	}

@@ -348,8 +348,12 @@ int cleanup_snapshots(const char *rundir, uint32_t job, uid_t uid,
 
 	snprintf(path, sizeof(path), "%s/" RUNDIR_PREFIX "%u%s", rundir, job,
 		 SNAP_RECORD_SUFFIX);
-	if (read_snapdirs(path, uid, &d, log, arg) < 0)
+	if (read_snapdirs(path, uid, &d, log, arg) < 0) {
+		/* Whatever stands there (a FIFO, a link): the user's own
+		 * goes, as the user may remove it; another's stays. */
+		unlink(path);
 		return 0;
+	}
 	for (i = 0; i < d.n; i++)
 		tidy_dir(d.dir[i], job, log, arg);
 	unlink(path);

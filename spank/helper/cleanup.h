@@ -34,7 +34,8 @@ int cleanup_qemus(uint32_t job, uid_t uid);
  * manifest is complete and whose files have their sizes (the step ended
  * between the two) when it is newer than the latest, removes every other
  * .partial.<job>.* (a failed or killed save), checks the sizes of every
- * snap.<job>.* against its manifest, and removes the record. Calls
+ * snap.<job>.* against its manifest, and removes the record (also one
+ * that is not a regular file: as the job's user, only the user's own goes). Calls
  * log(arg, line) for each thing it did or found. Returns how many
  * directories it handled.
  */
