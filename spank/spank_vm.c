@@ -127,16 +127,16 @@ static struct spank_option options[] = {
  * the remote side reads the request from the job's environment anyway.
  * --vm-disk is repeatable: each occurrence adds a line.
  */
-static int option_cb(int val, const char *optarg, int remote)
+static int option_cb(int val, const char *arg, int remote)
 {
 	(void)remote;
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
 	if (val == REQ_DISK)
-		return request_add(&req, val, optarg ? optarg : "", NULL) < 0
+		return request_add(&req, val, arg ? arg : "", NULL) < 0
 			   ? -1
 			   : 0;
-	return request_set(&req, val, optarg ? optarg : "", NULL) < 0 ? -1 : 0;
+	return request_set(&req, val, arg ? arg : "", NULL) < 0 ? -1 : 0;
 }
 
 /*
