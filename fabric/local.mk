@@ -8,7 +8,8 @@ fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
 	fabric/frame.c fabric/frame.h fabric/ip.c fabric/ip.h \
 	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \
 	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h \
-	fabric/dns.c fabric/dns.h fabric/ctl.c fabric/ctl.h
+	fabric/dns.c fabric/dns.h fabric/ctl.c fabric/ctl.h \
+	fabric/guard.c fabric/guard.h
 fabric_libfabric_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 # Automake's default "cru" makes binutils warn that "u" is ignored.
 ARFLAGS = cr
