@@ -16,7 +16,7 @@ ARFLAGS = cr
 
 FABRIC_UNIT_TESTS = tests/test_fabric_addr tests/test_fabric_frame \
 	tests/test_fabric_arp tests/test_fabric_dhcp tests/test_fabric_route \
-	tests/test_fabric_stats tests/test_fabric_dns
+	tests/test_fabric_stats tests/test_fabric_dns tests/test_fabric_guard
 check_PROGRAMS += $(FABRIC_UNIT_TESTS)
 FABRIC_TEST_LIBS = fabric/libfabric.a $(JANSSON_LIBS)
 tests_test_fabric_addr_SOURCES = tests/test_fabric_addr.c tests/tap.h
@@ -34,6 +34,9 @@ tests_test_fabric_stats_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_fabric_stats_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_dns_SOURCES = tests/test_fabric_dns.c tests/tap.h tests/wire.h
 tests_test_fabric_dns_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_guard_SOURCES = tests/test_fabric_guard.c tests/tap.h
+tests_test_fabric_guard_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_fabric_guard_LDADD = $(FABRIC_TEST_LIBS)
 
 # The fuzz target needs clang's libFuzzer; it is built by hand (see the
 # comment at its top), never by default.
