@@ -9,6 +9,7 @@
 #include "arp.h"
 #include "be.h"
 #include "frame.h"
+#include "guard.h"
 
 #define ARP_HRD_ETHER 1
 #define ARP_OP_REQUEST 1
@@ -65,13 +66,11 @@ ssize_t fabric_arp_reply(const uint8_t *frame, size_t len, uint32_t src,
 	op = fabric_get_be16(a + 6);
 	if (op != ARP_OP_REQUEST && op != ARP_OP_REPLY)
 		return -EPROTO;
-	/* The route already checked the Ethernet source; the ARP sender
-	 * could still lie and poison the requester's own cache entries. */
-	sip = fabric_get_be32(a + ARP_SPA);
-	if (memcmp(eth.src, own, FABRIC_MAC_LEN) ||
-	    memcmp(a + ARP_SHA, own, FABRIC_MAC_LEN) ||
-	    (sip != 0 && sip != fabric_addr_ip(src)))
+	/* The route already checked the Ethernet source and the ARP sender
+	 * (guard.h); checked again here, this being callable alone. */
+	if (memcmp(eth.src, own, FABRIC_MAC_LEN) || fabric_guard_arp(a, src))
 		return -EPERM;
+	sip = fabric_get_be32(a + ARP_SPA);
 	if (op == ARP_OP_REPLY)
 		return 0;
 	tip = fabric_get_be32(a + ARP_TPA);

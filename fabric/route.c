@@ -9,6 +9,7 @@
 #include "dhcp.h"
 #include "dns.h"
 #include "frame.h"
+#include "guard.h"
 #include "ip.h"
 #include "route.h"
 
@@ -23,6 +24,8 @@ static const char *const action_names[FABRIC_NACTIONS] = {
     [FABRIC_DROP_NO_RANK] = "no_rank",
     [FABRIC_DROP_LOOP] = "loop",
     [FABRIC_DROP_ROGUE_DHCP] = "rogue_dhcp",
+    [FABRIC_DROP_SPOOFED] = "spoofed",
+    [FABRIC_DROP_TAGGED] = "tagged",
 };
 
 int fabric_action_is_drop(int action)
@@ -70,6 +73,9 @@ int fabric_route(const uint8_t *frame, size_t len, uint32_t src,
 	fabric_addr_mac(src, own);
 	if (memcmp(eth.src, own, FABRIC_MAC_LEN))
 		return FABRIC_DROP_BAD_SOURCE;
+	action = fabric_guard(&eth, src);
+	if (action)
+		return action;
 	if (eth.type == FABRIC_ETH_P_ARP)
 		return FABRIC_LOCAL_ARP;
 	action = local_action(&eth);

@@ -6,6 +6,11 @@
  * In order of precedence, a frame from rank src is
  *	DROP_MALFORMED	  shorter than an Ethernet header;
  *	DROP_BAD_SOURCE	  its source MAC is not src's own;
+ *	DROP_SPOOFED	  it claims another address above Ethernet: an IPv4,
+ *			  ARP or IPv6 source, or a neighbour discovery
+ *			  address, that is not src's (guard.h);
+ *	DROP_TAGGED	  it carries a VLAN tag (guard.h says why);
+ *	DROP_MALFORMED	  too short for the header the guard must read;
  *	LOCAL_ARP	  any untagged ARP: answered by arp.h, never flooded
  *			  (guests never see each other's requests, so no
  *			  guest has a reason to send ARP to another);
@@ -26,9 +31,9 @@
  *
  * For LOCAL_ARP, LOCAL_DHCP and LOCAL_DNS the caller hands the frame to
  * fabric_arp_reply(), fabric_dhcp_reply() or fabric_dns_reply() and writes
- * any answer to src's guest only. 802.1Q-tagged frames and IPv4 fragments
- * are switched by MAC like any other: the local answers are for whole
- * packets on the untagged network only.
+ * any answer to src's guest only. IPv4 fragments are switched by MAC like
+ * any other (the guard needs only the IPv4 header): the local answers are
+ * for whole packets.
  */
 #ifndef SLURM_VM_FABRIC_ROUTE_H
 #define SLURM_VM_FABRIC_ROUTE_H
@@ -50,6 +55,8 @@ enum fabric_action {
 	FABRIC_DROP_NO_RANK,
 	FABRIC_DROP_LOOP,
 	FABRIC_DROP_ROGUE_DHCP,
+	FABRIC_DROP_SPOOFED,
+	FABRIC_DROP_TAGGED,
 	FABRIC_NACTIONS
 };
 
@@ -57,8 +64,9 @@ enum fabric_action {
  * Decides what to do with frame[0..len) sent by rank src in a step of
  * nranks. Returns an enum fabric_action (>= 0) and, for FABRIC_UNICAST,
  * sets *dst to the destination rank (dst is untouched otherwise). Returns
- * -EINVAL if src >= nranks or nranks > FABRIC_RANKS_MAX. Reads only the
- * Ethernet header and, for IPv4, the IPv4 and UDP headers.
+ * -EINVAL if src >= nranks or nranks > FABRIC_RANKS_MAX. Reads the
+ * Ethernet header, what the guard reads (guard.h) and, for IPv4, the IPv4
+ * and UDP headers.
  */
 int fabric_route(const uint8_t *frame, size_t len, uint32_t src,
 		 uint32_t nranks, uint32_t *dst);

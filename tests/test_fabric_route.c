@@ -14,7 +14,11 @@
 
 static uint8_t f[128];
 
-/* An Ethernet header from rank SRC to dst with EtherType type. */
+/*
+ * An Ethernet header from rank SRC to dst with EtherType type and, for
+ * IPv4, ARP and IPv6, the start of a packet that speaks as SRC (the
+ * guard's business, tested in test_fabric_guard.c).
+ */
 static void eth(const char *dst, uint16_t type)
 {
 	memset(f, 0, sizeof(f));
@@ -22,6 +26,23 @@ static void eth(const char *dst, uint16_t type)
 	memcpy(f + 6, "\x52\x55\x00\x00\x00\x01", 6);
 	f[12] = (uint8_t)(type >> 8);
 	f[13] = (uint8_t)type;
+	if (type == 0x0800) {
+		f[14] = 0x45;
+		f[17] = 20;
+		memcpy(f + 26, "\x0a\x00\x00\x02", 4);
+	} else if (type == 0x0806) {
+		memcpy(f + 14, "\x00\x01\x08\x00\x06\x04\x00\x01", 8);
+		memcpy(f + 22, "\x52\x55\x00\x00\x00\x01\x0a\x00\x00\x02", 10);
+		memcpy(f + 38, "\x0a\x00\x00\x03", 4);
+	} else if (type == 0x86dd) {
+		f[14] = 0x60;
+		f[20] = 59; /* no next header */
+		f[21] = 64;
+		/* fe80::5055:ff:fe00:1, rank 1's link-local address */
+		memcpy(f + 22,
+		       "\xfe\x80\0\0\0\0\0\0\x50\x55\x00\xff\xfe\x00\x00\x01",
+		       16);
+	}
 }
 
 /* Makes the frame an IPv4/UDP packet sport -> dport (checksums are not
@@ -71,8 +92,11 @@ static void test_actions(void)
 	ok(route(60, &dst) == FABRIC_UNICAST && dst == 2,
 	   "a malformed IPv4 packet is still switched");
 	eth("\x52\x55\x00\x00\x00\x02", 0x0800);
+	ok(route(14, &dst) == FABRIC_DROP_MALFORMED,
+	   "a bare 14-byte IPv4 header is dropped: no source to judge");
+	eth("\x52\x55\x00\x00\x00\x02", 0x88b5);
 	ok(route(14, &dst) == FABRIC_UNICAST,
-	   "a bare 14-byte header is switched");
+	   "a bare 14-byte header of another EtherType is switched");
 
 	dst = 99;
 	eth("\xff\xff\xff\xff\xff\xff", 0x0800);
@@ -86,8 +110,8 @@ static void test_actions(void)
 	eth("\xff\xff\xff\xff\xff\xff", 0x8100);
 	f[16] = 0x08;
 	f[17] = 0x06;
-	ok(route(60, &dst) == FABRIC_BROADCAST,
-	   "a VLAN-tagged ARP is switched, not answered");
+	ok(route(60, &dst) == FABRIC_DROP_TAGGED,
+	   "a VLAN-tagged ARP is dropped, not switched nor answered");
 
 	eth("\xff\xff\xff\xff\xff\xff", 0x0806);
 	ok(route(42, &dst) == FABRIC_LOCAL_ARP,
@@ -239,7 +263,11 @@ static void test_names(void)
 		if (!strcmp(fabric_action_name(a), "?"))
 			named = 0;
 	}
-	ok(drops == 5 && named, "five drop actions, every action named");
+	ok(drops == 7 && named, "seven drop actions, every action named");
+	is_str(fabric_action_name(FABRIC_DROP_SPOOFED), "spoofed",
+	       "the name of DROP_SPOOFED");
+	is_str(fabric_action_name(FABRIC_DROP_TAGGED), "tagged",
+	       "the name of DROP_TAGGED");
 	is_str(fabric_action_name(FABRIC_DROP_NO_RANK), "no_rank",
 	       "the name of DROP_NO_RANK");
 	is_str(fabric_action_name(FABRIC_LOCAL_DNS), "dns",

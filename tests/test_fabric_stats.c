@@ -83,6 +83,16 @@ static void test_summary(void)
 	       "dhcp 0/0/0 offer/ack/nak, dns 0, links 0/0/0 local/tcp/verbs, "
 	       "dropped 0",
 	       "no parentheses without drops");
+	fabric_stats_route(&st, FABRIC_DROP_SPOOFED, 60);
+	fabric_stats_route(&st, FABRIC_DROP_SPOOFED, 60);
+	fabric_stats_route(&st, FABRIC_DROP_TAGGED, 64);
+	fabric_stats_summary(&st, 0, buf, sizeof(buf));
+	is_str(buf,
+	       "n0000: out 3 frames 184 B, in 0 frames 0 B, arp 0, "
+	       "dhcp 0/0/0 offer/ack/nak, dns 0, links 0/0/0 local/tcp/verbs, "
+	       "dropped 3 (spoofed 2, tagged 1)",
+	       "the guard's drops are named in the line");
+	memset(&st, 0, sizeof(st));
 	ok(fabric_stats_summary(&st, 0, small, sizeof(small)) == -ENOSPC &&
 	       !strcmp(small, "keep"),
 	   "a short buffer is refused and untouched");
@@ -141,7 +151,9 @@ static void test_json(void)
 	       get(o, "drops", "malformed") == 1 &&
 	       get(o, "drops", "loop") == 0 &&
 	       get(o, "drops", "rogue_dhcp") == 0 &&
-	       json_object_size(json_object_get(o, "drops")) == 5,
+	       get(o, "drops", "spoofed") == 0 &&
+	       get(o, "drops", "tagged") == 0 &&
+	       json_object_size(json_object_get(o, "drops")) == 7,
 	   "every drop reason, zeros included");
 	json_decref(o);
 
