@@ -22,8 +22,8 @@ int boot_card_format(const struct boot_card *c, char *buf, size_t len)
 
 	for (i = 0; i < BOOT_SECRET_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", c->secret[i]);
-	n = snprintf(buf, len, "v1 %s %s %u %s", c->node, c->addr,
-		     (unsigned)c->port, hex);
+	n = snprintf(buf, len, "v2 %s %s %u %016" PRIx64 " %s", c->node,
+		     c->addr, (unsigned)c->port, c->tag, hex);
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : n;
 }
 
@@ -43,21 +43,25 @@ static const char *word(const char *p, char *out, size_t max)
 
 int boot_card_parse(const char *text, struct boot_card *c)
 {
-	char port[8], hex[2 * BOOT_SECRET_LEN + 2];
+	char port[8], tag[18], hex[2 * BOOT_SECRET_LEN + 2];
 	const char *p = text;
 	unsigned long v;
 	char *end;
 	int i;
 
 	memset(c, 0, sizeof(*c));
-	if (strncmp(p, "v1 ", 3))
+	if (strncmp(p, "v2 ", 3))
 		return -EPROTO;
 	p += 3;
 	if (!(p = word(p, c->node, sizeof(c->node))) || *p++ != ' ' ||
 	    !(p = word(p, c->addr, sizeof(c->addr))) || *p++ != ' ' ||
 	    !(p = word(p, port, sizeof(port))) || *p++ != ' ' ||
+	    !(p = word(p, tag, sizeof(tag))) || *p++ != ' ' ||
 	    !(p = word(p, hex, sizeof(hex))) || *p)
 		return -EPROTO;
+	if (strlen(tag) != 16 || strspn(tag, "0123456789abcdef") != 16)
+		return -EPROTO;
+	c->tag = strtoull(tag, NULL, 16);
 	errno = 0;
 	v = strtoul(port, &end, 10);
 	if (errno || *end || v == 0 || v > 65535)

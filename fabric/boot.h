@@ -18,11 +18,15 @@ struct boot_card {
 	char node[BOOT_NAME_MAX]; /* Slurm node name: same node, shortcut */
 	char addr[BOOT_NAME_MAX]; /* IPv4 address for TCP */
 	uint16_t port;		  /* TCP port */
+	uint64_t tag; /* random: names its node-local listener, so that no
+		       * other process can take the name first */
 	uint8_t secret[BOOT_SECRET_LEN]; /* proves step membership */
 };
 
-/* Card text: "v1 <node> <addr> <port> <secret as 64 hex digits>". */
-#define BOOT_CARD_TEXT_MAX (8 + 2 * BOOT_NAME_MAX + 8 + 2 * BOOT_SECRET_LEN)
+/* Card text: "v2 <node> <addr> <port> <tag as 16 hex digits> <secret as 64
+ * hex digits>". */
+#define BOOT_CARD_TEXT_MAX                                                     \
+	(8 + 2 * BOOT_NAME_MAX + 8 + 17 + 2 * BOOT_SECRET_LEN)
 
 /* Formats a card; returns its length or -ENAMETOOLONG. */
 int boot_card_format(const struct boot_card *c, char *buf, size_t len);

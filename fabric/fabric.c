@@ -30,6 +30,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -41,6 +42,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/resource.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,15 +79,17 @@ int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
 }
 
 void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
-		      struct sockaddr_un *sa, socklen_t *len)
+		      uint64_t tag, struct sockaddr_un *sa, socklen_t *len)
 {
 	int n;
 
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	/* Abstract: nothing on the filesystem to leave behind. */
+	/* Abstract: nothing on the filesystem to leave behind. The random
+	 * tag (in the card) means no one can bind the name first. */
 	n = snprintf(sa->sun_path + 1, sizeof(sa->sun_path) - 1,
-		     "slurm-vm.%u.%u.%u", cfg->job, cfg->step, rank);
+		     "slurm-vm.%u.%u.%u.%016" PRIx64, cfg->job, cfg->step, rank,
+		     tag);
 	*len =
 	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
 }
@@ -112,28 +116,69 @@ static int open_listeners(struct fabric *f, struct boot_card *mine, char *err,
 	socklen_t len = sizeof(sin);
 	struct sockaddr_un sun;
 	socklen_t ulen;
+	int tries = 0;
 
 	f->tcp_fd =
 	    socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (f->tcp_fd < 0 ||
 	    bind(f->tcp_fd, (struct sockaddr *)&sin, sizeof(sin)) < 0 ||
-	    listen(f->tcp_fd, 128) < 0 ||
+	    listen(f->tcp_fd, SOMAXCONN) < 0 ||
 	    getsockname(f->tcp_fd, (struct sockaddr *)&sin, &len) < 0) {
 		snprintf(err, errlen, "fabric: TCP listener: %s",
 			 strerror(errno));
 		return -errno;
 	}
 	mine->port = ntohs(sin.sin_port);
-	fabric_unix_name(&f->cfg, f->cfg.rank, &sun, &ulen);
 	f->unix_fd =
 	    socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (f->unix_fd < 0 || bind(f->unix_fd, (struct sockaddr *)&sun, ulen) ||
-	    listen(f->unix_fd, 128) < 0) {
+	if (f->unix_fd < 0) {
+		snprintf(err, errlen, "fabric: node-local listener: %s",
+			 strerror(errno));
+		return -errno;
+	}
+	/* A name taken already (by chance, it is random) is drawn anew. */
+	do {
+		if (hs_random((uint8_t *)&mine->tag, sizeof(mine->tag)) < 0) {
+			snprintf(err, errlen, "fabric: no random numbers");
+			return -EIO;
+		}
+		fabric_unix_name(&f->cfg, f->cfg.rank, mine->tag, &sun, &ulen);
+	} while (bind(f->unix_fd, (struct sockaddr *)&sun, ulen) < 0 &&
+		 errno == EADDRINUSE && ++tries < 8);
+	f->unix_tag = mine->tag;
+	/* Listen with the system's longest backlog: a large step's peers
+	 * all connect at once (a full unix backlog refuses them). */
+	if (tries == 8 || listen(f->unix_fd, SOMAXCONN) < 0) {
 		snprintf(err, errlen, "fabric: node-local listener @%s: %s",
 			 sun.sun_path + 1, strerror(errno));
 		return -errno;
 	}
 	return 0;
+}
+
+/*
+ * A full mesh needs a connection each way per peer: raise the soft limit
+ * on descriptors toward the hard one for that. Where the hard limit is
+ * lower, links beyond it fail, rest and are tried again; say so once.
+ */
+static void raise_fd_limit(uint32_t nranks)
+{
+	rlim_t need = 2 * (rlim_t)nranks + 256;
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need
+			  ? need
+			  : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur < need)
+		fprintf(stderr,
+			"slurm-vm: fabric: a step of %u tasks needs about %lu "
+			"open files per task, the limit is %lu (ulimit -Hn): "
+			"links beyond it wait and are tried again; ask for a "
+			"higher limit to connect every pair at once\n",
+			nranks, (unsigned long)need,
+			(unsigned long)rl.rlim_cur);
 }
 
 struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
@@ -151,6 +196,8 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	}
 	f->cfg = *cfg;
 	f->guest_fd = guest_fd;
+	f->max_handshakes = (int)cfg->nranks + HANDSHAKE_SLACK;
+	raise_fd_limit(cfg->nranks);
 	f->epfd = f->stop_fd = f->tcp_fd = f->unix_fd = -1;
 	pthread_mutex_init(&f->mu, NULL);
 	pthread_cond_init(&f->cv, NULL);
@@ -336,6 +383,27 @@ static int run_take(struct fabric *f, struct peer *pr, const uint8_t *frame,
 	return 1;
 }
 
+static int peer_ready(const struct peer *pr)
+{
+	return pr->tx && pr->tx->state == C_READY;
+}
+
+/*
+ * A frame for pr finds its queue full. Over a ready link that is the
+ * receiver's back-pressure: the frame waits (-EAGAIN) and the guest is not
+ * read meanwhile. While the link is being made again, waiting could stop
+ * the guest's whole network for a peer that may never come back: the
+ * frame is dropped and counted instead (returns 0).
+ */
+static int unsent(struct fabric *f, const struct peer *pr, size_t len)
+{
+	if (peer_ready(pr))
+		return -EAGAIN;
+	f->stats.lost_frames++;
+	f->stats.lost_bytes += len;
+	return 0;
+}
+
 /*
  * Sends one routed frame. Returns 0 when done (sent, queued or dropped),
  * -EAGAIN when a queue is full and the frame must wait.
@@ -359,22 +427,29 @@ static int forward(struct fabric *f, int action, uint32_t dst,
 			return 0;
 		}
 		if (!queue_room(&pr->q, len))
-			return -EAGAIN;
+			return unsent(f, pr, len);
 		queue_put(&pr->q, frame, len);
 		return 0;
 	}
-	/* Broadcast: all queues must have room, or none is used, so a retry
-	 * never delivers twice. */
+	/* Broadcast: all queues of ready links must have room, or none is
+	 * used, so a retry never delivers twice. */
 	run_send(f);
 	for (r = 0; r < f->cfg.nranks; r++) {
 		struct peer *pr = r == f->cfg.rank ? NULL : link_peer(f, r);
 
-		if (pr && !queue_room(&pr->q, len))
+		if (pr && !queue_room(&pr->q, len) && peer_ready(pr))
 			return -EAGAIN;
 	}
-	for (r = 0; r < f->cfg.nranks; r++)
-		if (r != f->cfg.rank && !f->peers[r].gone && f->peers[r].q.buf)
-			queue_put(&f->peers[r].q, frame, len);
+	for (r = 0; r < f->cfg.nranks; r++) {
+		struct peer *pr = &f->peers[r];
+
+		if (r == f->cfg.rank || pr->gone || !pr->q.buf)
+			continue;
+		if (queue_room(&pr->q, len))
+			queue_put(&pr->q, frame, len);
+		else
+			unsent(f, pr, len);
+	}
 	return 0;
 }
 
@@ -514,9 +589,10 @@ static void *loop(void *arg)
 	struct epoll_event ev[64];
 
 	for (;;) {
-		int i, n, cmd = 0, timeout = f->nhandshakes ? 1000 : -1;
+		int i, n, cmd = 0, timeout = link_timeout(f);
 
-		if (cut_timeout(f) >= 0)
+		if (cut_timeout(f) >= 0 &&
+		    (timeout < 0 || cut_timeout(f) < timeout))
 			timeout = cut_timeout(f);
 
 		n = epoll_wait(f->epfd, ev, 64, timeout);
@@ -567,9 +643,9 @@ static void *loop(void *arg)
 		 * taken for every batch of frames. */
 		if (cmd || cut_timeout(f) >= 0)
 			cut_progress(f);
+		if (f->npending || f->nretry || f->listen_rest_ms)
+			link_timers(f);
 		link_reap(f);
-		if (f->nhandshakes)
-			link_expire(f);
 		/* A queue may have drained (a flush, a finished handshake):
 		 * the guest's waiting frame goes on, and reading resumes. */
 		if (f->pending) {

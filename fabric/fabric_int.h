@@ -22,8 +22,22 @@
 #define PEER_QUEUE (256 * 1024)
 #define GUEST_QUEUE (1024 * 1024)
 #define FABRIC_TCP_BUF (4 * 1024 * 1024) /* SO_SNDBUF, SO_RCVBUF (link.c) */
-#define HANDSHAKE_TIMEOUT_MS 10000
-#define MAX_HANDSHAKES 64
+#define HANDSHAKE_TIMEOUT_MS 10000	 /* either side of a handshake */
+/* Unauthenticated connections waiting for their handshake: the step's
+ * ranks each get one, plus room; when full, the oldest is closed for the
+ * newest (a peer of the step finishes in one round trip, so an idle
+ * stranger is what goes). */
+#define HANDSHAKE_SLACK 64
+/* From a host that is no node of the step, at most this many at once. */
+#define STRANGER_HANDSHAKES 8
+/* A failed connection is tried again after RETRY_FIRST_MS, doubling up to
+ * RETRY_MAX_MS (each +-25 % at random); a peer that cannot be reached for
+ * GIVE_UP_MS is given up on until it connects itself. */
+#define RETRY_FIRST_MS 50
+#define RETRY_MAX_MS 2000
+#define GIVE_UP_MS 120000
+/* Out of descriptors, the listeners rest this long instead of spinning. */
+#define LISTEN_PAUSE_MS 200
 
 enum ref_kind {
 	REF_GUEST,
@@ -49,6 +63,7 @@ struct conn {
 	int outgoing;
 	int is_local;  /* the node-local shortcut, not TCP */
 	uint32_t peer; /* known from the start when outgoing */
+	uint32_t src;  /* incoming over TCP: the source's IPv4 address */
 	uint8_t challenge[HS_CHALLENGE_LEN];
 	uint8_t hs[HS_AUTH_LEN];
 	size_t hs_len;
@@ -69,8 +84,12 @@ struct conn {
 struct peer {
 	struct conn *tx; /* the connection frames to this rank go on */
 	struct queue q;	 /* frames for this rank (allocated on first use) */
-	int gone;	 /* its connection failed: frames for it are dropped */
-	int lost;	 /* a connection from it closed: its launcher is gone */
+	int gone; /* unreachable for GIVE_UP_MS: frames for it are dropped
+		   * until it connects itself */
+	int lost; /* a connection from it closed: its launcher is gone */
+	unsigned failures;     /* connection attempts failed in a row */
+	long retry_ms;	       /* when to connect again (0: not waiting) */
+	long failing_since_ms; /* the first of those failures */
 };
 
 /* A request from the launcher's thread to the fabric's (cut.c). */
@@ -89,7 +108,12 @@ struct fabric {
 	struct conn *conns;
 	struct conn *dead;	 /* closed this epoll round, freed after it */
 	struct verbs_dev *verbs; /* the RDMA device, for --vm-fabric=verbs */
-	int nhandshakes;
+	int nhandshakes;	 /* incoming, not yet authenticated */
+	int max_handshakes;	 /* nranks + HANDSHAKE_SLACK */
+	int npending;		 /* connections of either side not ready */
+	int nretry;		 /* peers waiting to connect again */
+	long listen_rest_ms;	 /* listeners paused until then (0: not) */
+	uint64_t unix_tag;	 /* this launcher's listener name (boot.h) */
 	int epfd, stop_fd, tcp_fd, unix_fd, guest_fd;
 	struct ref guest_ref, listen_ref, stop_ref;
 	struct fabric_rx *guest_rx;
@@ -133,9 +157,10 @@ struct fabric {
 long fabric_now_ms(void);
 int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
 		 uint32_t events);
-/* The abstract unix address of rank's node-local listener. */
+/* The abstract unix address of the node-local listener of rank, whose
+ * card carries tag. */
 void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
-		      struct sockaddr_un *sa, socklen_t *len);
+		      uint64_t tag, struct sockaddr_un *sa, socklen_t *len);
 /* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */
 int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len);
 void fabric_write_guest(struct fabric *f);
@@ -152,6 +177,12 @@ void link_ready(struct fabric *f, struct conn *c);
  * more to come, -1 when c was closed. */
 int link_hs_read(struct fabric *f, struct conn *c, size_t want);
 int link_hs_write(int fd, const uint8_t *buf, size_t len);
+/* An accepted connection, waiting for the connector's AUTH (listen.c);
+ * NULL when out of memory. */
+struct conn *conn_new_in(struct fabric *f, int fd, int is_local, uint32_t src);
+/* The wait before the next try after failures in a row (without jitter):
+ * RETRY_FIRST_MS, doubling, at most RETRY_MAX_MS. */
+long link_backoff_ms(unsigned failures);
 /* The peer for rank, connecting on first use; NULL when it is gone. */
 struct peer *link_peer(struct fabric *f, uint32_t rank);
 /* Sends what the peer's queue holds, as far as its connection takes. */
@@ -160,9 +191,13 @@ void link_arm(struct fabric *f, struct conn *c);
 void link_close(struct fabric *f, struct conn *c);
 /* Delivers a ready connection's frames to the guest, reading as it goes. */
 void link_read(struct fabric *f, struct conn *c);
+/* listen.c: accepts what the listeners hold (unless they rest). */
 void link_accept(struct fabric *f, int lfd);
-/* Closes handshakes that take too long. */
-void link_expire(struct fabric *f);
+/* Timers: closes handshakes that take too long, connects again to peers
+ * whose wait is over, wakes rested listeners. */
+void link_timers(struct fabric *f);
+/* How long the loop may sleep for link_timers() (-1: no timer). */
+int link_timeout(const struct fabric *f);
 void link_event(struct fabric *f, struct conn *c, uint32_t events);
 
 /* cut.c */

@@ -6,8 +6,15 @@
  * the node-local shortcut or TCP), HELLO (wait for the acceptor's
  * challenge, answer with AUTH), PROOF (check the acceptor's proof), READY.
  * Incoming: AUTH (after sending HELLO, wait for the connector's AUTH and
- * answer with PROOF), READY. A connection that fails, or a peer that
- * closes, is gone for good: frames for that rank are dropped and counted.
+ * answer with PROOF), READY.
+ *
+ * Healing. An outgoing connection that fails (refused, out of descriptors,
+ * a handshake that errs or takes longer than HANDSHAKE_TIMEOUT_MS) leaves
+ * its frames queued and is tried again after a backoff (RETRY_*); a ready
+ * connection that closes loses what was queued on it (its stream may have
+ * stopped inside a frame: counted), and the next frame opens a new one.
+ * Only a peer unreachable for GIVE_UP_MS is given up on, until it connects
+ * itself. The accepting side is listen.c.
  */
 #include "config.h"
 
@@ -16,6 +23,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <sys/random.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -24,6 +32,55 @@
 #include "addr.h"
 #include "fabric_int.h"
 #include "stats.h"
+
+/* A random factor from 0.75 to 1.25, so that peers that failed together
+ * do not all come back at once. */
+static long jitter(long ms)
+{
+	uint16_t r = 0;
+
+	if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r))
+		r = (uint16_t)fabric_now_ms();
+	return ms * 3 / 4 + (long)((uint64_t)ms * r / (2 * 65536));
+}
+
+long link_backoff_ms(unsigned failures)
+{
+	long ms = RETRY_FIRST_MS;
+
+	while (failures-- > 1 && ms < RETRY_MAX_MS)
+		ms *= 2;
+	return ms < RETRY_MAX_MS ? ms : RETRY_MAX_MS;
+}
+
+/* Drops what pr's queue holds, counted: its connection is gone. */
+static void discard_queue(struct fabric *f, struct peer *pr)
+{
+	f->stats.lost_bytes += queue_len(&pr->q);
+	pr->q.head = pr->q.tail = 0;
+}
+
+/* An attempt to reach pr failed: wait and try again, or give up. */
+static void link_failed(struct fabric *f, struct peer *pr)
+{
+	long now = fabric_now_ms();
+
+	f->stats.link_failures++;
+	pr->tx = NULL;
+	if (!pr->failures++)
+		pr->failing_since_ms = now;
+	if (now - pr->failing_since_ms >= GIVE_UP_MS) {
+		pr->gone = 1;
+		discard_queue(f, pr);
+		if (pr->retry_ms)
+			f->nretry--;
+		pr->retry_ms = 0;
+		return;
+	}
+	if (!pr->retry_ms)
+		f->nretry++;
+	pr->retry_ms = now + jitter(link_backoff_ms(pr->failures));
+}
 
 void link_close(struct fabric *f, struct conn *c)
 {
@@ -34,17 +91,22 @@ void link_close(struct fabric *f, struct conn *c)
 			*p = c->next;
 			break;
 		}
-	if (c->state != C_READY && !c->outgoing)
-		f->nhandshakes--;
+	if (c->state != C_READY) {
+		f->npending--;
+		if (!c->outgoing)
+			f->nhandshakes--;
+	}
 	if (c->state == C_READY || c->outgoing) {
 		struct peer *pr = &f->peers[c->peer];
 
-		if (pr->tx == c) {
+		if (pr->tx == c && c->state == C_READY) {
+			/* Its launcher may be gone, or only this socket:
+			 * the next frame for it connects again. */
 			pr->tx = NULL;
-			/* Its launcher is gone (or never came): stop
-			 * queueing for it rather than retrying forever. */
-			pr->gone = 1;
-			pr->q.head = pr->q.tail = 0;
+			f->stats.links_lost++;
+			discard_queue(f, pr);
+		} else if (pr->tx == c) {
+			link_failed(f, pr);
 		}
 	}
 	if (c->state == C_READY)
@@ -67,23 +129,6 @@ void link_reap(struct fabric *f)
 		free(c->rx);
 		free(c);
 	}
-}
-
-static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
-			     uint32_t peer)
-{
-	struct conn *c = calloc(1, sizeof(*c));
-
-	if (!c)
-		return NULL;
-	c->ref.kind = REF_CONN;
-	c->fd = fd;
-	c->outgoing = outgoing;
-	c->peer = peer;
-	c->started_ms = fabric_now_ms();
-	c->next = f->conns;
-	f->conns = c;
-	return c;
 }
 
 /* The most a socket buffer may be set to (/proc/sys/net/core/NAME), or 0
@@ -129,12 +174,48 @@ static void tcp_tune(int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
 }
 
+static struct conn *conn_new(struct fabric *f, int fd, int outgoing,
+			     uint32_t peer)
+{
+	struct conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->ref.kind = REF_CONN;
+	c->fd = fd;
+	c->outgoing = outgoing;
+	c->peer = peer;
+	c->started_ms = fabric_now_ms();
+	c->next = f->conns;
+	f->conns = c;
+	f->npending++;
+	return c;
+}
+
+struct conn *conn_new_in(struct fabric *f, int fd, int is_local, uint32_t src)
+{
+	struct conn *c;
+
+	if (!is_local)
+		tcp_tune(fd);
+	c = conn_new(f, fd, 0, 0);
+	if (!c)
+		return NULL;
+	c->is_local = is_local;
+	c->src = src;
+	c->state = C_AUTH;
+	c->reading = 1;
+	f->nhandshakes++;
+	return c;
+}
+
 static int peer_queue(struct peer *pr)
 {
 	return pr->q.buf ? 0 : queue_init(&pr->q, PEER_QUEUE);
 }
 
-/* Opens the connection to rank, on first use. */
+/* Opens the connection to rank. NULL when it failed at once (the caller
+ * counts it and waits to try again). */
 static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 {
 	const struct boot_card *card = &f->cards[rank];
@@ -147,8 +228,8 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 
 	memset(&ss, 0, sizeof(ss));
 	if (same) {
-		fabric_unix_name(&f->cfg, rank, (struct sockaddr_un *)&ss,
-				 &len);
+		fabric_unix_name(&f->cfg, rank, card->tag,
+				 (struct sockaddr_un *)&ss, &len);
 	} else {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 
@@ -164,8 +245,10 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 		return NULL;
 	if (!same)
 		tcp_tune(fd);
+	/* A unix socket says EAGAIN when the listener's backlog is full:
+	 * not connected, so not in progress either; retried. */
 	if (connect(fd, (struct sockaddr *)&ss, len) < 0 &&
-	    errno != EINPROGRESS && errno != EAGAIN) {
+	    (errno != EINPROGRESS || same)) {
 		close(fd);
 		return NULL;
 	}
@@ -185,8 +268,21 @@ static struct conn *connect_peer(struct fabric *f, uint32_t rank)
 	return c;
 }
 
-/* Makes sure frames for rank can be queued. Returns the peer or NULL
- * when it is gone. */
+/* Connects to pr's rank now; a failure waits for the next try. */
+static void connect_now(struct fabric *f, struct peer *pr, uint32_t rank)
+{
+	if (pr->retry_ms) {
+		pr->retry_ms = 0;
+		f->nretry--;
+		f->stats.link_retries++;
+	}
+	pr->tx = connect_peer(f, rank);
+	if (!pr->tx)
+		link_failed(f, pr);
+}
+
+/* Makes sure frames for rank can be queued, connecting on first use.
+ * Returns the peer, or NULL when it is given up on. */
 struct peer *link_peer(struct fabric *f, uint32_t rank)
 {
 	struct peer *pr = &f->peers[rank];
@@ -195,11 +291,10 @@ struct peer *link_peer(struct fabric *f, uint32_t rank)
 		return NULL;
 	if (peer_queue(pr) < 0)
 		return NULL;
-	if (!pr->tx && !(pr->tx = connect_peer(f, rank))) {
-		pr->gone = 1;
-		return NULL;
-	}
-	return pr;
+	/* While it waits to try again, frames wait in its queue. */
+	if (!pr->tx && (!pr->retry_ms || fabric_now_ms() >= pr->retry_ms))
+		connect_now(f, pr, rank);
+	return pr->gone ? NULL : pr;
 }
 
 void link_arm(struct fabric *f, struct conn *c)
@@ -343,6 +438,7 @@ void link_ready(struct fabric *f, struct conn *c)
 	}
 	c->state = C_READY;
 	c->hs_len = 0;
+	f->npending--;
 	if (!c->outgoing)
 		f->nhandshakes--;
 	f->stats.links[c->v	     ? FABRIC_LINK_VERBS
@@ -354,8 +450,17 @@ void link_ready(struct fabric *f, struct conn *c)
 		return;
 	}
 	fabric_rx_init(c->rx);
-	if (!pr->tx && !pr->gone)
+	/* A peer given up on, or waiting to be tried again, that reached
+	 * us is back: this connection carries its frames. */
+	if (!pr->tx) {
 		pr->tx = c;
+		pr->gone = 0;
+		if (pr->retry_ms)
+			f->nretry--;
+		pr->retry_ms = 0;
+	}
+	if (pr->tx == c)
+		pr->failures = 0;
 	if (pr->tx == c) {
 		if (peer_queue(pr) < 0) {
 			link_close(f, c);
@@ -426,50 +531,6 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 		return;
 	case C_READY:
 		return;
-	}
-}
-
-void link_accept(struct fabric *f, int lfd)
-{
-	uint8_t hello[HS_HELLO_LEN];
-	struct conn *c;
-	int fd;
-
-	while ((fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >=
-	       0) {
-		if (f->nhandshakes >= MAX_HANDSHAKES) {
-			close(fd);
-			continue;
-		}
-		if (lfd == f->tcp_fd)
-			tcp_tune(fd);
-		c = conn_new(f, fd, 0, 0);
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->is_local = lfd == f->unix_fd;
-		f->nhandshakes++;
-		c->state = C_AUTH;
-		c->reading = 1;
-		if (hs_hello(f->cfg.rank, c->challenge, hello) < 0 ||
-		    link_hs_write(fd, hello, sizeof(hello)) < 0 ||
-		    fabric_watch(f, EPOLL_CTL_ADD, fd, &c->ref, EPOLLIN) < 0)
-			link_close(f, c);
-	}
-}
-
-/* Closes handshakes that take too long: a stray client cannot hold a
- * slot forever. */
-void link_expire(struct fabric *f)
-{
-	long limit = fabric_now_ms() - HANDSHAKE_TIMEOUT_MS;
-	struct conn *c = f->conns, *next;
-
-	for (; c; c = next) {
-		next = c->next;
-		if (c->state != C_READY && c->started_ms < limit)
-			link_close(f, c);
 	}
 }
 

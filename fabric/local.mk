@@ -46,7 +46,7 @@ EXTRA_DIST += fabric/fuzz_fabric.c
 # loop that moves frames between the guest and the step's other launchers.
 noinst_LIBRARIES += fabric/libfabric_run.a
 fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h \
-	fabric/fabric_int.h fabric/link.c fabric/cut.c \
+	fabric/fabric_int.h fabric/link.c fabric/listen.c fabric/cut.c \
 	fabric/boot.c fabric/boot.h fabric/handshake.c fabric/handshake.h \
 	fabric/queue.c fabric/queue.h
 fabric_libfabric_run_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \

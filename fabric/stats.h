@@ -22,7 +22,7 @@
 #include "route.h"
 
 /* Room for the summary with every counter at its maximum. */
-#define FABRIC_STATS_LINE_MAX 768
+#define FABRIC_STATS_LINE_MAX 1024
 
 /* The kinds of connection to other launchers. */
 enum fabric_link {
@@ -40,6 +40,16 @@ struct fabric_stats {
 	uint64_t dhcp_offers, dhcp_acks, dhcp_naks;
 	uint64_t dns_answers;
 	uint64_t links[FABRIC_NLINKS]; /* connections made, by kind */
+	/* The links' troubles: attempts that failed, tries again, ready
+	 * links that closed and the bytes queued on them then, connections
+	 * refused (another uid, a stranger over its share, the oldest
+	 * closed for a newer one, a failed proof), handshakes timed out,
+	 * and times the listeners rested for want of descriptors. */
+	uint64_t link_failures, link_retries, links_lost;
+	/* Frames dropped for a peer being reconnected whose queue was full,
+	 * and the bytes of those and of queues a lost link held. */
+	uint64_t lost_frames, lost_bytes;
+	uint64_t conns_refused, handshake_timeouts, listen_rests;
 };
 
 /* Counts a frame of len bytes from the guest and what fabric_route() made
@@ -71,8 +81,11 @@ uint64_t fabric_stats_drops(const struct fabric_stats *st);
  * Writes one line without a newline to buf, e.g.
  *   n0003: out 12 frames 3456 B, in 10 frames 3000 B, arp 2,
  *   dhcp 1/1/0 offer/ack/nak, dns 4, links 1/2/0 local/tcp/verbs,
- *   dropped 3 (bad_source 1, no_rank 2)
- * (on one line; drop reasons that are 0 are left out). It always fits
+ *   dropped 3 (bad_source 1, no_rank 2), link trouble: failed 2,
+ *   retried 2, lost 1 link 3 frames (512 B), refused 64, timed out 1,
+ *   rested 0
+ * (on one line; drop reasons that are 0 are left out, and the link
+ * trouble part when all of it is 0). It always fits
  * in FABRIC_STATS_LINE_MAX bytes. Returns its length, -EINVAL if rank >
  * FABRIC_RANK_MAX, or -ENOSPC if it does not fit in size bytes (buf is then
  * untouched).

@@ -10,7 +10,10 @@
 
 int main(void)
 {
-	struct boot_card c = {.node = "n1", .addr = "10.77.0.11", .port = 4242},
+	struct boot_card c = {.node = "n1",
+			      .addr = "10.77.0.11",
+			      .port = 4242,
+			      .tag = 0x0123456789abcdefULL},
 			 back;
 	char text[BOOT_CARD_TEXT_MAX + 2], bad[BOOT_CARD_TEXT_MAX + 2];
 	int i;
@@ -21,11 +24,13 @@ int main(void)
 	   text);
 	ok(boot_card_parse(text, &back) == 0 && !strcmp(back.node, "n1") &&
 	       !strcmp(back.addr, "10.77.0.11") && back.port == 4242 &&
+	       back.tag == 0x0123456789abcdefULL &&
 	       !memcmp(back.secret, c.secret, BOOT_SECRET_LEN),
 	   "and parses back to the same card");
-	ok(boot_card_parse("v2 n1 1.2.3.4 5 00", &back) == -EPROTO,
+	ok(boot_card_parse("v1 n1 1.2.3.4 5 00", &back) == -EPROTO,
 	   "another version is refused");
-	ok(boot_card_parse("v1 n1 1.2.3.4 0 00", &back) == -EPROTO,
+	ok(boot_card_parse("v2 n1 1.2.3.4 0 0123456789abcdef 00", &back) ==
+	       -EPROTO,
 	   "port 0 is refused");
 	strcpy(bad, text);
 	strcat(bad, " ");
@@ -37,11 +42,14 @@ int main(void)
 	bad[strlen(bad) - 1] = 'g';
 	ok(boot_card_parse(bad, &back) == -EPROTO,
 	   "a non-hex secret is refused");
-	ok(boot_card_parse("v1 n1  1.2.3.4 5 00", &back) == -EPROTO,
+	ok(boot_card_parse("v2 n1 1.2.3.4 5 0123456789abcdeg 00", &back) ==
+	       -EPROTO,
+	   "a tag that is not 16 hex digits is refused");
+	ok(boot_card_parse("v2 n1  1.2.3.4 5 00", &back) == -EPROTO,
 	   "an empty field is refused");
 	memset(bad, 'x', sizeof(bad) - 1);
 	bad[sizeof(bad) - 1] = 0;
-	memcpy(bad, "v1 ", 3);
+	memcpy(bad, "v2 ", 3);
 	ok(boot_card_parse(bad, &back) == -EPROTO,
 	   "an overlong node is refused");
 	return done_testing();
