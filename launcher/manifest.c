@@ -346,8 +346,7 @@ static int create_tmp(int dfd, const char *dir, const char *name, char *tmp,
 				 dir, name);
 			return -ENAMETOOLONG;
 		}
-		fd = safe_create(dfd, dir, tmp, O_WRONLY, 0600, 0, err,
-				 errlen);
+		fd = safe_create(dfd, dir, tmp, O_WRONLY, 0600, 0, err, errlen);
 	}
 	return fd;
 }
