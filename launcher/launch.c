@@ -270,7 +270,8 @@ out:
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
  * fabric owns from now on. */
 static struct fabric *join_fabric(int fd, const struct launch_config *c,
-				  const char *frames, char *err, size_t errlen)
+				  const struct restore *rs, char *err,
+				  size_t errlen)
 {
 	struct fabric_config fc = {
 	    .rank = (uint32_t)c->rank,
@@ -283,15 +284,14 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 	};
 	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
-	/* Restored: the frames in flight at the cut reach the guest first. */
-	if (f && frames) {
-		int ffd = open(frames, O_RDONLY | O_CLOEXEC), r;
+	/* Restored: the frames in flight at the cut reach the guest first,
+	 * from the file restore_prepare() opened and checked. */
+	if (f && rs) {
+		int r = fabric_load_frames(f, rs->fd[RS_FRAMES]);
 
-		r = ffd < 0 ? -errno : fabric_load_frames(f, ffd);
-		if (ffd >= 0)
-			close(ffd);
 		if (r < 0) {
-			snprintf(err, errlen, "%s: %s", frames, strerror(-r));
+			snprintf(err, errlen, "%.3000s: %s",
+				 rs->path[RS_FRAMES], strerror(-r));
 			fabric_destroy(f);
 			return NULL;
 		}
@@ -461,7 +461,7 @@ int main(int argc, char *argv[])
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
-	fabric = join_fabric(vm.net_fd, &c, c.restore ? rs.frames : NULL, err,
+	fabric = join_fabric(vm.net_fd, &c, c.restore ? &rs : NULL, err,
 			     sizeof(err));
 	vm.net_fd = -1;
 	if (fabric && c.host)
@@ -478,6 +478,8 @@ int main(int argc, char *argv[])
 cleanup:
 	vm_cleanup(&vm);
 report:
+	if (c.restore)
+		restore_close(&rs);
 	if (topo) {
 		pin_plan_free(&plan);
 		hwloc_topology_destroy(topo);
