@@ -58,7 +58,26 @@ struct snapshot *snapshot_create(const struct launch_config *c,
 	sn->f = f;
 	sn->qmp = qmp;
 	sn->vm = vm;
-	snap_record_dir(c->rundir, c->job_id, c->snapshot);
+	{
+		/* The epilog finishes and tidies the directories recorded
+		 * here. A record that is not this user's own regular file
+		 * (made first by another user: rundir is often /tmp) is not
+		 * used; the saves still work, so the step goes on. */
+		char path[4200];
+		int r = snap_record_dir(c->rundir, c->job_id, c->snapshot);
+
+		if (r < 0 && snap_record_path(c->rundir, c->job_id, path,
+					      sizeof(path)) == 0)
+			fprintf(stderr,
+				"slurm-vm-launch: rank %lu: cannot record "
+				"%s in %s: %s; the job epilog will not "
+				"finish or tidy this step's snapshots\n",
+				c->rank, c->snapshot, path,
+				r == -EPERM    ? "it is another user's file"
+				: r == -ELOOP  ? "it is a symbolic link"
+				: r == -EINVAL ? "it is not a regular file"
+					       : strerror(-r));
+	}
 	return sn;
 }
 
