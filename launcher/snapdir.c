@@ -554,20 +554,29 @@ long snap_partial_create(const char *snapdir, uint32_t job, uint32_t step,
 			 size_t errlen)
 {
 	struct snap_name n = {.state = SNAP_PARTIAL, .job = job, .step = step};
-	int tries, fd = -EEXIST;
+	int tries, dfd, fd = -EEXIST;
 
+	/* DIR itself may be shared (a project's): what is made in it is ours.
+	 */
+	dfd = safe_open(AT_FDCWD, NULL, snapdir,
+			SAFE_DIR | SAFE_FOLLOW | SAFE_ANY_OWNER, NULL, err,
+			errlen);
+	if (dfd < 0)
+		return dfd;
 	for (tries = 0; tries < 64 && first + (uint32_t)tries >= first;
 	     tries++) {
 		n.seq = first + (uint32_t)tries;
 		if (snap_name_format(&n, name, len) < 0) {
 			snprintf(err, errlen, "%s: the name is too long",
 				 snapdir);
-			return -ENAMETOOLONG;
+			fd = -ENAMETOOLONG;
+			break;
 		}
-		fd = safe_mkdir(AT_FDCWD, snapdir, name, 0700, err, errlen);
+		fd = safe_mkdir(dfd, snapdir, name, 0700, err, errlen);
 		if (fd != -EEXIST)
 			break;
 	}
+	close(dfd);
 	if (fd < 0)
 		return fd;
 	close(fd);
