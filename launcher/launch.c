@@ -43,6 +43,7 @@
 #include "qmp.h"
 #include "restore.h"
 #include "session.h"
+#include "snapdir.h"
 #include "snapshot.h"
 #include "vm.h"
 
@@ -308,7 +309,7 @@ static long peak_rss_kib(void)
 {
 	char line[256];
 	long kib = -1;
-	FILE *s = fopen("/proc/self/status", "r");
+	FILE *s = fopen("/proc/self/status", "re");
 
 	while (s && fgets(line, sizeof(line), s))
 		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
@@ -322,7 +323,7 @@ static long peak_rss_kib(void)
 static void report_stats(const struct fabric *f, const struct launch_config *c)
 {
 	const struct fabric_stats *st = fabric_get_stats(f);
-	char line[FABRIC_STATS_LINE_MAX], path[4200];
+	char line[FABRIC_STATS_LINE_MAX], path[4200], why[4400];
 	int fd;
 
 	if (!c->stats)
@@ -337,12 +338,20 @@ static void report_stats(const struct fabric *f, const struct launch_config *c)
 		return;
 	snprintf(path, sizeof(path), "%s/fabric.%lu.%lu.%lu.json", c->stats,
 		 c->job_id, c->step_id, c->rank);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || fabric_stats_write_json(st, (uint32_t)c->rank, fd) < 0)
+	/* DIR may be shared: a name another user planted there (a link, a
+	 * FIFO, a file of theirs) is refused, never written through. */
+	fd = safe_create_path(path, O_WRONLY, 0644, SAFE_REUSE, why,
+			      sizeof(why));
+	if (fd < 0) {
+		fprintf(stderr, "slurm-vm-launch: --vm-stats=%s: %s\n",
+			c->stats, why);
+		return;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    fabric_stats_write_json(st, (uint32_t)c->rank, fd) < 0)
 		fprintf(stderr, "slurm-vm-launch: cannot write %s: %s\n", path,
 			strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 }
 
 /* --vm-exec=endpoint: the fabric with the command as the guest's NIC. */

@@ -297,6 +297,58 @@ int safe_create(int dfd, const char *dir, const char *name, int oflags,
 	return fd;
 }
 
+/* Opens path's directory (see snapdir.h); *base is then its last part. */
+static int open_parent(const char *path, char *dir, size_t len,
+		       const char **base, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (!slash || !slash[1] || strlen(path) >= len) {
+		snprintf(err, errlen, "%s: not a file in a directory", path);
+		return -EINVAL;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash == path ? 1 : slash - path] = 0;
+	if (slash == path)
+		dir[0] = '/';
+	*base = slash + 1;
+	dfd = safe_open(AT_FDCWD, NULL, dir,
+			SAFE_DIR | SAFE_FOLLOW | SAFE_ANY_OWNER, NULL, err,
+			errlen);
+	return dfd;
+}
+
+int safe_open_path(const char *path, int flags, struct stat *st, char *err,
+		   size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd = open_parent(path, dir, sizeof(dir), &base, err, errlen), fd;
+
+	if (dfd < 0)
+		return dfd;
+	fd = safe_open(dfd, strcmp(dir, "/") ? dir : "", base,
+		       flags & ~SAFE_FOLLOW, st, err, errlen);
+	close(dfd);
+	return fd;
+}
+
+int safe_create_path(const char *path, int oflags, mode_t mode, int flags,
+		     char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd = open_parent(path, dir, sizeof(dir), &base, err, errlen), fd;
+
+	if (dfd < 0)
+		return dfd;
+	fd = safe_create(dfd, strcmp(dir, "/") ? dir : "", base, oflags, mode,
+			 flags, err, errlen);
+	close(dfd);
+	return fd;
+}
+
 int safe_mkdir(int dfd, const char *dir, const char *name, mode_t mode,
 	       char *err, size_t errlen)
 {

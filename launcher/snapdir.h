@@ -157,6 +157,17 @@ int safe_create(int dfd, const char *dir, const char *name, int oflags,
 		mode_t mode, int flags, char *err, size_t errlen);
 
 /*
+ * safe_open() and safe_create() of a whole path: its directory is opened
+ * as the user wrote it (its links are the user's own choice, its owner
+ * anyone, e.g. a project directory), its last component as above. path
+ * must name a file in a directory ("DIR/NAME").
+ */
+int safe_open_path(const char *path, int flags, struct stat *st, char *err,
+		   size_t errlen);
+int safe_create_path(const char *path, int oflags, mode_t mode, int flags,
+		     char *err, size_t errlen);
+
+/*
  * Makes the directory dfd/name (mode) and opens it. One that exists is an
  * error (-EEXIST): never adopted. Returns its fd or -errno with err.
  */
