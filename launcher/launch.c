@@ -54,6 +54,8 @@
  * grace after SIGTERM (session.c) fit in Slurm's KillWait (30 s by
  * default, as on the test lab) before SIGKILL. */
 #define POWEROFF_GRACE_MS 10000
+/* How long the power-off request may wait for room on the agent channel. */
+#define POWEROFF_SEND_MS 2000
 
 /* Set once the guest was asked to power off: main() then waits for it. */
 static int powering_off;
@@ -63,12 +65,19 @@ static int powering_off;
  * and syncs the disks first, and with the ACPI power button, for images
  * whose own init handles it. QEMU exits when the guest is off.
  */
-static void request_poweroff(struct vm *vm, struct qmp *qmp)
+static void request_poweroff(struct vm *vm, struct qmp *qmp, struct session *s)
 {
 	json_t *r;
 
-	if (vm->agent_fd >= 0)
-		agent_send(vm->agent_fd, AGENT_POWEROFF, NULL, 0);
+	/* A full channel is waited on (a dropped request would leave the
+	 * guest to the grace period's kill, its disks unsynced). */
+	if (vm->agent_fd >= 0 &&
+	    session_poweroff(s, vm->agent_fd, POWEROFF_SEND_MS) == -ETIMEDOUT)
+		fprintf(stderr,
+			"slurm-vm-launch: the guest's agent did not take the "
+			"power-off request within %d ms; pressing the power "
+			"button\n",
+			POWEROFF_SEND_MS);
 	r = qmp_execute(qmp, "system_powerdown", NULL, QUIT_TIMEOUT_MS, NULL,
 			0);
 	json_decref(r);
@@ -215,7 +224,7 @@ out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
 	if (ready && !snapshot_stopped(sn)) {
-		request_poweroff(vm, qmp);
+		request_poweroff(vm, qmp, s);
 	} else {
 		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
 		json_decref(r);
@@ -261,7 +270,7 @@ static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
 	code = endpoint_run(c->argv0, argv, env, extra, -1, sfd, err, errlen);
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
-	request_poweroff(vm, qmp);
+	request_poweroff(vm, qmp, NULL);
 out:
 	qmp_close(qmp);
 	free(env);
