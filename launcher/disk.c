@@ -26,7 +26,9 @@
 
 #include <jansson.h>
 
+#include "clock.h"
 #include "disk.h"
+#include "snapdir.h"
 #include "seed.h"
 #include "tool.h"
 #include "vm.h"
@@ -48,7 +50,8 @@ static void qemu_img_path(const char *qemu, char *buf, size_t len)
 static const char *image_format(const char *path)
 {
 	unsigned char magic[4] = {0};
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Non-blocking: a FIFO in the image's place reads as nothing. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 
 	if (fd >= 0) {
 		if (read(fd, magic, sizeof(magic)) != (ssize_t)sizeof(magic))
@@ -128,14 +131,24 @@ static int overlay_backing(const struct vm *vm, const struct launch_config *c,
 static int persist_overlay(struct vm *vm, const struct launch_config *c,
 			   char *err, size_t errlen)
 {
-	char tmp[4300], backing[4200];
-	int rc;
+	char tmp[4300], backing[4200], why[4400];
+	int rc, fd;
 
 	snprintf(vm->overlay, sizeof(vm->overlay), "%s/n%04lu.qcow2",
 		 c->persist, c->rank);
 	if (access(vm->overlay, F_OK) != 0) {
-		snprintf(tmp, sizeof(tmp), "%s/.n%04lu.qcow2.%ld", c->persist,
-			 c->rank, (long)getpid());
+		/* The temporary name is made first, O_EXCL (never a link or
+		 * a file someone else put there); qemu-img writes into it. */
+		snprintf(tmp, sizeof(tmp), "%s/.n%04lu.qcow2.%ld.%lx",
+			 c->persist, c->rank, (long)getpid(),
+			 (unsigned long)now_ms());
+		fd = safe_create_path(tmp, O_WRONLY, 0600, 0, why, sizeof(why));
+		if (fd < 0) {
+			snprintf(err, errlen, "--vm-disk-persist=%s: %s",
+				 c->persist, why);
+			return fd;
+		}
+		close(fd);
 		rc = overlay_create(vm, c, c->image, tmp, err, errlen);
 		if (rc == 0 && link(tmp, vm->overlay) < 0 && errno != EEXIST) {
 			rc = -errno;
@@ -149,6 +162,15 @@ static int persist_overlay(struct vm *vm, const struct launch_config *c,
 		if (rc < 0)
 			return rc;
 	}
+	/* DIR may be shared: the kept disk must be the user's own regular
+	 * file (another user's would be their content in this guest). */
+	fd = safe_open_path(vm->overlay, 0, NULL, why, sizeof(why));
+	if (fd < 0) {
+		snprintf(err, errlen, "--vm-disk-persist=%s: %s", c->persist,
+			 why);
+		return fd;
+	}
+	close(fd);
 	if (overlay_backing(vm, c, backing, sizeof(backing)) < 0) {
 		snprintf(err, errlen,
 			 "%s is not a qcow2 overlay qemu-img can read; remove "

@@ -43,6 +43,7 @@
 #include "qmp.h"
 #include "restore.h"
 #include "session.h"
+#include "snapdir.h"
 #include "snapshot.h"
 #include "vm.h"
 
@@ -53,6 +54,8 @@
  * grace after SIGTERM (session.c) fit in Slurm's KillWait (30 s by
  * default, as on the test lab) before SIGKILL. */
 #define POWEROFF_GRACE_MS 10000
+/* How long the power-off request may wait for room on the agent channel. */
+#define POWEROFF_SEND_MS 2000
 
 /* Set once the guest was asked to power off: main() then waits for it. */
 static int powering_off;
@@ -62,12 +65,19 @@ static int powering_off;
  * and syncs the disks first, and with the ACPI power button, for images
  * whose own init handles it. QEMU exits when the guest is off.
  */
-static void request_poweroff(struct vm *vm, struct qmp *qmp)
+static void request_poweroff(struct vm *vm, struct qmp *qmp, struct session *s)
 {
 	json_t *r;
 
-	if (vm->agent_fd >= 0)
-		agent_send(vm->agent_fd, AGENT_POWEROFF, NULL, 0);
+	/* A full channel is waited on (a dropped request would leave the
+	 * guest to the grace period's kill, its disks unsynced). */
+	if (vm->agent_fd >= 0 &&
+	    session_poweroff(s, vm->agent_fd, POWEROFF_SEND_MS) == -ETIMEDOUT)
+		fprintf(stderr,
+			"slurm-vm-launch: the guest's agent did not take the "
+			"power-off request within %d ms; pressing the power "
+			"button\n",
+			POWEROFF_SEND_MS);
 	r = qmp_execute(qmp, "system_powerdown", NULL, QUIT_TIMEOUT_MS, NULL,
 			0);
 	json_decref(r);
@@ -214,7 +224,7 @@ out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
 	if (ready && !snapshot_stopped(sn)) {
-		request_poweroff(vm, qmp);
+		request_poweroff(vm, qmp, s);
 	} else {
 		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
 		json_decref(r);
@@ -260,7 +270,7 @@ static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
 	code = endpoint_run(c->argv0, argv, env, extra, -1, sfd, err, errlen);
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
-	request_poweroff(vm, qmp);
+	request_poweroff(vm, qmp, NULL);
 out:
 	qmp_close(qmp);
 	free(env);
@@ -270,7 +280,8 @@ out:
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
  * fabric owns from now on. */
 static struct fabric *join_fabric(int fd, const struct launch_config *c,
-				  const char *frames, char *err, size_t errlen)
+				  const struct restore *rs, char *err,
+				  size_t errlen)
 {
 	struct fabric_config fc = {
 	    .rank = (uint32_t)c->rank,
@@ -283,15 +294,14 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 	};
 	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
-	/* Restored: the frames in flight at the cut reach the guest first. */
-	if (f && frames) {
-		int ffd = open(frames, O_RDONLY | O_CLOEXEC), r;
+	/* Restored: the frames in flight at the cut reach the guest first,
+	 * from the file restore_prepare() opened and checked. */
+	if (f && rs) {
+		int r = fabric_load_frames(f, rs->fd[RS_FRAMES]);
 
-		r = ffd < 0 ? -errno : fabric_load_frames(f, ffd);
-		if (ffd >= 0)
-			close(ffd);
 		if (r < 0) {
-			snprintf(err, errlen, "%s: %s", frames, strerror(-r));
+			snprintf(err, errlen, "%.3000s: %s",
+				 rs->path[RS_FRAMES], strerror(-r));
 			fabric_destroy(f);
 			return NULL;
 		}
@@ -308,7 +318,7 @@ static long peak_rss_kib(void)
 {
 	char line[256];
 	long kib = -1;
-	FILE *s = fopen("/proc/self/status", "r");
+	FILE *s = fopen("/proc/self/status", "re");
 
 	while (s && fgets(line, sizeof(line), s))
 		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
@@ -322,7 +332,7 @@ static long peak_rss_kib(void)
 static void report_stats(const struct fabric *f, const struct launch_config *c)
 {
 	const struct fabric_stats *st = fabric_get_stats(f);
-	char line[FABRIC_STATS_LINE_MAX], path[4200];
+	char line[FABRIC_STATS_LINE_MAX], path[4200], why[4400];
 	int fd;
 
 	if (!c->stats)
@@ -337,12 +347,20 @@ static void report_stats(const struct fabric *f, const struct launch_config *c)
 		return;
 	snprintf(path, sizeof(path), "%s/fabric.%lu.%lu.%lu.json", c->stats,
 		 c->job_id, c->step_id, c->rank);
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || fabric_stats_write_json(st, (uint32_t)c->rank, fd) < 0)
+	/* DIR may be shared: a name another user planted there (a link, a
+	 * FIFO, a file of theirs) is refused, never written through. */
+	fd = safe_create_path(path, O_WRONLY, 0644, SAFE_REUSE, why,
+			      sizeof(why));
+	if (fd < 0) {
+		fprintf(stderr, "slurm-vm-launch: --vm-stats=%s: %s\n",
+			c->stats, why);
+		return;
+	}
+	if (ftruncate(fd, 0) < 0 ||
+	    fabric_stats_write_json(st, (uint32_t)c->rank, fd) < 0)
 		fprintf(stderr, "slurm-vm-launch: cannot write %s: %s\n", path,
 			strerror(errno));
-	if (fd >= 0)
-		close(fd);
+	close(fd);
 }
 
 /* --vm-exec=endpoint: the fabric with the command as the guest's NIC. */
@@ -461,7 +479,7 @@ int main(int argc, char *argv[])
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
-	fabric = join_fabric(vm.net_fd, &c, c.restore ? rs.frames : NULL, err,
+	fabric = join_fabric(vm.net_fd, &c, c.restore ? &rs : NULL, err,
 			     sizeof(err));
 	vm.net_fd = -1;
 	if (fabric && c.host)
@@ -478,6 +496,8 @@ int main(int argc, char *argv[])
 cleanup:
 	vm_cleanup(&vm);
 report:
+	if (c.restore)
+		restore_close(&rs);
 	if (topo) {
 		pin_plan_free(&plan);
 		hwloc_topology_destroy(topo);

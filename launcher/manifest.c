@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "manifest.h"
+#include "snapdir.h"
 
 static const char *const suffixes[] = {
     [SNAP_VMSTATE] = "vmstate", [SNAP_MEMORY] = "memory",
@@ -160,20 +162,39 @@ out:
 	return rc;
 }
 
+/* Opens dir/name to read (snapdir.h: never through a link, never
+ * blocking, this user's own regular file in their own directory), with its
+ * path and stat. Returns the fd, or -errno with err naming the file. */
+static int open_in(const char *dir, const char *name, char *path, size_t len,
+		   struct stat *st, char *err, size_t errlen)
+{
+	int dfd, fd, rc = join(path, len, dir, name);
+
+	if (rc < 0) {
+		snprintf(err, errlen, "%s/%s: the path is too long", dir, name);
+		return rc;
+	}
+	dfd = safe_open(AT_FDCWD, NULL, dir, SAFE_DIR | SAFE_FOLLOW, NULL, err,
+			errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = safe_open(dfd, dir, name, 0, st, err, errlen);
+	close(dfd);
+	return fd;
+}
+
 int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
 {
-	char path[4200], hex[65];
+	char path[4200], hex[65], why[4400];
+	struct stat st;
 	uint64_t size;
 	int fd, rc;
 
 	if (strlen(name) >= sizeof(f->name) || strchr(name, '/'))
 		return -ENAMETOOLONG;
-	rc = join(path, sizeof(path), dir, name);
-	if (rc < 0)
-		return rc;
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	fd = open_in(dir, name, path, sizeof(path), &st, why, sizeof(why));
 	if (fd < 0)
-		return -errno;
+		return fd;
 	rc = hash_fd(fd, &size, hex);
 	close(fd);
 	if (rc < 0)
@@ -184,53 +205,31 @@ int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
 	return 0;
 }
 
-/* Opens dir/name to read, never through a link, with its path and stat.
- * Returns the fd, or -errno with err naming the file. */
-static int open_in(const char *dir, const char *name, char *path, size_t len,
-		   struct stat *st, char *err, size_t errlen)
+int snap_file_verify_fd(int fd, const char *path, const struct snap_file *f,
+			int hash, char *err, size_t errlen)
 {
-	int fd, rc = join(path, len, dir, name);
-
-	if (rc < 0) {
-		snprintf(err, errlen, "%s/%s: the path is too long", dir, name);
-		return rc;
-	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 || fstat(fd, st) < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc;
-	}
-	return fd;
-}
-
-int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
-		     char *err, size_t errlen)
-{
-	char path[4200], hex[65];
+	char hex[65];
 	struct stat st;
 	uint64_t size;
-	int fd, rc;
+	int rc;
 
-	fd = open_in(dir, f->name, path, sizeof(path), &st, err, errlen);
-	if (fd < 0)
-		return fd;
+	if (fstat(fd, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != f->size) {
 		snprintf(err, errlen,
 			 "%s: %" PRIu64 " bytes, the manifest says %" PRIu64
 			 " (cut short: disk full or a killed save?)",
 			 path, (uint64_t)st.st_size, f->size);
-		close(fd);
 		return -EBADMSG;
 	}
-	if (!hash) {
-		close(fd);
+	if (!hash)
 		return 0;
-	}
-	rc = hash_fd(fd, &size, hex);
-	close(fd);
+	rc = lseek(fd, 0, SEEK_SET) < 0 ? -errno : hash_fd(fd, &size, hex);
+	if (rc == 0 && lseek(fd, 0, SEEK_SET) < 0)
+		rc = -errno;
 	if (rc < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
 		return rc;
@@ -243,6 +242,21 @@ int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
 		return -EBADMSG;
 	}
 	return 0;
+}
+
+int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
+		     char *err, size_t errlen)
+{
+	char path[4200];
+	struct stat st;
+	int fd, rc;
+
+	fd = open_in(dir, f->name, path, sizeof(path), &st, err, errlen);
+	if (fd < 0)
+		return fd;
+	rc = snap_file_verify_fd(fd, path, f, hash, err, errlen);
+	close(fd);
+	return rc;
 }
 
 /* To JSON */
@@ -313,28 +327,47 @@ static json_t *manifest_json(const struct snap_manifest *m)
 	return o;
 }
 
-/* Writes text to dir/name through dir/.name.tmp, fsync, rename, and an
- * fsync of dir. */
+/* A new temporary file in dfd, named .name.<random hex>: created with
+ * O_EXCL, so a name someone made first (a file, a link) is never written
+ * through; tmp gets its name. */
+static int create_tmp(int dfd, const char *dir, const char *name, char *tmp,
+		      size_t len, char *err, size_t errlen)
+{
+	int tries, fd = -EEXIST;
+
+	for (tries = 0; tries < 16 && fd == -EEXIST; tries++) {
+		uint64_t r = 0;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint64_t)getpid() << 20 ^ (uint64_t)tries;
+		if (snprintf(tmp, len, ".%s.%016" PRIx64, name, r) >=
+		    (int)len) {
+			snprintf(err, errlen, "%s/%s: the name is too long",
+				 dir, name);
+			return -ENAMETOOLONG;
+		}
+		fd = safe_create(dfd, dir, tmp, O_WRONLY, 0600, 0, err, errlen);
+	}
+	return fd;
+}
+
+/* Writes text to dir/name through a new temporary file, fsync, rename, and
+ * an fsync of dir: dir must be this user's own directory. */
 static int write_atomic(const char *dir, const char *name, const char *text,
 			char *err, size_t errlen)
 {
-	char path[4200], tmp[4200];
+	char tmp[NAME_MAX + 1];
 	size_t len = strlen(text), off = 0;
 	int fd, dfd, rc = 0;
 
-	if (join(path, sizeof(path), dir, name) < 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-		(int)sizeof(tmp)) {
-		snprintf(err, errlen, "%s: the path is too long", dir);
-		return -ENAMETOOLONG;
-	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  0600);
+	dfd = safe_open(AT_FDCWD, NULL, dir, SAFE_DIR | SAFE_FOLLOW, NULL, err,
+			errlen);
+	if (dfd < 0)
+		return dfd;
+	fd = create_tmp(dfd, dir, name, tmp, sizeof(tmp), err, errlen);
 	if (fd < 0) {
-		rc = -errno;
-		snprintf(err, errlen, "cannot create %s: %s", tmp,
-			 strerror(errno));
-		return rc;
+		close(dfd);
+		return fd;
 	}
 	while (off < len) {
 		ssize_t n = write(fd, text + off, len - off);
@@ -351,22 +384,20 @@ static int write_atomic(const char *dir, const char *name, const char *text,
 		rc = -errno;
 	if (close(fd) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
+	if (rc == 0 && renameat(dfd, tmp, dfd, name) < 0)
 		rc = -errno;
 	if (rc < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path,
+		snprintf(err, errlen, "cannot write %s/%s: %s", dir, name,
 			 strerror(-rc));
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
+		close(dfd);
 		return rc;
 	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		if (fsync(dfd) < 0)
-			rc = -errno;
-		close(dfd);
-	}
-	if (rc < 0)
+	if (fsync(dfd) < 0) {
+		rc = -errno;
 		snprintf(err, errlen, "cannot sync %s: %s", dir, strerror(-rc));
+	}
+	close(dfd);
 	return rc;
 }
 

@@ -123,10 +123,20 @@ int snap_digest_hex(struct evp_md_ctx_st *ctx, char hex[65]);
 /*
  * Checks dir/f->name against f: its size, and its SHA-256 when hash is
  * set (reading the whole file). Returns 0, -EBADMSG (a size or checksum
- * that differs, with both in err) or -errno (missing, unreadable).
+ * that differs, with both in err) or -errno (missing, unreadable; and as
+ * every read of a snapshot file here, through safe_open() of snapdir.h:
+ * -ELOOP for a symbolic link, -EINVAL for a FIFO or any other non-regular
+ * file, -EPERM for a file or directory of another user).
  */
 int snap_file_verify(const char *dir, const struct snap_file *f, int hash,
 		     char *err, size_t errlen);
+
+/*
+ * snap_file_verify() on a file open already as fd (path names it in
+ * messages): the fd is left at offset 0, for the reader that follows.
+ */
+int snap_file_verify_fd(int fd, const char *path, const struct snap_file *f,
+			int hash, char *err, size_t errlen);
 
 /* Writes r as dir/rank-R.json: a temporary file, fsync, rename. Returns
  * 0 or -errno, with a message in err. */

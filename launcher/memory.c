@@ -15,6 +15,7 @@
 #include <openssl/evp.h>
 
 #include "memory.h"
+#include "snapdir.h"
 
 #define CHUNK (4u << 20) /* bytes per write: large enough for the disk */
 
@@ -77,17 +78,6 @@ static int hash_zeros(EVP_MD_CTX *ctx, uint64_t n)
 static int all_zero(const unsigned char *p, size_t n)
 {
 	return n == 0 || (p[0] == 0 && memcmp(p, p + 1, n - 1) == 0);
-}
-
-/* Direct I/O where the file system has it (tmpfs may not). */
-static int create_out(const char *path)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_DIRECT,
-		      0600);
-
-	if (fd < 0 && errno == EINVAL)
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	return fd < 0 ? -errno : fd;
 }
 
 static int write_all(int fd, const unsigned char *p, size_t n, uint64_t off)
@@ -176,18 +166,20 @@ static int copy_out(int fd, const unsigned char *map, uint64_t size, int out,
 	return w.rc < 0 ? w.rc : rc;
 }
 
-int memory_save(int fd, uint64_t size, const char *path, struct snap_file *f,
-		char *err, size_t errlen)
+int memory_save(int fd, uint64_t size, int dfd, const char *dir,
+		const char *name, struct snap_file *f, char *err, size_t errlen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *map = MAP_FAILED;
 	uint64_t stored = 0;
-	char hex[65];
+	char hex[65], path[4400];
 	int out, rc;
 
-	out = create_out(path);
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	/* Direct I/O where the file system has it (tmpfs may not). */
+	out = safe_create(dfd, dir, name, O_WRONLY | O_DIRECT, 0600, 0, err,
+			  errlen);
 	if (out < 0) {
-		snprintf(err, errlen, "%.400s: %s", path, strerror(-out));
 		EVP_MD_CTX_free(ctx);
 		return out;
 	}
@@ -229,7 +221,7 @@ fail:
 	if (map != MAP_FAILED)
 		munmap(map, size);
 	close(out);
-	unlink(path);
+	unlinkat(dfd, name, 0);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
@@ -275,17 +267,16 @@ static int copy_in(int in, unsigned char *map, uint64_t size, EVP_MD_CTX *ctx)
 	return 0;
 }
 
-int memory_load(int fd, const char *path, const struct snap_file *f, char *err,
-		size_t errlen)
+int memory_load(int fd, int in, const char *path, const struct snap_file *f,
+		char *err, size_t errlen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *map = MAP_FAILED;
 	struct stat st, mst;
 	char hex[65] = "";
-	int in, rc;
+	int rc;
 
-	in = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (in < 0 || fstat(in, &st) < 0 || fstat(fd, &mst) < 0) {
+	if (fstat(in, &st) < 0 || fstat(fd, &mst) < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
 		goto out;
@@ -330,8 +321,6 @@ int memory_load(int fd, const char *path, const struct snap_file *f, char *err,
 out:
 	if (map != MAP_FAILED)
 		munmap(map, f->size);
-	if (in >= 0)
-		close(in);
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }

@@ -24,23 +24,28 @@
 int memory_create(unsigned long mem_mb, char *err, size_t errlen);
 
 /*
- * Writes the memory in fd (size bytes; the guest must be paused) to path,
- * a new file (direct I/O where the file system has it), holes where the
- * memory was never touched or a whole chunk is zero, then syncs it. Fills
- * f's size, stored (bytes of data written) and sha256 (of all size bytes,
- * holes as zeros); f->name is the caller's. Returns 0 or -errno with err
- * filled; a failed save removes path.
+ * Writes the memory in fd (size bytes; the guest must be paused) to
+ * dfd/name (dir names dfd in messages), a new file (safe_create() of
+ * snapdir.h: O_EXCL, never through a link; direct I/O where the file
+ * system has it), holes where the memory was never touched or a whole
+ * chunk is zero, then syncs it. Fills f's size, stored (bytes of data
+ * written) and sha256 (of all size bytes, holes as zeros); f->name is the
+ * caller's. Returns 0 or -errno with err filled (-EEXIST when the name is
+ * taken); a failed save removes the file it created.
  */
-int memory_save(int fd, uint64_t size, const char *path, struct snap_file *f,
-		char *err, size_t errlen);
+int memory_save(int fd, uint64_t size, int dfd, const char *dir,
+		const char *name, struct snap_file *f, char *err,
+		size_t errlen);
 
 /*
- * Reads path into the memory fd (f->size bytes, which fd must have), its
- * holes left as holes, and checks its size and checksum against f.
+ * Reads the saved memory open as in (a regular file the caller opened and
+ * checked: safe_open() of snapdir.h; path names it in messages) into the
+ * memory fd (f->size bytes, which fd must have), its holes left as holes,
+ * and checks its size and checksum against f. The caller keeps in.
  * Returns 0, -EBADMSG (a size or checksum that differs, with both in err)
  * or -errno with err filled.
  */
-int memory_load(int fd, const char *path, const struct snap_file *f, char *err,
-		size_t errlen);
+int memory_load(int fd, int in, const char *path, const struct snap_file *f,
+		char *err, size_t errlen);
 
 #endif

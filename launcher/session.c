@@ -432,6 +432,53 @@ broken:
 	return -EPIPE;
 }
 
+/* Writes n bytes to the non-blocking fd, waiting for room until until
+ * (ms). Returns 0, -ETIMEDOUT or -errno. */
+static int write_until(int fd, const uint8_t *p, size_t n, long until)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+		long left;
+
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN)
+			return -errno;
+		left = until - now_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		poll(&pfd, 1, (int)left);
+	}
+	return 0;
+}
+
+int session_poweroff(struct session *s, int agent_fd, int timeout_ms)
+{
+	uint8_t hdr[AGENT_HDR_LEN];
+	long until = now_ms() + timeout_ms;
+	int fl = fcntl(agent_fd, F_GETFL), r;
+
+	if (fl < 0 || fcntl(agent_fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -errno;
+	/* A frame half sent goes out whole first: POWEROFF never lands in
+	 * the middle of one. */
+	if (s && s->out_off < s->out_len) {
+		r = write_until(agent_fd, s->out + s->out_off,
+				s->out_len - s->out_off, until);
+		if (r < 0)
+			return r;
+		s->out_off = s->out_len = 0;
+	}
+	agent_msg_header(hdr, AGENT_POWEROFF, 0);
+	return write_until(agent_fd, hdr, sizeof(hdr), until);
+}
+
 int session_run(struct session *s, const char *hostname, const char *cwd,
 		char *const argv[], char *const env[], char *err, size_t errlen)
 {

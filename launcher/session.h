@@ -47,4 +47,13 @@ int session_run(struct session *s, const char *hostname, const char *cwd,
 		char *const argv[], char *const env[], char *err,
 		size_t errlen);
 
+/*
+ * Asks the guest's agent on agent_fd to power off: what the session s
+ * still had to send (a frame in part written) goes out first, then
+ * POWEROFF, each write retried while the channel is full, for at most
+ * timeout_ms in all. s may be NULL (no session). Returns 0, -ETIMEDOUT
+ * or -errno (the channel is gone).
+ */
+int session_poweroff(struct session *s, int agent_fd, int timeout_ms);
+
 #endif

@@ -151,6 +151,230 @@ int snap_remove_tree(const char *path)
 	return rc;
 }
 
+/* Files another user may have a hand in (snapdir.h) */
+
+static void describe(char *buf, size_t len, const char *dir, const char *name)
+{
+	if (dir)
+		snprintf(buf, len, "%s/%s", dir, name);
+	else
+		snprintf(buf, len, "%s", name);
+}
+
+static const char *type_name(mode_t m)
+{
+	return S_ISLNK(m)    ? "a symbolic link"
+	       : S_ISFIFO(m) ? "a FIFO"
+	       : S_ISSOCK(m) ? "a socket"
+	       : S_ISCHR(m)  ? "a character device"
+	       : S_ISBLK(m)  ? "a block device"
+	       : S_ISDIR(m)  ? "a directory"
+	       : S_ISREG(m)  ? "a regular file"
+			     : "of an unknown type";
+}
+
+/* Checks what fd holds; clears O_NONBLOCK on a regular file. */
+static int check_opened(int fd, const char *show, int flags, struct stat *st,
+			char *err, size_t errlen)
+{
+	int want_dir = flags & SAFE_DIR;
+
+	if (fstat(fd, st) < 0) {
+		int rc = -errno;
+
+		snprintf(err, errlen, "%s: %s", show, strerror(errno));
+		return rc;
+	}
+	if (want_dir ? !S_ISDIR(st->st_mode) : !S_ISREG(st->st_mode)) {
+		snprintf(err, errlen, "%s: %s, not a %s: refused", show,
+			 type_name(st->st_mode),
+			 want_dir ? "directory" : "regular file");
+		return -EINVAL;
+	}
+	if (!(flags & SAFE_ANY_OWNER) && st->st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, not by you (uid %u): refused, "
+			 "another user could have written it",
+			 show, (unsigned)st->st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	if (!want_dir) {
+		int fl = fcntl(fd, F_GETFL);
+
+		if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0) {
+			int rc = -errno;
+
+			snprintf(err, errlen, "%s: %s", show, strerror(errno));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* Why opening dfd/name failed with errno e: a link is named as one. */
+static int open_failed(int dfd, const char *show, const char *name, int e,
+		       char *err, size_t errlen)
+{
+	struct stat st;
+
+	if ((e == ELOOP || e == ENOTDIR || e == ENXIO || e == EMLINK) &&
+	    fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (S_ISLNK(st.st_mode) || !S_ISREG(st.st_mode))) {
+		snprintf(err, errlen, "%s: %s: refused", show,
+			 type_name(st.st_mode));
+		return S_ISLNK(st.st_mode) ? -ELOOP : -EINVAL;
+	}
+	snprintf(err, errlen, "%s: %s", show, strerror(e));
+	return -e;
+}
+
+int safe_open(int dfd, const char *dir, const char *name, int flags,
+	      struct stat *st, char *err, size_t errlen)
+{
+	int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+	char show[PATH_MAX + NAME_MAX + 2];
+	struct stat own;
+	int fd, rc;
+
+	describe(show, sizeof(show), dir, name);
+	if (!(flags & SAFE_FOLLOW) && (!plain_name(name))) {
+		snprintf(err, errlen, "%s: not a plain file name", show);
+		return -EINVAL;
+	}
+	if (flags & SAFE_DIR)
+		oflags |= O_DIRECTORY;
+	if (!(flags & SAFE_FOLLOW))
+		oflags |= O_NOFOLLOW;
+	fd = openat(dfd, name, oflags);
+	if (fd < 0)
+		return open_failed(dfd, show, name, errno, err, errlen);
+	rc = check_opened(fd, show, flags, st ? st : &own, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+int safe_create(int dfd, const char *dir, const char *name, int oflags,
+		mode_t mode, int flags, char *err, size_t errlen)
+{
+	int base = O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK |
+		   (oflags & O_RDWR ? O_RDWR : O_WRONLY) |
+		   (oflags & (O_APPEND | O_DIRECT));
+	char show[PATH_MAX + NAME_MAX + 2];
+	struct stat st;
+	int fd, rc;
+
+	describe(show, sizeof(show), dir, name);
+	if (!plain_name(name)) {
+		snprintf(err, errlen, "%s: not a plain file name", show);
+		return -EINVAL;
+	}
+	fd = openat(dfd, name, base, mode);
+	if (fd < 0 && errno == EINVAL && (base & O_DIRECT)) {
+		base &= ~O_DIRECT; /* tmpfs may have no direct I/O */
+		fd = openat(dfd, name, base, mode);
+	}
+	if (fd < 0 && errno == EEXIST && (flags & SAFE_REUSE))
+		fd = openat(dfd, name, base & ~(O_CREAT | O_EXCL));
+	if (fd < 0) {
+		if (errno == EEXIST) {
+			snprintf(err, errlen,
+				 "%s exists already: a new file is never "
+				 "written over one",
+				 show);
+			return -EEXIST;
+		}
+		return open_failed(dfd, show, name, errno, err, errlen);
+	}
+	/* A new file is ours; one reused is checked like any other. */
+	rc = check_opened(fd, show, flags & SAFE_ANY_OWNER, &st, err, errlen);
+	if (rc < 0) {
+		close(fd);
+		return rc;
+	}
+	return fd;
+}
+
+/* Opens path's directory (see snapdir.h); *base is then its last part. */
+static int open_parent(const char *path, char *dir, size_t len,
+		       const char **base, char *err, size_t errlen)
+{
+	const char *slash = strrchr(path, '/');
+	int dfd;
+
+	if (!slash || !slash[1] || strlen(path) >= len) {
+		snprintf(err, errlen, "%s: not a file in a directory", path);
+		return -EINVAL;
+	}
+	memcpy(dir, path, (size_t)(slash - path));
+	dir[slash == path ? 1 : slash - path] = 0;
+	if (slash == path)
+		dir[0] = '/';
+	*base = slash + 1;
+	dfd = safe_open(AT_FDCWD, NULL, dir,
+			SAFE_DIR | SAFE_FOLLOW | SAFE_ANY_OWNER, NULL, err,
+			errlen);
+	return dfd;
+}
+
+int safe_open_path(const char *path, int flags, struct stat *st, char *err,
+		   size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd = open_parent(path, dir, sizeof(dir), &base, err, errlen), fd;
+
+	if (dfd < 0)
+		return dfd;
+	fd = safe_open(dfd, strcmp(dir, "/") ? dir : "", base,
+		       flags & ~SAFE_FOLLOW, st, err, errlen);
+	close(dfd);
+	return fd;
+}
+
+int safe_create_path(const char *path, int oflags, mode_t mode, int flags,
+		     char *err, size_t errlen)
+{
+	char dir[PATH_MAX];
+	const char *base;
+	int dfd = open_parent(path, dir, sizeof(dir), &base, err, errlen), fd;
+
+	if (dfd < 0)
+		return dfd;
+	fd = safe_create(dfd, strcmp(dir, "/") ? dir : "", base, oflags, mode,
+			 flags, err, errlen);
+	close(dfd);
+	return fd;
+}
+
+int safe_mkdir(int dfd, const char *dir, const char *name, mode_t mode,
+	       char *err, size_t errlen)
+{
+	char show[PATH_MAX + NAME_MAX + 2];
+	int rc;
+
+	describe(show, sizeof(show), dir, name);
+	if (!plain_name(name)) {
+		snprintf(err, errlen, "%s: not a plain file name", show);
+		return -EINVAL;
+	}
+	if (mkdirat(dfd, name, mode) < 0) {
+		rc = -errno;
+		if (errno == EEXIST)
+			snprintf(err, errlen,
+				 "%s exists already: a directory is never "
+				 "adopted",
+				 show);
+		else
+			snprintf(err, errlen, "cannot create %s: %s", show,
+				 strerror(errno));
+		return rc;
+	}
+	return safe_open(dfd, dir, name, SAFE_DIR, NULL, err, errlen);
+}
+
 static int path_of(char *out, size_t len, const char *dir, const char *name)
 {
 	int n = snprintf(out, len, "%s/%s", dir, name);
@@ -247,68 +471,168 @@ int snap_publish(const char *snapdir, const char *partial,
 	return 0;
 }
 
+/*
+ * Checks that dfd/name (dir names dfd in messages) is a complete snapshot
+ * of this user's: a directory of theirs (not a link unless follow) holding
+ * their own regular manifest.json. Returns 0, -ENOENT (no manifest) or
+ * -errno, with a message.
+ */
+static int snapshot_ok(int dfd, const char *dir, const char *name, int follow,
+		       char *err, size_t errlen)
+{
+	char show[PATH_MAX + NAME_MAX + 2];
+	int sfd, fd;
+
+	sfd = safe_open(dfd, dir, name, SAFE_DIR | (follow ? SAFE_FOLLOW : 0),
+			NULL, err, errlen);
+	if (sfd < 0)
+		return sfd;
+	describe(show, sizeof(show), dir, name);
+	fd = safe_open(sfd, show, SNAP_MANIFEST, 0, NULL, err, errlen);
+	close(sfd);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
 int snap_latest(const char *snapdir, char *out, size_t len, char *err,
 		size_t errlen)
 {
 	char link[PATH_MAX], target[NAME_MAX + 1], dir[PATH_MAX];
 	struct snap_name n;
+	struct stat st;
+	int dfd, rc;
 	ssize_t r;
 
 	if (path_of(link, sizeof(link), snapdir, SNAP_LATEST) < 0) {
 		snprintf(err, errlen, "%s: the path is too long", snapdir);
 		return -ENAMETOOLONG;
 	}
-	r = readlink(link, target, sizeof(target) - 1);
-	if (r < 0 && errno == ENOENT) {
+	/* DIR itself may be shared (a project's): what is in it is checked. */
+	dfd = open(snapdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NONBLOCK);
+	if (dfd < 0 && errno == ENOENT) {
 		snprintf(err, errlen,
 			 "%s holds no complete snapshot (no %s): save one "
 			 "first with --vm-snapshot=%s",
 			 snapdir, link, snapdir);
 		return -ENOENT;
 	}
+	if (dfd < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", snapdir, strerror(errno));
+		return rc;
+	}
+	r = readlinkat(dfd, SNAP_LATEST, target, sizeof(target) - 1);
+	if (r < 0 && errno == ENOENT) {
+		snprintf(err, errlen,
+			 "%s holds no complete snapshot (no %s): save one "
+			 "first with --vm-snapshot=%s",
+			 snapdir, link, snapdir);
+		rc = -ENOENT;
+		goto out;
+	}
 	if (r < 0) {
 		snprintf(err, errlen,
 			 "%s: %s; it should be a symbolic link to "
 			 "the newest snapshot",
 			 link, strerror(errno));
-		return errno == EINVAL ? -EINVAL : -errno;
+		rc = errno == EINVAL ? -EINVAL : -errno;
+		goto out;
 	}
 	target[r] = 0;
+	if (fstatat(dfd, SNAP_LATEST, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, not by you (uid %u): refused, "
+			 "another user could have pointed it elsewhere",
+			 link, (unsigned)st.st_uid, (unsigned)geteuid());
+		rc = -EPERM;
+		goto out;
+	}
 	if (snap_name_parse(target, &n) < 0 || n.state != SNAP_COMPLETE) {
 		snprintf(err, errlen,
 			 "%s points to '%s', not to a snapshot of this "
 			 "directory (snap.JOB.STEP.SEQ)",
 			 link, target);
-		return -EINVAL;
+		rc = -EINVAL;
+		goto out;
 	}
 	if (path_of(dir, sizeof(dir), snapdir, target) < 0 ||
 	    strlen(dir) >= len) {
 		snprintf(err, errlen, "%s: the path is too long", snapdir);
-		return -ENAMETOOLONG;
+		rc = -ENAMETOOLONG;
+		goto out;
 	}
-	if (!has_manifest(dir)) {
+	rc = snapshot_ok(dfd, snapdir, target, 0, err, errlen);
+	if (rc == -ENOENT) {
 		snprintf(err, errlen,
 			 "%s points to %s, which has no %s: not a complete "
 			 "snapshot",
 			 link, target, SNAP_MANIFEST);
-		return -ENOENT;
 	}
-	strcpy(out, dir);
-	return 0;
+	if (rc == 0)
+		strcpy(out, dir);
+out:
+	close(dfd);
+	return rc;
 }
 
 int snap_resolve(const char *path, char *out, size_t len, char *err,
 		 size_t errlen)
 {
-	if (has_manifest(path)) {
+	char manifest[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	/* A manifest of any kind there: path is meant as one snapshot. */
+	if (path_of(manifest, sizeof(manifest), path, SNAP_MANIFEST) == 0 &&
+	    lstat(manifest, &st) == 0) {
 		if (strlen(path) >= len) {
 			snprintf(err, errlen, "%s: the path is too long", path);
 			return -ENAMETOOLONG;
 		}
+		rc = snapshot_ok(AT_FDCWD, NULL, path, 1, err, errlen);
+		if (rc < 0)
+			return rc;
 		strcpy(out, path);
 		return 0;
 	}
 	return snap_latest(path, out, len, err, errlen);
+}
+
+long snap_partial_create(const char *snapdir, uint32_t job, uint32_t step,
+			 uint32_t first, char *name, size_t len, char *err,
+			 size_t errlen)
+{
+	struct snap_name n = {.state = SNAP_PARTIAL, .job = job, .step = step};
+	int tries, dfd, fd = -EEXIST;
+
+	/* DIR itself may be shared (a project's): what is made in it is ours.
+	 */
+	dfd = safe_open(AT_FDCWD, NULL, snapdir,
+			SAFE_DIR | SAFE_FOLLOW | SAFE_ANY_OWNER, NULL, err,
+			errlen);
+	if (dfd < 0)
+		return dfd;
+	for (tries = 0; tries < 64 && first + (uint32_t)tries >= first;
+	     tries++) {
+		n.seq = first + (uint32_t)tries;
+		if (snap_name_format(&n, name, len) < 0) {
+			snprintf(err, errlen, "%s: the name is too long",
+				 snapdir);
+			fd = -ENAMETOOLONG;
+			break;
+		}
+		fd = safe_mkdir(dfd, snapdir, name, 0700, err, errlen);
+		if (fd != -EEXIST)
+			break;
+	}
+	close(dfd);
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return (long)n.seq;
 }
 
 /* Largest .snapdirs file read: many directories, each a path. */
@@ -331,22 +655,36 @@ static int has_line(const char *text, size_t len, const char *line)
 	return 0;
 }
 
+int snap_record_path(const char *rundir, unsigned long job, char *out,
+		     size_t len)
+{
+	int n = snprintf(out, len, "%s/" RUNDIR_PREFIX "%lu%s", rundir, job,
+			 SNAP_RECORD_SUFFIX);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int snap_record_dir(const char *rundir, unsigned long job, const char *dir)
 {
-	char path[PATH_MAX], *text = NULL, *line = NULL;
+	char path[PATH_MAX], why[PATH_MAX + 200], *text = NULL, *line = NULL;
 	ssize_t n;
 	size_t len = 0;
-	int fd, rc = 0;
+	int fd, dfd, rc = 0;
 
 	if (dir[0] != '/' || strchr(dir, '\n') || strlen(dir) >= PATH_MAX)
 		return -EINVAL;
-	if (snprintf(path, sizeof(path), "%s/" RUNDIR_PREFIX "%lu%s", rundir,
-		     job, SNAP_RECORD_SUFFIX) >= (int)sizeof(path))
+	if (snap_record_path(rundir, job, path, sizeof(path)) < 0)
 		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
-		  0600);
-	if (fd < 0)
+	/* rundir is /tmp by default: a name another user made first (a file,
+	 * a link, a FIFO) is refused, never written through. */
+	dfd = open(rundir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return -errno;
+	fd = safe_create(dfd, rundir, strrchr(path, '/') + 1, O_RDWR | O_APPEND,
+			 0600, SAFE_REUSE, why, sizeof(why));
+	close(dfd);
+	if (fd < 0)
+		return fd;
 	if (flock(fd, LOCK_EX) < 0) {
 		rc = -errno;
 		goto out;

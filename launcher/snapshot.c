@@ -58,7 +58,26 @@ struct snapshot *snapshot_create(const struct launch_config *c,
 	sn->f = f;
 	sn->qmp = qmp;
 	sn->vm = vm;
-	snap_record_dir(c->rundir, c->job_id, c->snapshot);
+	{
+		/* The epilog finishes and tidies the directories recorded
+		 * here. A record that is not this user's own regular file
+		 * (made first by another user: rundir is often /tmp) is not
+		 * used; the saves still work, so the step goes on. */
+		char path[4200];
+		int r = snap_record_dir(c->rundir, c->job_id, c->snapshot);
+
+		if (r < 0 && snap_record_path(c->rundir, c->job_id, path,
+					      sizeof(path)) == 0)
+			fprintf(stderr,
+				"slurm-vm-launch: rank %lu: cannot record "
+				"%s in %s: %s; the job epilog will not "
+				"finish or tidy this step's snapshots\n",
+				c->rank, c->snapshot, path,
+				r == -EPERM    ? "it is another user's file"
+				: r == -ELOOP  ? "it is a symbolic link"
+				: r == -EINVAL ? "it is not a regular file"
+					       : strerror(-r));
+	}
 	return sn;
 }
 
@@ -147,12 +166,26 @@ void snapshot_on_signal(struct snapshot *sn)
 	}
 	{
 		/* Numbers go on from what the directory holds: a restored
-		 * step's snapshots never reuse an older one's name. */
+		 * step's snapshots never reuse an older one's name. The save's
+		 * own directory is made now, under a fresh name: one that
+		 * exists (planted by another user in a shared directory, or
+		 * left by a failed save) is never adopted. */
 		long next =
 		    snap_next_seq(sn->c->snapshot, (uint32_t)sn->c->job_id,
 				  (uint32_t)sn->c->step_id);
+		char name[96], err[4400];
 
-		sn->seq = next > (long)sn->seq ? (uint32_t)next : sn->seq + 1;
+		next = snap_partial_create(
+		    sn->c->snapshot, (uint32_t)sn->c->job_id,
+		    (uint32_t)sn->c->step_id,
+		    next > (long)sn->seq ? (uint32_t)next : sn->seq + 1, name,
+		    sizeof(name), err, sizeof(err));
+		if (next < 0) {
+			say(sn, "failed: %s; the previous snapshot is kept",
+			    err);
+			return;
+		}
+		sn->seq = (uint32_t)next;
 	}
 	sn->paused = sn->saved = 0;
 	sn->failed = 0;
@@ -232,12 +265,6 @@ static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 		sn->t_paused = now_ms();
 		say(sn, "%" PRIu32 " guests paused in %.2f s; saving to %s", n,
 		    (double)(sn->t_paused - sn->t_cut) / 1000, sn->c->snapshot);
-		if (mkdir(partial, 0700) < 0 && errno != EEXIST) {
-			say(sn, "failed: %s: %s", partial, strerror(errno));
-			broadcast(sn, FABRIC_CTL_ABORT, 0);
-			sn->t_cut = 0;
-			return;
-		}
 		broadcast(sn, FABRIC_CTL_SAVE, 0);
 	} else if (m->type == FABRIC_CTL_SAVED) {
 		struct snap_rank k;
@@ -310,17 +337,26 @@ static int await(struct snapshot *sn, uint32_t seq, int timeout_ms,
 	}
 }
 
-/* Copies src to dst (a new file), then syncs it. */
-static int copy_file(const char *src, const char *dst)
+/* Copies src (the overlay, in this launcher's own run directory or the
+ * user's --vm-disk-persist file) to dfd/name (a new file), then syncs it. */
+static int copy_file(const char *src, int dfd, const char *dir,
+		     const char *name, char *err, size_t errlen)
 {
 	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
 	struct stat st;
 	off_t off = 0;
 
-	if (in < 0)
-		return -errno;
-	out = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (out < 0 || fstat(in, &st) < 0) {
+	if (in < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%.400s: %s", src, strerror(errno));
+		return r;
+	}
+	out = safe_create(dfd, dir, name, O_WRONLY, 0600, 0, err, errlen);
+	if (out < 0) {
+		close(in);
+		return out;
+	}
+	if (fstat(in, &st) < 0) {
 		r = -errno;
 		goto out;
 	}
@@ -335,31 +371,37 @@ static int copy_file(const char *src, const char *dst)
 	if (fsync(out) < 0)
 		r = -errno;
 out:
+	if (r < 0)
+		snprintf(err, errlen, "copying the disk overlay: %s",
+			 strerror(-r));
 	close(in);
-	if (out >= 0)
-		close(out);
+	close(out);
 	return r;
 }
 
-static int write_file(const char *path, const void *data, size_t len)
+/* data into dfd/name, a new file, synced. */
+static int write_file(int dfd, const char *dir, const char *name,
+		      const void *data, size_t len, char *err, size_t errlen)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = safe_create(dfd, dir, name, O_WRONLY, 0600, 0, err, errlen);
 	int r = 0;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if ((len && write(fd, data, len) != (ssize_t)len) || fsync(fd) < 0)
 		r = errno ? -errno : -EIO;
 	close(fd);
+	if (r < 0)
+		snprintf(err, errlen, "%.400s/%s: %s", dir, name, strerror(-r));
 	return r;
 }
 
 /* The guest's device state, through QEMU's migration straight into the
- * file (QEMU gets its fd), with no bandwidth cap, then synced; the memory
- * is left out (the launcher saves it itself). The guest is paused
- * already. */
-static int save_vmstate(struct snapshot *sn, const char *path, char *err,
-			size_t errlen)
+ * new file dfd/name (QEMU gets its fd), with no bandwidth cap, then
+ * synced; the memory is left out (the launcher saves it itself). The
+ * guest is paused already. */
+static int save_vmstate(struct snapshot *sn, int dfd, const char *dir,
+			const char *name, char *err, size_t errlen)
 {
 	int fd, r;
 	json_t *q;
@@ -370,34 +412,30 @@ static int save_vmstate(struct snapshot *sn, const char *path, char *err,
 	    err, errlen);
 	if (r < 0 || (r = qmp_migrate_without_memory(sn->qmp, err, errlen)) < 0)
 		return r;
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
-		return r;
-	}
+	fd = safe_create(dfd, dir, name, O_WRONLY, 0600, 0, err, errlen);
+	if (fd < 0)
+		return fd;
 	q = qmp_execute_fd(sn->qmp, "getfd",
 			   json_pack("{s:s}", "fdname", "slurmvm-snapshot"), fd,
 			   10000, err, errlen);
-	close(fd);
-	if (!q)
+	if (!q) {
+		close(fd);
 		return -EIO;
+	}
 	json_decref(q);
 	r = qmp_simple(sn, "migrate",
 		       json_pack("{s:s}", "uri", "fd:slurmvm-snapshot"), err,
 		       errlen);
-	if (r < 0)
-		return r;
-	r = qmp_migration_wait(sn->qmp, "saving the guest's state", WAIT_MS,
-			       err, errlen);
-	if (r < 0)
-		return r;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	r = fd < 0 || fsync(fd) < 0 ? -errno : 0;
-	if (fd >= 0)
-		close(fd);
-	if (r < 0)
-		snprintf(err, errlen, "syncing %.400s: %s", path, strerror(-r));
+	if (r == 0)
+		r = qmp_migration_wait(sn->qmp, "saving the guest's state",
+				       WAIT_MS, err, errlen);
+	/* The same file QEMU wrote: our fd, not the name again. */
+	if (r == 0 && fsync(fd) < 0) {
+		r = -errno;
+		snprintf(err, errlen, "syncing %.400s/%s: %s", dir, name,
+			 strerror(-r));
+	}
+	close(fd);
 	return r;
 }
 
@@ -418,18 +456,20 @@ static int disk_full_error(const char *dir, char *err, size_t errlen)
 	return -ENOSPC;
 }
 
-/* This rank's files and its manifest entry, into the partial dir. */
+/* This rank's files and its manifest entry, into the partial dir (which
+ * rank 0 made: it must be this user's own directory, not a link). */
 static int save_rank(struct snapshot *sn, uint32_t seq,
 		     const struct agent_rx *rx, char *err, size_t errlen)
 {
 	const struct launch_config *c = sn->c;
 	struct snap_rank r = {0};
-	char dir[4200], path[4400];
+	char dir[4200], pname[96];
 	uint64_t bytes;
 	long t0, t1;
-	int fd, rc;
+	int sfd, dfd, fd, rc;
 
 	partial_dir(sn, seq, dir, sizeof(dir));
+	snap_name(sn, seq, SNAP_PARTIAL, pname, sizeof(pname));
 	r.rank = (uint32_t)c->rank;
 	snprintf(r.node, sizeof(r.node), "%s", c->node ? c->node : "");
 	r.mem_mb = c->mem_mb;
@@ -440,68 +480,76 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 		snprintf(err, errlen, "the guest's image: %s", strerror(errno));
 		return -errno;
 	}
-	snprintf(path, sizeof(path), "%s/rank-%lu.vmstate", dir, c->rank);
+	sfd = safe_open(AT_FDCWD, NULL, c->snapshot,
+			SAFE_DIR | SAFE_FOLLOW | SAFE_ANY_OWNER, NULL, err,
+			errlen);
+	if (sfd < 0)
+		return sfd;
+	dfd = safe_open(sfd, c->snapshot, pname, SAFE_DIR, NULL, err, errlen);
+	close(sfd);
+	if (dfd < 0)
+		return dfd;
+	snap_file_name(r.rank, SNAP_VMSTATE, r.vmstate.name,
+		       sizeof(r.vmstate.name));
+	snap_file_name(r.rank, SNAP_MEMORY, r.memory.name,
+		       sizeof(r.memory.name));
+	snap_file_name(r.rank, SNAP_FRAMES, r.frames.name,
+		       sizeof(r.frames.name));
+	snap_file_name(r.rank, SNAP_AGENT, r.agent.name, sizeof(r.agent.name));
 	t0 = now_ms();
-	rc = save_vmstate(sn, path, err, errlen);
+	rc = save_vmstate(sn, dfd, dir, r.vmstate.name, err, errlen);
 	t1 = now_ms();
-	if (rc < 0)
-		return disk_full(dir) ? disk_full_error(dir, err, errlen) : rc;
-	snprintf(r.vmstate.name, sizeof(r.vmstate.name), "rank-%lu.vmstate",
-		 c->rank);
-	snprintf(r.memory.name, sizeof(r.memory.name), "rank-%lu.memory",
-		 c->rank);
-	snprintf(path, sizeof(path), "%s/%s", dir, r.memory.name);
-	rc = memory_save(sn->vm->memory_fd, (uint64_t)c->mem_mb << 20, path,
-			 &r.memory, err, errlen);
+	if (rc < 0) {
+		rc = disk_full(dir) ? disk_full_error(dir, err, errlen) : rc;
+		goto out;
+	}
+	rc = memory_save(sn->vm->memory_fd, (uint64_t)c->mem_mb << 20, dfd, dir,
+			 r.memory.name, &r.memory, err, errlen);
 	t1 = now_ms();
-	if (rc == -ENOSPC || (rc < 0 && disk_full(dir)))
-		return disk_full_error(dir, err, errlen);
+	if (rc == -ENOSPC || (rc < 0 && disk_full(dir))) {
+		rc = disk_full_error(dir, err, errlen);
+		goto out;
+	}
 	if (rc < 0)
-		return rc;
+		goto out;
 	if (sn->vm->overlay[0]) {
 		r.has_disk = 1;
-		snprintf(r.disk.name, sizeof(r.disk.name),
-			 "rank-%lu.disk.qcow2", c->rank);
-		snprintf(path, sizeof(path), "%s/%s", dir, r.disk.name);
-		rc = copy_file(sn->vm->overlay, path);
-		if (rc < 0) {
-			snprintf(err, errlen, "copying the disk overlay: %s",
-				 strerror(-rc));
-			return rc;
-		}
+		snap_file_name(r.rank, SNAP_DISK, r.disk.name,
+			       sizeof(r.disk.name));
+		rc = copy_file(sn->vm->overlay, dfd, dir, r.disk.name, err,
+			       errlen);
+		if (rc < 0)
+			goto out;
 	}
-	snprintf(r.frames.name, sizeof(r.frames.name), "rank-%lu.frames",
-		 c->rank);
-	snprintf(path, sizeof(path), "%s/%s", dir, r.frames.name);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0 || fabric_save_frames(sn->f, fd, &bytes) < 0 ||
-	    fsync(fd) < 0) {
-		rc = -errno;
+	fd = safe_create(dfd, dir, r.frames.name, O_WRONLY, 0600, 0, err,
+			 errlen);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	if (fabric_save_frames(sn->f, fd, &bytes) < 0 || fsync(fd) < 0) {
+		rc = errno ? -errno : -EIO;
 		snprintf(err, errlen, "saving the frames in flight: %s",
-			 strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return rc ? rc : -EIO;
+			 strerror(-rc));
+		close(fd);
+		goto out;
 	}
 	close(fd);
-	snprintf(r.agent.name, sizeof(r.agent.name), "rank-%lu.agent", c->rank);
-	snprintf(path, sizeof(path), "%s/%s", dir, r.agent.name);
-	rc = write_file(path, rx->buf + rx->start, rx->len - rx->start);
-	if (rc < 0) {
-		snprintf(err, errlen, "saving the agent's bytes: %s",
-			 strerror(-rc));
-		return rc;
-	}
+	rc = write_file(dfd, dir, r.agent.name, rx->buf + rx->start,
+			rx->len - rx->start, err, errlen);
+	if (rc < 0)
+		goto out;
 	if ((rc = snap_file_hash(dir, r.vmstate.name, &r.vmstate)) < 0 ||
 	    (r.has_disk &&
 	     (rc = snap_file_hash(dir, r.disk.name, &r.disk)) < 0) ||
 	    (rc = snap_file_hash(dir, r.frames.name, &r.frames)) < 0 ||
-	    (rc = snap_file_hash(dir, r.agent.name, &r.agent)) < 0 ||
-	    (rc = snap_rank_write(dir, &r, err, errlen)) < 0) {
-		snprintf(err, errlen, "writing this rank's entry: %s",
+	    (rc = snap_file_hash(dir, r.agent.name, &r.agent)) < 0) {
+		snprintf(err, errlen, "checksums of this rank's files: %s",
 			 strerror(-rc));
-		return rc;
+		goto out;
 	}
+	if ((rc = snap_rank_write(dir, &r, err, errlen)) < 0)
+		goto out;
 	if (c->stats)
 		say(sn,
 		    "rank %lu: %.1f MB of memory and %.1f MB of device state "
@@ -509,7 +557,9 @@ static int save_rank(struct snapshot *sn, uint32_t seq,
 		    c->rank, (double)r.memory.stored / 1e6,
 		    (double)r.vmstate.size / 1e6, (double)(t1 - t0) / 1000,
 		    (double)(now_ms() - t1) / 1000);
-	return 0;
+out:
+	close(dfd);
+	return rc;
 }
 
 /* An aborted snapshot: this rank's files and entry go (rank 0 removes the

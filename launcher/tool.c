@@ -14,9 +14,16 @@
 static void exec_tool(char *const argv[], const char *log, const char *out)
 {
 	static const char *const sbin[] = {"/usr/sbin", "/sbin"};
-	int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	int ofd = out ? open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600) : fd;
-	int null = open("/dev/null", O_RDONLY);
+	/* Close-on-exec: only the dup2 copies (0, 1, 2) reach the tool. The
+	 * files are in the launcher's own run directory. */
+	int fd = open(
+	    log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int ofd =
+	    out ? open(out,
+		       O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+		       0600)
+		: fd;
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	char path[4200];
 	size_t i;
 

@@ -28,10 +28,12 @@
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	       size_t errlen)
 {
+	char why[4400];
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
+	vm->console_fd = -1;
 	snprintf(vm->dir, sizeof(vm->dir),
 		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
 		 c->step_id, c->rank);
@@ -55,6 +57,25 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		vm_cleanup(vm);
 		return r;
 	}
+	/* The launcher opens the console file, not QEMU: a name another
+	 * user planted (a link to a file of the user's, a FIFO, a file of
+	 * theirs) is refused, never written through. Kept, and emptied, when
+	 * it is the user's own. */
+	vm->console_fd = safe_create_path(vm->console, O_WRONLY, 0644,
+					  SAFE_REUSE, why, sizeof(why));
+	if (vm->console_fd < 0 || ftruncate(vm->console_fd, 0) < 0) {
+		r = vm->console_fd < 0 ? vm->console_fd : -errno;
+		if (vm->console_fd >= 0)
+			snprintf(why, sizeof(why), "%s: %s", vm->console,
+				 strerror(-r));
+		if (c->console)
+			snprintf(err, errlen, "--vm-console=%s: %s", c->console,
+				 why);
+		else
+			snprintf(err, errlen, "the console log: %s", why);
+		vm_cleanup(vm);
+		return r;
+	}
 	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
 	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
 	if ((c->snapshot || c->restore) &&
@@ -71,10 +92,13 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 }
 
 /* In the child: the socketpair ends QEMU keeps, then exec. */
-static void exec_qemu(struct vm *vm, char **argv, int keep[4])
+static void exec_qemu(struct vm *vm, char **argv, const int *keep, int nkeep)
 {
-	int log = open(vm->qemu_log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-	int null = open("/dev/null", O_RDONLY);
+	int log =
+	    open(vm->qemu_log,
+		 O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	int i;
 
 	/* Dies with the launcher, so a killed launcher leaves no guest. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -86,11 +110,13 @@ static void exec_qemu(struct vm *vm, char **argv, int keep[4])
 		dup2(log, 1);
 		dup2(log, 2);
 	}
-	fcntl(keep[0], F_SETFD, 0);
-	fcntl(keep[1], F_SETFD, 0);
-	fcntl(keep[2], F_SETFD, 0);
-	if (keep[3] >= 0)
-		fcntl(keep[3], F_SETFD, 0);
+	/* Every fd of the launcher is close-on-exec; these, and only these,
+	 * QEMU inherits on purpose: its QMP, agent and NIC sockets, the
+	 * guest's memory (a memfd it maps through /proc/self/fd) and the
+	 * console file (reopened by it through /proc/self/fd). */
+	for (i = 0; i < nkeep; i++)
+		if (keep[i] >= 0)
+			fcntl(keep[i], F_SETFD, 0);
 	execvp(argv[0], argv);
 	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
 	_exit(127);
@@ -100,6 +126,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	     char *err, size_t errlen)
 {
 	int qmp[2], agent[2], net[2];
+	char console[64];
 	struct plan_fds fds;
 	char **argv;
 	sigset_t none, old;
@@ -114,7 +141,12 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	fds.agent = agent[1];
 	fds.net = net[1];
 	fds.memory = vm->memory_fd;
-	argv = plan_qemu_argv(c, accel, vm->drive, vm->ndrives, vm->console,
+	/* QEMU 7.2's file chardev opens a path itself (O_CREAT | O_TRUNC,
+	 * following links); this one is the magic link to the file the
+	 * launcher opened and checked, so it lands on that very file, as the
+	 * memory backend does with the memfd. */
+	snprintf(console, sizeof(console), "/proc/self/fd/%d", vm->console_fd);
+	argv = plan_qemu_argv(c, accel, vm->drive, vm->ndrives, console,
 			      vm->user_qmp, &fds);
 	if (!argv) {
 		errno = ENOMEM;
@@ -122,12 +154,14 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	}
 	vm->pid = fork();
 	if (vm->pid == 0) {
-		int keep[4] = {qmp[1], agent[1], net[1], vm->memory_fd};
+		int keep[] = {qmp[1], agent[1], net[1], vm->memory_fd,
+			      vm->console_fd};
 
 		/* QEMU starts with no signal blocked, whatever ours are. */
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, &old);
-		exec_qemu(vm, argv, keep);
+		exec_qemu(vm, argv, keep,
+			  (int)(sizeof(keep) / sizeof(keep[0])));
 	}
 	plan_argv_free(argv);
 	if (vm->pid < 0) {
@@ -189,7 +223,10 @@ void vm_cleanup(struct vm *vm)
 		close(vm->net_fd);
 	if (vm->memory_fd >= 0)
 		close(vm->memory_fd);
+	if (vm->console_fd >= 0)
+		close(vm->console_fd);
 	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
+	vm->console_fd = -1;
 	if (vm->dir[0])
 		snap_remove_tree(vm->dir);
 	vm->dir[0] = 0;
@@ -199,7 +236,8 @@ void vm_tail(const char *file, int max_lines, char *buf, size_t len)
 {
 	char chunk[4096];
 	ssize_t n = 0;
-	int fd = open(file, O_RDONLY | O_CLOEXEC), lines = 0;
+	/* Never blocks on a FIFO another user put in the console's place. */
+	int fd = safe_open_path(file, 0, NULL, chunk, sizeof(chunk)), lines = 0;
 	off_t size;
 	char *start;
 	size_t used = strlen(buf);

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -182,6 +183,33 @@ int main(void)
 	ok(disk_prepare(&vm, &c, err, sizeof(err)) < 0 &&
 	       strstr(err, "n0004.qcow2 is not a qcow2 overlay"),
 	   "a kept file that is no overlay is refused: %s", err);
+	/* DIR may be shared: a good overlay over the right image, but planted
+	 * as a link, or as another user's file, is refused. */
+	c.image = base;
+	c.rank = 5;
+	run_dir(&vm, "run6");
+	ok(symlink(in_dir("keep/n0003.qcow2"), in_dir("keep/n0005.qcow2")) ==
+		   0 &&
+	       disk_prepare(&vm, &c, err, sizeof(err)) == -ELOOP &&
+	       strstr(err, "n0005.qcow2: a symbolic link: refused"),
+	   "a kept overlay that is a symbolic link is refused: %s", err);
+	if (geteuid() == 0) {
+		char plant[9000];
+
+		snprintf(plant, sizeof(plant), "cp %s %s && chown 65534 %s",
+			 in_dir("keep/n0003.qcow2"), in_dir("keep/n0006.qcow2"),
+			 in_dir("keep/n0006.qcow2"));
+		c.rank = 6;
+		run_dir(&vm, "run7");
+		ok(system(plant) == 0 &&
+		       disk_prepare(&vm, &c, err, sizeof(err)) == -EPERM &&
+		       strstr(err, "n0006.qcow2: owned by uid 65534"),
+		   "a kept overlay of another user is refused: %s", err);
+	} else {
+		printf("ok %d # SKIP no second user to own a file (not "
+		       "root)\n",
+		       ++tap_n);
+	}
 
 	free(base);
 	free(agent);

@@ -23,9 +23,12 @@ int main(void)
 	struct snap_file f = {0}, g = {0}, bad;
 	unsigned char *p, *q;
 	struct stat st;
-	int fd, fd2, rc;
+	int fd, fd2, dfd, in, rc;
 
 	if (!mkdtemp(dir))
+		return 1;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
 		return 1;
 	fd = memory_create(16, err, sizeof(err));
 	ok(fd >= 0, "a 16 MiB memfd: %s", err);
@@ -42,7 +45,8 @@ int main(void)
 	memset(p + 12 * MB, 0, 4 * MB);
 
 	snprintf(path, sizeof(path), "%s/rank-0.memory", dir);
-	rc = memory_save(fd, 16 * MB, path, &f, err, sizeof(err));
+	rc = memory_save(fd, 16 * MB, dfd, dir, "rank-0.memory", &f, err,
+			 sizeof(err));
 	ok(rc == 0, "saved: %s", err);
 	ok(f.size == 16 * MB, "the file has the memory's size");
 	ok(f.stored >= MB + 4096 && f.stored <= 2 * MB + 4 * MB,
@@ -55,13 +59,35 @@ int main(void)
 	ok(snap_file_hash(dir, "rank-0.memory", &g) == 0 &&
 	       !strcmp(g.sha256, f.sha256) && g.size == f.size,
 	   "the checksum is the file's, read whole (holes as zeros)");
-	ok(memory_save(fd, 16 * MB, path, &g, err, sizeof(err)) == -EEXIST &&
-	       stat(path, &st) == 0,
+	ok(memory_save(fd, 16 * MB, dfd, dir, "rank-0.memory", &g, err,
+		       sizeof(err)) == -EEXIST &&
+	       stat(path, &st) == 0 && strstr(err, "rank-0.memory"),
 	   "an existing file is never overwritten: %s", err);
+	/* A link planted at the name (to a file of the victim's, say): the
+	 * save refuses it and the link's target is not written. */
+	{
+		char target[128], link[128];
+		struct stat t;
+
+		snprintf(target, sizeof(target), "%s/target", dir);
+		snprintf(link, sizeof(link), "%s/rank-1.memory", dir);
+		close(open(target, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+		if (symlink(target, link) < 0)
+			return 1;
+		ok(memory_save(fd, 16 * MB, dfd, dir, "rank-1.memory", &g, err,
+			       sizeof(err)) < 0 &&
+		       stat(target, &t) == 0 && t.st_size == 0,
+		   "a symbolic link at the name is refused, its target "
+		   "untouched: %s",
+		   err);
+	}
+	in = open(path, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return 1;
 
 	fd2 = memory_create(16, err, sizeof(err));
 	err[0] = 0;
-	rc = memory_load(fd2, path, &f, err, sizeof(err));
+	rc = memory_load(fd2, in, path, &f, err, sizeof(err));
 	ok(rc == 0, "loaded into a new memfd: %s", err);
 	/* Before reading it whole: reading a hole through a map fills it. */
 	ok(fstat(fd2, &st) == 0 && (uint64_t)st.st_blocks * 512 <= 8 * MB,
@@ -76,22 +102,23 @@ int main(void)
 	bad = f;
 	bad.sha256[0] = bad.sha256[0] == '0' ? '1' : '0';
 	fd2 = memory_create(16, err, sizeof(err));
-	ok(memory_load(fd2, path, &bad, err, sizeof(err)) == -EBADMSG &&
+	ok(memory_load(fd2, in, path, &bad, err, sizeof(err)) == -EBADMSG &&
 	       strstr(err, "SHA-256") && strstr(err, "rank-0.memory"),
 	   "a checksum that differs is refused, naming the file: %s", err);
 	close(fd2);
 	fd2 = memory_create(8, err, sizeof(err));
-	ok(memory_load(fd2, path, &f, err, sizeof(err)) == -EBADMSG &&
+	ok(memory_load(fd2, in, path, &f, err, sizeof(err)) == -EBADMSG &&
 	       strstr(err, "the guest has 8388608"),
 	   "memory of another size is refused: %s", err);
 	close(fd2);
 
-	snprintf(path, sizeof(path), "%s/no/such/dir", dir);
-	ok(memory_save(fd, 16 * MB, path, &g, err, sizeof(err)) == -ENOENT &&
-	       strstr(err, "no/such/dir"),
-	   "a save into a missing directory names it: %s", err);
+	ok(memory_save(fd, 16 * MB, dfd, dir, "../escape", &g, err,
+		       sizeof(err)) == -EINVAL,
+	   "a name with a slash is refused: %s", err);
 
 	munmap(p, 16 * MB);
+	close(in);
+	close(dfd);
 	close(fd);
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
