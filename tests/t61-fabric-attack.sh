@@ -50,7 +50,8 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 step 1 2
 wait_for 60 all_up
 name=$(unix_names | head -1)
-is "$($ATTACK probe "unix:$name")" 16 "the job's own uid gets the challenge on the node-local listener"
+# The challenge (HELLO) is 28 bytes: 8 of magic, 4 of rank, 16 random.
+is "$($ATTACK probe "unix:$name")" 28 "the job's own uid gets the challenge on the node-local listener"
 is "$(runuser -u nobody -- $ATTACK probe "unix:$name")" 0 \
 	"another uid is refused at once (SO_PEERCRED), with nothing said"
 like "$name" '^@slurm-vm\.[0-9]+\.[0-9]+\.[0-9]+\.[0-9a-f]{16}$' "the listener's name ends in a random tag"
@@ -85,9 +86,10 @@ finish_step 90
 is "$(heard 8)" 8 "after a silent peer came back, all 8 ranks reach all their peers"
 like "$(cat "$err")" "timed out [1-9]" "the timed-out handshakes are counted"
 
-# 4. Out of descriptors: a launcher whose limit is cut below what it needs
-# rests its listeners instead of spinning, then heals once it may open
-# more.
+# 4. Out of descriptors: a launcher whose limit is cut to 4 more than it
+# holds rests its listeners instead of spinning, and its links take turns
+# (failed ones are tried again as others close) until every pair got
+# through. (A limit cannot be raised again from outside here.)
 step 2 24
 wait_for 60 all_up
 victim=$(rank_pid 7)
@@ -100,9 +102,8 @@ sleep 5
 t1=$(cpu_ticks "$victim")
 ok "$([ $((t1 - t0)) -le 50 ]; echo $?)" \
 	"out of descriptors, the launcher is not spinning ($((t1 - t0)) ticks of 500 in 5 s)"
-prlimit --pid "$victim" --nofile=16384:16384
-finish_step 120
-is "$(heard 24)" 24 "with its descriptors back, all 24 ranks reach all their peers"
+finish_step 180
+is "$(heard 24)" 24 "with 4 descriptors to spare on one launcher, all 24 ranks reach all their peers"
 like "$(grep n0007 "$err")" "rested [1-9]|failed [1-9]" "and the launcher counted its trouble"
 
 # 5. 256 tasks over 4 nodes, without and with a client holding 200 idle
