@@ -692,12 +692,19 @@ int fabric_start(struct fabric *f, char *err, size_t errlen)
 void fabric_stop(struct fabric *f)
 {
 	uint64_t one = 1;
+	uint32_t r;
 
 	if (!f || !f->running)
 		return;
 	if (write(f->stop_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(f->thread, NULL);
 	f->running = 0;
+	/* What still waits for a peer that could not be reached is lost
+	 * with the launcher: counted, never silently. */
+	for (r = 0; f->peers && r < f->cfg.nranks; r++)
+		if (f->peers[r].q.buf &&
+		    !(f->peers[r].tx && f->peers[r].tx->state == C_READY))
+			f->stats.lost_bytes += queue_len(&f->peers[r].q);
 }
 
 void fabric_destroy(struct fabric *f)

@@ -137,17 +137,18 @@ int fabric_stats_summary(const struct fabric_stats *st, uint32_t rank,
 	}
 	if (sep[0] == ',')
 		append(line, &off, ")");
-	if (st->link_failures || st->link_retries || st->links_lost ||
-	    st->lost_frames || st->conns_refused || st->handshake_timeouts ||
+	/* A link that closes is how every step ends (peers finish at their
+	 * own pace): said only beside real trouble. */
+	if (st->link_failures || st->link_retries || st->lost_frames ||
+	    st->lost_bytes || st->conns_refused || st->handshake_timeouts ||
 	    st->listen_rests)
 		append(line, &off,
 		       ", link trouble: failed %" PRIu64 ", retried %" PRIu64
-		       ", lost %" PRIu64 " link%s %" PRIu64 " frames (%" PRIu64
+		       ", closed %" PRIu64 ", lost %" PRIu64 " frames (%" PRIu64
 		       " B), refused %" PRIu64 ", timed out %" PRIu64
 		       ", rested %" PRIu64,
 		       st->link_failures, st->link_retries, st->links_lost,
-		       st->links_lost == 1 ? "" : "s", st->lost_frames,
-		       st->lost_bytes, st->conns_refused,
+		       st->lost_frames, st->lost_bytes, st->conns_refused,
 		       st->handshake_timeouts, st->listen_rests);
 	if (off >= sizeof(line) || off >= size)
 		return -ENOSPC;
@@ -198,7 +199,7 @@ json_t *fabric_stats_json(const struct fabric_stats *st, uint32_t rank)
 	err |= set_counter(links, "verbs", st->links[FABRIC_LINK_VERBS]);
 	err |= set_counter(links, "failed", st->link_failures);
 	err |= set_counter(links, "retried", st->link_retries);
-	err |= set_counter(links, "lost", st->links_lost);
+	err |= set_counter(links, "closed", st->links_lost);
 	err |= set_counter(links, "lost_frames", st->lost_frames);
 	err |= set_counter(links, "lost_bytes", st->lost_bytes);
 	err |= set_counter(links, "refused", st->conns_refused);

@@ -47,7 +47,8 @@ struct fabric_stats {
 	 * and times the listeners rested for want of descriptors. */
 	uint64_t link_failures, link_retries, links_lost;
 	/* Frames dropped for a peer being reconnected whose queue was full,
-	 * and the bytes of those and of queues a lost link held. */
+	 * and the bytes of those, of queues a lost link held, and of what
+	 * still waited for an unreachable peer when the fabric stopped. */
 	uint64_t lost_frames, lost_bytes;
 	uint64_t conns_refused, handshake_timeouts, listen_rests;
 };
@@ -82,10 +83,10 @@ uint64_t fabric_stats_drops(const struct fabric_stats *st);
  *   n0003: out 12 frames 3456 B, in 10 frames 3000 B, arp 2,
  *   dhcp 1/1/0 offer/ack/nak, dns 4, links 1/2/0 local/tcp/verbs,
  *   dropped 3 (bad_source 1, no_rank 2), link trouble: failed 2,
- *   retried 2, lost 1 link 3 frames (512 B), refused 64, timed out 1,
+ *   retried 2, closed 1, lost 3 frames (512 B), refused 64, timed out 1,
  *   rested 0
  * (on one line; drop reasons that are 0 are left out, and the link
- * trouble part when all of it is 0). It always fits
+ * trouble part when nothing but closed links would be in it). It always fits
  * in FABRIC_STATS_LINE_MAX bytes. Returns its length, -EINVAL if rank >
  * FABRIC_RANK_MAX, or -ENOSPC if it does not fit in size bytes (buf is then
  * untouched).

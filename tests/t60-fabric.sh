@@ -18,6 +18,17 @@ like "$out" "0: inet 10.0.0.1/8" "DHCP gave rank 0 its address 10.0.0.1/8"
 like "$out" "1: inet 10.0.0.2/8" "DHCP gave rank 1 its address 10.0.0.2/8"
 assert_clean "ping job"
 
+# No retries allowed: both guests ping 25 s after they start, once each,
+# with no wait for the peer, and both stay up until the other is done (a
+# guest that has powered off answers nothing, which is no fabric loss).
+# Every ping must cross, and nothing may be dropped or lost on the way.
+out=$(vsrun -N2 -n2 -l --vm-stats sh -c 'sleep 25; ping -c 3 -W 5 $(printf n%04d $((1 - SLURM_PROCID))) | grep -c "bytes from"; sleep 10' 2>"$tmp/err")
+like "$out" "0: 3" "a ping at boot + 25 s, no retry: n0000 gets 3 of 3"
+like "$out" "1: 3" "and n0001 gets 3 of 3"
+is "$(grep -c 'dropped 0[;,]' "$tmp/err")" 2 "neither fabric dropped a frame"
+is "$(grep -c 'link trouble' "$tmp/err")" 0 "and no link had trouble: $(grep -o 'link trouble[^;]*' "$tmp/err" | head -1)"
+assert_clean "ping job without retries"
+
 # Three guests: each broadcasts pings for 4 s; every other guest answers
 # (the sender's own kernel answers too).
 out=$(vsrun -N2 -n3 -l sh -c 'echo 0 >/proc/sys/net/ipv4/icmp_echo_ignore_broadcasts; '"$wait_peers"'; ping -w 4 10.255.255.255 2>/dev/null | grep -o "from 10\.[0-9.]*" | sort -u | tr "\n" " "; echo; sleep 8' 2>"$tmp/err")
