@@ -133,9 +133,8 @@ static int option_cb(int val, const char *arg, int remote)
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
 	if (val == REQ_DISK)
-		return request_add(&req, val, arg ? arg : "", NULL) < 0
-			   ? -1
-			   : 0;
+		return request_add(&req, val, arg ? arg : "", NULL) < 0 ? -1
+									: 0;
 	return request_set(&req, val, arg ? arg : "", NULL) < 0 ? -1 : 0;
 }
 

@@ -35,8 +35,8 @@ int cleanup_qemus(uint32_t job, uid_t uid);
  * between the two) when it is newer than the latest, removes every other
  * .partial.<job>.* (a failed or killed save), checks the sizes of every
  * snap.<job>.* against its manifest, and removes the record (also one
- * that is not a regular file: as the job's user, only the user's own goes). Calls
- * log(arg, line) for each thing it did or found. Returns how many
+ * that is not a regular file: as the job's user, only the user's own goes).
+ * Calls log(arg, line) for each thing it did or found. Returns how many
  * directories it handled.
  */
 int cleanup_snapshots(const char *rundir, uint32_t job, uid_t uid,
