@@ -383,21 +383,26 @@ static int run_take(struct fabric *f, struct peer *pr, const uint8_t *frame,
 	return 1;
 }
 
-static int peer_ready(const struct peer *pr)
+/*
+ * Whether a full queue for pr holds its sender back: over a link that is
+ * up (the receiver's back-pressure) or being made for the first time (the
+ * frames that open a link wait for it).
+ */
+static int pushes_back(const struct peer *pr)
 {
-	return pr->tx && pr->tx->state == C_READY;
+	return pr->tx && (pr->tx->state == C_READY || !pr->failures);
 }
 
 /*
- * A frame for pr finds its queue full. Over a ready link that is the
- * receiver's back-pressure: the frame waits (-EAGAIN) and the guest is not
- * read meanwhile. While the link is being made again, waiting could stop
- * the guest's whole network for a peer that may never come back: the
- * frame is dropped and counted instead (returns 0).
+ * A frame for pr finds its queue full. Where pr pushes back, the frame
+ * waits (-EAGAIN) and the guest is not read meanwhile. Once a link to pr
+ * has failed, waiting could stop the guest's whole network for a peer
+ * that may never come back: until a link is up again, the frame is
+ * dropped and counted instead (returns 0).
  */
 static int unsent(struct fabric *f, const struct peer *pr, size_t len)
 {
-	if (peer_ready(pr))
+	if (pushes_back(pr))
 		return -EAGAIN;
 	f->stats.lost_frames++;
 	f->stats.lost_bytes += len;
@@ -431,13 +436,13 @@ static int forward(struct fabric *f, int action, uint32_t dst,
 		queue_put(&pr->q, frame, len);
 		return 0;
 	}
-	/* Broadcast: all queues of ready links must have room, or none is
+	/* Broadcast: all queues that push back must have room, or none is
 	 * used, so a retry never delivers twice. */
 	run_send(f);
 	for (r = 0; r < f->cfg.nranks; r++) {
 		struct peer *pr = r == f->cfg.rank ? NULL : link_peer(f, r);
 
-		if (pr && !queue_room(&pr->q, len) && peer_ready(pr))
+		if (pr && !queue_room(&pr->q, len) && pushes_back(pr))
 			return -EAGAIN;
 	}
 	for (r = 0; r < f->cfg.nranks; r++) {
