@@ -62,7 +62,12 @@ endif
 FABRIC_RUN_LIBS = fabric/libfabric_run.a fabric/libfabric.a $(PMIX_LIBS) \
 	$(CRYPTO_LIBS) $(JANSSON_LIBS) $(VERBS_LIBS)
 
-check_PROGRAMS += tests/test_fabric_boot tests/test_fabric_handshake
+check_PROGRAMS += tests/test_fabric_boot tests/test_fabric_handshake \
+	tests/test_fabric_link
+tests_test_fabric_link_SOURCES = tests/test_fabric_link.c tests/tap.h
+tests_test_fabric_link_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
+tests_test_fabric_link_LDADD = $(FABRIC_RUN_LIBS)
+tests_test_fabric_link_LDFLAGS = -pthread
 tests_test_fabric_boot_SOURCES = tests/test_fabric_boot.c tests/tap.h
 tests_test_fabric_boot_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
 tests_test_fabric_boot_LDADD = $(FABRIC_RUN_LIBS)

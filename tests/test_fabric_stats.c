@@ -93,6 +93,21 @@ static void test_summary(void)
 	       "dropped 3 (spoofed 2, tagged 1)",
 	       "the guard's drops are named in the line");
 	memset(&st, 0, sizeof(st));
+	st.links_lost = 3;
+	fabric_stats_summary(&st, 0, buf, sizeof(buf));
+	ok(!strstr(buf, "link trouble"),
+	   "links that closed as peers finished are no trouble: %s", buf);
+	st.link_failures = 2;
+	st.link_retries = 1;
+	st.conns_refused = 64;
+	st.lost_frames = 4;
+	st.lost_bytes = 512;
+	fabric_stats_summary(&st, 0, buf, sizeof(buf));
+	ok(strstr(buf,
+		  ", link trouble: failed 2, retried 1, closed 3, lost 4 "
+		  "frames (512 B), refused 64, timed out 0, rested 0") != NULL,
+	   "link trouble is said in full: %s", buf);
+	memset(&st, 0, sizeof(st));
 	ok(fabric_stats_summary(&st, 0, small, sizeof(small)) == -ENOSPC &&
 	       !strcmp(small, "keep"),
 	   "a short buffer is refused and untouched");
