@@ -3,10 +3,19 @@
  * QMP speaks one JSON object per line. Replies are parsed with jansson and
  * checked for shape: QEMU is trusted more than the guest, but a malformed
  * line is still an error, not a crash.
+ *
+ * Every command carries an "id", a counter, and QEMU copies it into the
+ * reply. A command waits only for the reply with its own id: a reply that
+ * comes after its command timed out, or one with another or no id, is
+ * discarded and counted, so it is never taken as the answer to a later
+ * command. Events may come at any time, between replies too; no caller
+ * waits for one (the migration wait polls query-migrate), so they are
+ * skipped here and by qmp_drain().
  */
 #include "config.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,24 +29,26 @@
 #include "qmp.h"
 
 #define QMP_LINE_MAX (256 * 1024)
+#define QMP_DRAIN_MAX 256 /* messages per qmp_drain(), so a flood ends */
 
 struct qmp {
 	int fd;
+	json_int_t last_id;	 /* the id of the last command sent */
+	unsigned long discarded; /* replies that were not awaited */
 	char buf[QMP_LINE_MAX];
 	size_t len;
 };
 
 /* Reads one line into a parsed JSON object. NULL with errno on failure;
- * timeout_ms < 0 waits forever, 0 only takes what is buffered. */
-static json_t *read_object(struct qmp *q, int timeout_ms)
+ * waits until deadline (now_ms() time), and only takes what is ready when
+ * it has passed. */
+static json_t *read_object(struct qmp *q, long deadline)
 {
-	long deadline = now_ms() + timeout_ms;
-
 	for (;;) {
 		char *nl = memchr(q->buf, '\n', q->len);
 		struct pollfd p = {.fd = q->fd, .events = POLLIN};
+		long left;
 		ssize_t n;
-		int wait;
 
 		if (nl) {
 			size_t line = (size_t)(nl - q->buf) + 1;
@@ -56,12 +67,14 @@ static json_t *read_object(struct qmp *q, int timeout_ms)
 			errno = EPROTO;
 			return NULL;
 		}
-		wait = timeout_ms < 0 ? -1 : (int)(deadline - now_ms());
-		if (timeout_ms >= 0 && wait < 0)
-			wait = 0;
-		n = poll(&p, 1, wait);
+		left = deadline - now_ms();
+		if (left < 0)
+			left = 0;
+		n = poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0)
+			return NULL;
 		if (n == 0) {
 			errno = ETIMEDOUT;
 			return NULL;
@@ -77,6 +90,37 @@ static json_t *read_object(struct qmp *q, int timeout_ms)
 	}
 }
 
+enum qmp_kind {
+	QMP_OTHER,   /* an event, or an object of no known kind */
+	QMP_FOREIGN, /* a reply, but not to the command awaited */
+	QMP_RETURN,  /* the awaited reply: its "return" value */
+	QMP_ERROR,   /* the awaited reply: an error, its "desc" */
+};
+
+/*
+ * Sorts one message for the command whose id is want. For QMP_RETURN,
+ * *val is the "return" member (borrowed from o); for QMP_ERROR, *desc is
+ * the error's text or NULL. No I/O: the shape checks in one place.
+ */
+static enum qmp_kind classify(json_t *o, json_int_t want, json_t **val,
+			      const char **desc)
+{
+	json_t *id = json_object_get(o, "id");
+	json_t *ret = json_object_get(o, "return");
+	json_t *e = json_object_get(o, "error");
+
+	if (!ret && !e)
+		return QMP_OTHER;
+	if (!json_is_integer(id) || json_integer_value(id) != want)
+		return QMP_FOREIGN;
+	if (ret) {
+		*val = ret;
+		return QMP_RETURN;
+	}
+	*desc = json_string_value(json_object_get(e, "desc"));
+	return QMP_ERROR;
+}
+
 struct qmp *qmp_open(int fd, int timeout_ms)
 {
 	struct qmp *q = calloc(1, sizeof(*q));
@@ -88,7 +132,7 @@ struct qmp *qmp_open(int fd, int timeout_ms)
 		return NULL;
 	}
 	q->fd = fd;
-	greeting = read_object(q, timeout_ms);
+	greeting = read_object(q, now_ms() + timeout_ms);
 	if (!greeting)
 		goto fail;
 	if (!json_object_get(greeting, "QMP")) {
@@ -169,7 +213,9 @@ json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
 		       int timeout_ms, char *err, size_t errlen)
 {
-	json_t *req = json_pack("{s:s}", "execute", cmd);
+	long deadline = now_ms() + timeout_ms;
+	json_int_t id = ++q->last_id;
+	json_t *req = json_pack("{s:s, s:I}", "execute", cmd, "id", id);
 	char *text;
 	size_t len;
 
@@ -195,27 +241,30 @@ json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
 	}
 	free(text);
 	for (;;) {
-		json_t *o = read_object(q, timeout_ms), *ret, *e;
+		json_t *o = read_object(q, deadline), *ret = NULL;
+		const char *desc = NULL;
 
 		if (!o)
 			return NULL;
-		if ((ret = json_object_get(o, "return"))) {
+		switch (classify(o, id, &ret, &desc)) {
+		case QMP_RETURN:
 			json_incref(ret);
 			json_decref(o);
 			return ret;
-		}
-		if ((e = json_object_get(o, "error"))) {
-			const char *desc =
-			    json_string_value(json_object_get(e, "desc"));
-
+		case QMP_ERROR:
 			if (err)
 				snprintf(err, errlen, "%s: %s", cmd,
 					 desc ? desc : "error");
 			json_decref(o);
 			errno = EIO;
 			return NULL;
+		case QMP_FOREIGN:
+			q->discarded++; /* late, or not ours */
+			break;
+		case QMP_OTHER:
+			break; /* an event */
 		}
-		json_decref(o); /* an event */
+		json_decref(o);
 	}
 }
 
@@ -276,12 +325,17 @@ int qmp_migration_wait(struct qmp *q, const char *what, int timeout_ms,
 	long until = now_ms() + timeout_ms;
 
 	while (now_ms() < until) {
-		json_t *r =
-		    qmp_execute(q, "query-migrate", NULL, 10000, err, errlen);
+		long left = until - now_ms();
+		json_t *r = qmp_execute(q, "query-migrate", NULL,
+					left < 10000 ? (int)left + 1 : 10000,
+					err, errlen);
 		const char *st, *why;
 
+		if (!r && errno != EIO) /* EIO: err has QEMU's reason */
+			snprintf(err, errlen, "%s: query-migrate: %s", what,
+				 strerror(errno));
 		if (!r)
-			return -EIO; /* err says why */
+			return -EIO;
 		st = json_string_value(json_object_get(r, "status"));
 		if (st && !strcmp(st, "completed")) {
 			json_decref(r);
@@ -322,13 +376,23 @@ int qmp_version(struct qmp *q, char *buf, size_t len)
 
 int qmp_drain(struct qmp *q)
 {
-	for (;;) {
-		json_t *o = read_object(q, 0);
+	int i;
 
-		if (o) {
-			json_decref(o);
-			continue;
-		}
-		return errno == EPIPE ? -EPIPE : 0;
+	for (i = 0; i < QMP_DRAIN_MAX; i++) {
+		json_t *o = read_object(q, 0), *ret = NULL;
+		const char *desc = NULL;
+
+		if (!o)
+			return errno == EPIPE ? -EPIPE : 0;
+		/* no command waits now: any reply is a late one */
+		if (classify(o, 0, &ret, &desc) != QMP_OTHER)
+			q->discarded++;
+		json_decref(o);
 	}
+	return 0;
+}
+
+unsigned long qmp_discarded(const struct qmp *q)
+{
+	return q->discarded;
 }

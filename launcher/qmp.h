@@ -24,10 +24,14 @@ void qmp_close(struct qmp *q);
 int qmp_fd(const struct qmp *q);
 
 /*
- * Runs one command (args may be NULL; the reference is stolen) and waits at
- * most timeout_ms for its reply, skipping events. Returns the "return"
- * value (a new reference) or NULL with errno set: EIO when QEMU answered
- * with an error (its text in err), ETIMEDOUT, EPIPE when QEMU went away.
+ * Runs one command (args may be NULL; the reference is stolen) under a
+ * new id and waits at most timeout_ms, in all, for the reply with that
+ * id, skipping events and discarding replies with another or no id (a
+ * late reply to a command that timed out: see qmp_discarded()). Returns
+ * the "return" value (a new reference) or NULL with errno set: EIO when
+ * QEMU answered with an error (its text in err), ETIMEDOUT, EPIPE when
+ * QEMU went away, EPROTO for a line that is not a JSON object or is longer
+ * than the client's buffer.
  */
 json_t *qmp_execute(struct qmp *q, const char *cmd, json_t *args,
 		    int timeout_ms, char *err, size_t errlen);
@@ -63,7 +67,13 @@ int qmp_migrate_without_memory(struct qmp *q, char *err, size_t errlen);
 /* QEMU's version as "7.2.22 <package>" into buf. Returns 0 or -errno. */
 int qmp_version(struct qmp *q, char *buf, size_t len);
 
-/* Reads and discards pending events. Returns 0, or -EPIPE at EOF. */
+/*
+ * Reads and discards pending events and late replies, without waiting,
+ * and at most a few hundred per call. Returns 0, or -EPIPE at EOF.
+ */
 int qmp_drain(struct qmp *q);
+
+/* How many replies were discarded as not awaited (late or foreign ids). */
+unsigned long qmp_discarded(const struct qmp *q);
 
 #endif
