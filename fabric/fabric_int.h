@@ -32,10 +32,12 @@
 #define STRANGER_HANDSHAKES 8
 /* A failed connection is tried again after RETRY_FIRST_MS, doubling up to
  * RETRY_MAX_MS (each +-25 % at random); a peer that cannot be reached for
- * GIVE_UP_MS is given up on until it connects itself. */
+ * GIVE_UP_MS is given up on until it connects itself. A try costs one
+ * connect every RETRY_MAX_MS at most, so the wait is long: a launcher
+ * short of descriptors, or a peer's, may need minutes to reach everyone. */
 #define RETRY_FIRST_MS 50
 #define RETRY_MAX_MS 2000
-#define GIVE_UP_MS 120000
+#define GIVE_UP_MS 600000
 /* Out of descriptors, the listeners rest this long instead of spinning. */
 #define LISTEN_PAUSE_MS 200
 

@@ -13,8 +13,8 @@
  * its frames queued and is tried again after a backoff (RETRY_*); a ready
  * connection that closes loses what was queued on it (its stream may have
  * stopped inside a frame: counted), and the next frame opens a new one.
- * Only a peer unreachable for GIVE_UP_MS is given up on, until it connects
- * itself. The accepting side is listen.c.
+ * Only a peer unreachable for GIVE_UP_MS (for reasons not ours) is given
+ * up on, until it connects itself. The accepting side is listen.c.
  */
 #include "config.h"
 
@@ -60,14 +60,15 @@ static void discard_queue(struct fabric *f, struct peer *pr)
 	pr->q.head = pr->q.tail = 0;
 }
 
-/* An attempt to reach pr failed: wait and try again, or give up. */
-static void link_failed(struct fabric *f, struct peer *pr)
+/* An attempt to reach pr failed: wait and try again, or give up. Not for
+ * a failure of ours (out of descriptors): that says nothing of the peer. */
+static void link_failed(struct fabric *f, struct peer *pr, int ours)
 {
 	long now = fabric_now_ms();
 
 	f->stats.link_failures++;
 	pr->tx = NULL;
-	if (!pr->failures++)
+	if (!pr->failures++ || ours)
 		pr->failing_since_ms = now;
 	if (now - pr->failing_since_ms >= GIVE_UP_MS) {
 		pr->gone = 1;
@@ -106,7 +107,7 @@ void link_close(struct fabric *f, struct conn *c)
 			f->stats.links_lost++;
 			discard_queue(f, pr);
 		} else if (pr->tx == c) {
-			link_failed(f, pr);
+			link_failed(f, pr, 0);
 		}
 	}
 	if (c->state == C_READY)
@@ -278,7 +279,9 @@ static void connect_now(struct fabric *f, struct peer *pr, uint32_t rank)
 	}
 	pr->tx = connect_peer(f, rank);
 	if (!pr->tx)
-		link_failed(f, pr);
+		link_failed(f, pr,
+			    errno == EMFILE || errno == ENFILE ||
+				errno == ENOBUFS || errno == ENOMEM);
 }
 
 /* Makes sure frames for rank can be queued, connecting on first use.

@@ -86,15 +86,15 @@ finish_step 90
 is "$(heard 8)" 8 "after a silent peer came back, all 8 ranks reach all their peers"
 like "$(cat "$err")" "timed out [1-9]" "the timed-out handshakes are counted"
 
-# 4. Out of descriptors: a launcher whose limit is cut to 4 more than it
+# 4. Out of descriptors: a launcher whose limit is cut to 8 more than it
 # holds rests its listeners instead of spinning, and its links take turns
 # (failed ones are tried again as others close) until every pair got
 # through. (A limit cannot be raised again from outside here.)
-step 2 24
+step 2 16
 wait_for 60 all_up
 victim=$(rank_pid 7)
 open=$(ls "/proc/$victim/fd" | wc -l)
-prlimit --pid "$victim" --nofile=$((open + 4)):$((open + 4))
+prlimit --pid "$victim" --nofile=$((open + 8)):$((open + 8))
 touch "$go"
 sleep 3
 t0=$(cpu_ticks "$victim")
@@ -102,8 +102,8 @@ sleep 5
 t1=$(cpu_ticks "$victim")
 ok "$([ $((t1 - t0)) -le 50 ]; echo $?)" \
 	"out of descriptors, the launcher is not spinning ($((t1 - t0)) ticks of 500 in 5 s)"
-finish_step 180
-is "$(heard 24)" 24 "with 4 descriptors to spare on one launcher, all 24 ranks reach all their peers"
+finish_step 240
+is "$(heard 16)" 16 "with 8 descriptors to spare on one launcher, all 16 ranks reach all their peers"
 like "$(grep n0007 "$err")" "rested [1-9]|failed [1-9]" "and the launcher counted its trouble"
 
 # 5. 256 tasks over 4 nodes, without and with a client holding 200 idle
