@@ -22,9 +22,10 @@
  * Connections are made on first use: the first frame for a rank opens the
  * connection (the shortcut on the same node, TCP otherwise) and waits in
  * the rank's queue while the handshake (handshake.h) runs. A connection
- * accepted from a peer is used for sending to it too, unless this side
- * already opened its own; each side keeps sending on one connection, so
- * frames between two guests stay in order.
+ * accepted from a peer is used for sending to it too, unless this side's
+ * own has got past the peer's first word (link.c: link_ready()); each side
+ * keeps sending on one connection, so frames between two guests stay in
+ * order.
  */
 #include "config.h"
 

@@ -453,6 +453,22 @@ void link_ready(struct fabric *f, struct conn *c)
 		return;
 	}
 	fabric_rx_init(c->rx);
+	/*
+	 * The peer reached us while our own connection to it still waits for
+	 * its first word (its listener is slow, resting, or out of
+	 * descriptors): send on this one, which works, and drop ours, which
+	 * has carried nothing yet (frames go out only on a ready link) and
+	 * which the peer has not taken as a link (it answers AUTH only
+	 * after its HELLO). Else a peer could finish with its frames for us
+	 * still waiting on a connection we cannot take.
+	 */
+	if (!c->outgoing && pr->tx && pr->tx != c &&
+	    (pr->tx->state == C_CONNECTING || pr->tx->state == C_HELLO)) {
+		struct conn *ours = pr->tx;
+
+		pr->tx = NULL;
+		link_close(f, ours);
+	}
 	/* A peer given up on, or waiting to be tried again, that reached
 	 * us is back: this connection carries its frames. */
 	if (!pr->tx) {
