@@ -188,13 +188,14 @@ int helper_run(const struct site_config *site, const char *const *words,
 	close(fds[0]);
 	if (rc == 0)
 		rc = reap(pid, deadline, &status);
-	if (rc == -ETIMEDOUT) {
-		/* Its own process group: whatever it started goes too. */
+	if (rc < 0 && rc != -ECHILD) {
+		/* Out of time (or poll failed): its own process group goes,
+		 * whatever it started too, and is reaped. */
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
 		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 			;
-		return -ETIMEDOUT;
+		return rc;
 	}
 	if (rc < 0)
 		return rc;
