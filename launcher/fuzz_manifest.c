@@ -4,7 +4,7 @@
  * snapshot's manifest and one rank's entry. Not built by default:
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -Ilauncher \
  *     launcher/fuzz_manifest.c launcher/manifest.c \
- *     launcher/manifest_parse.c -ljansson -lcrypto \
+ *     launcher/manifest_parse.c launcher/snapdir.c -ljansson -lcrypto \
  *     -o fuzz-manifest
  *   ./fuzz-manifest -max_total_time=60
  */
