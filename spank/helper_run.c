@@ -19,23 +19,15 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "helper_run.h"
 #include "request.h"
 #include "request_int.h"
 
 #define MAX_WORDS 16
 #define MAX_OUTPUT (64 * 1024)
-
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
 
 void log_clean(char *s)
 {
@@ -193,8 +185,9 @@ int helper_run(const struct site_config *site, const char *const *words,
 		 * whatever it started too, and is reaped. */
 		kill(-pid, SIGKILL);
 		kill(pid, SIGKILL);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
+		/* Even a kill waits on a process stuck in the kernel (a hung
+		 * file system): reap it if it goes soon, else leave it. */
+		reap(pid, now_ms() + HELPER_REAP_MS, &status);
 		return rc;
 	}
 	if (rc < 0)

@@ -17,6 +17,8 @@
 #define HELPER_PROBE_S 60
 #define HELPER_TASK_EXIT_S 30
 #define HELPER_EPILOG_S 60
+/* After the kill, how long the caller waits to reap it, in ms. */
+#define HELPER_REAP_MS 2000
 
 /*
  * Runs site->helper with the words given (NULL-terminated), then "--" and
