@@ -56,7 +56,22 @@ struct ref {
 };
 
 /* C_VERBS: authenticated, swapping queue-pair cards (link_verbs.c). */
-enum conn_state { C_CONNECTING, C_HELLO, C_AUTH, C_PROOF, C_VERBS, C_READY };
+/*
+ * A connection's place in the handshake (handshake.h). An incoming one
+ * holds one of the max_handshakes slots only in C_AUTH; in C_CONFIRM it is
+ * a member of the step that has our PROOF but has not said it took it:
+ * until CONFIRM comes it carries nothing of ours, and it is never closed
+ * for time or a slot (its connector may already send frames on it).
+ */
+enum conn_state {
+	C_CONNECTING,
+	C_HELLO,
+	C_AUTH,
+	C_PROOF,
+	C_CONFIRM,
+	C_VERBS,
+	C_READY
+};
 
 struct conn {
 	struct ref ref;
@@ -110,7 +125,7 @@ struct fabric {
 	struct conn *conns;
 	struct conn *dead;	 /* closed this epoll round, freed after it */
 	struct verbs_dev *verbs; /* the RDMA device, for --vm-fabric=verbs */
-	int nhandshakes;	 /* incoming, not yet authenticated */
+	int nhandshakes;	 /* incoming in C_AUTH */
 	int max_handshakes;	 /* nranks + HANDSHAKE_SLACK */
 	int npending;		 /* connections of either side not ready */
 	int nretry;		 /* peers waiting to connect again */

@@ -11,7 +11,8 @@
 
 #include "handshake.h"
 
-static const uint8_t magic[8] = {'S', 'V', 'M', 'F', 1, 0, 0, 0};
+static const uint8_t magic[8] = {'S', 'V', 'M', 'F', 2, 0, 0, 0};
+const uint8_t hs_confirm[HS_CONFIRM_LEN] = {'S', 'V', 'M', 'C'};
 
 static void put32(uint8_t *p, uint32_t v)
 {

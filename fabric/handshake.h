@@ -12,8 +12,12 @@
  *				       u8[16] challenge C,
  *				       u8[32] HMAC-SHA256(secret, "C" A src dst)
  *	acceptor  -> connector  PROOF  u8[32] HMAC-SHA256(secret, "A" C src dst)
+ *	connector -> acceptor   CONFIRM "SVMC"
  *
- * Integers are big-endian. After PROOF, both directions carry frames.
+ * Integers are big-endian. The connector sends frames right after CONFIRM,
+ * the acceptor only once CONFIRM has come: a connector may give up on a
+ * slow handshake until it has PROOF, and what the acceptor sent on a
+ * connection given up on would be lost unseen.
  */
 #ifndef SLURM_VM_FABRIC_HANDSHAKE_H
 #define SLURM_VM_FABRIC_HANDSHAKE_H
@@ -28,6 +32,9 @@
 #define HS_HELLO_LEN (8 + 4 + HS_CHALLENGE_LEN)
 #define HS_AUTH_LEN (8 + 4 + 4 + HS_CHALLENGE_LEN + HS_MAC_LEN)
 #define HS_PROOF_LEN HS_MAC_LEN
+#define HS_CONFIRM_LEN 4
+
+extern const uint8_t hs_confirm[HS_CONFIRM_LEN];
 
 /* The acceptor's HELLO; challenge is filled with fresh random bytes. */
 int hs_hello(uint32_t acceptor, uint8_t challenge[HS_CHALLENGE_LEN],

@@ -4,9 +4,12 @@
  *
  * Lifecycle of a connection. Outgoing: CONNECTING (non-blocking connect:
  * the node-local shortcut or TCP), HELLO (wait for the acceptor's
- * challenge, answer with AUTH), PROOF (check the acceptor's proof), READY.
- * Incoming: AUTH (after sending HELLO, wait for the connector's AUTH and
- * answer with PROOF), READY.
+ * challenge, answer with AUTH), PROOF (check the acceptor's proof, send
+ * CONFIRM), READY. Incoming: AUTH (after sending HELLO, wait for the
+ * connector's AUTH and answer with PROOF), CONFIRM (wait for the
+ * connector to say it took the proof: only then may frames of ours go on
+ * it), READY. A connector that gives up before CONFIRM thus never leaves
+ * frames of ours unread on a socket it closed.
  *
  * Healing. An outgoing connection that fails (refused, out of descriptors,
  * a handshake that errs or takes longer than HANDSHAKE_TIMEOUT_MS) leaves
@@ -92,11 +95,10 @@ void link_close(struct fabric *f, struct conn *c)
 			*p = c->next;
 			break;
 		}
-	if (c->state != C_READY) {
+	if (c->state != C_READY)
 		f->npending--;
-		if (!c->outgoing)
-			f->nhandshakes--;
-	}
+	if (!c->outgoing && c->state == C_AUTH)
+		f->nhandshakes--;
 	if (c->state == C_READY || c->outgoing) {
 		struct peer *pr = &f->peers[c->peer];
 
@@ -442,8 +444,6 @@ void link_ready(struct fabric *f, struct conn *c)
 	c->state = C_READY;
 	c->hs_len = 0;
 	f->npending--;
-	if (!c->outgoing)
-		f->nhandshakes--;
 	f->stats.links[c->v	     ? FABRIC_LINK_VERBS
 		       : c->is_local ? FABRIC_LINK_LOCAL
 				     : FABRIC_LINK_TCP]++;
@@ -525,8 +525,8 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 		if (link_hs_read(f, c, HS_PROOF_LEN) != 1)
 			return;
 		if (hs_check_proof(c->hs, f->cfg.rank, c->peer,
-				   f->cards[c->peer].secret,
-				   c->challenge) < 0) {
+				   f->cards[c->peer].secret, c->challenge) < 0 ||
+		    link_hs_write(c->fd, hs_confirm, HS_CONFIRM_LEN) < 0) {
 			link_close(f, c);
 			return;
 		}
@@ -543,6 +543,17 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 			return;
 		}
 		c->peer = (uint32_t)src;
+		c->state = C_CONFIRM;
+		c->hs_len = 0;
+		f->nhandshakes--;
+		return;
+	case C_CONFIRM:
+		if (link_hs_read(f, c, HS_CONFIRM_LEN) != 1)
+			return;
+		if (memcmp(c->hs, hs_confirm, HS_CONFIRM_LEN)) {
+			link_close(f, c);
+			return;
+		}
 		link_ready(f, c);
 		return;
 	case C_VERBS:

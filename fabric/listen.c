@@ -49,7 +49,7 @@ static int waiting_from(const struct fabric *f, uint32_t addr)
 	int n = 0;
 
 	for (c = f->conns; c; c = c->next)
-		n += !c->outgoing && c->state != C_READY && !c->is_local &&
+		n += !c->outgoing && c->state == C_AUTH && !c->is_local &&
 		     c->src == addr;
 	return n;
 }
@@ -60,7 +60,7 @@ static void evict_oldest(struct fabric *f)
 	struct conn *c, *old = NULL;
 
 	for (c = f->conns; c; c = c->next)
-		if (!c->outgoing && c->state != C_READY &&
+		if (!c->outgoing && c->state == C_AUTH &&
 		    (!old || c->started_ms < old->started_ms))
 			old = c;
 	if (old) {
@@ -160,7 +160,8 @@ void link_timers(struct fabric *f)
 
 	for (c = f->conns; f->npending && c; c = next) {
 		next = c->next;
-		if (c->state != C_READY && c->started_ms < limit) {
+		if (c->state != C_READY && c->state != C_CONFIRM &&
+		    c->started_ms < limit) {
 			f->stats.handshake_timeouts++;
 			link_close(f, c);
 		}

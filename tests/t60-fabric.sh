@@ -115,7 +115,7 @@ for port in sys.argv[1:]:
 	if not hello.startswith(b"SVMF"):
 		continue
 	# An AUTH from rank 1 to the acceptor, with a made-up MAC.
-	s.sendall(b"SVMF\x01\x00\x00\x00" + b"\x00\x00\x00\x01" + hello[8:12] + bytes(48))
+	s.sendall(b"SVMF\x02\x00\x00\x00" + b"\x00\x00\x00\x01" + hello[8:12] + bytes(48))
 	try:
 		rest = s.recv(100)
 		print("hello=%d closed=%s" % (len(hello), rest == b""))
