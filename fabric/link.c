@@ -525,7 +525,8 @@ static void handshake(struct fabric *f, struct conn *c, uint32_t events)
 		if (link_hs_read(f, c, HS_PROOF_LEN) != 1)
 			return;
 		if (hs_check_proof(c->hs, f->cfg.rank, c->peer,
-				   f->cards[c->peer].secret, c->challenge) < 0 ||
+				   f->cards[c->peer].secret,
+				   c->challenge) < 0 ||
 		    link_hs_write(c->fd, hs_confirm, HS_CONFIRM_LEN) < 0) {
 			link_close(f, c);
 			return;

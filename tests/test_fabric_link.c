@@ -95,8 +95,8 @@ static void confirm_before_frames(void)
 				    .mtu = 1500,
 				    .addr = "127.0.0.1",
 				    .exchange = exchange};
-	uint8_t frame[4 + 64] = {0, 0, 0, 64, 0x52, 0x55, 0, 0, 0, 1,
-				 0x52, 0x55, 0, 0, 0, 0, 0x88, 0xb5};
+	uint8_t frame[4 + 64] = {0, 0,	  0,	64, 0x52, 0x55, 0, 0,	 0,
+				 1, 0x52, 0x55, 0,  0,	  0,	0, 0x88, 0xb5};
 	uint8_t hello[HS_HELLO_LEN], auth[HS_AUTH_LEN], proof[HS_PROOF_LEN];
 	uint8_t challenge[HS_CHALLENGE_LEN], got[sizeof(frame)];
 	struct sockaddr_in sin = {.sin_family = AF_INET};
