@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Control records between launchers, for collective snapshots. They share
+ * Control records between launchers, for collective snapshots (their types
+ * are public, in fabric.h). They share
  * a connection's byte stream with the guests' frames: where a frame has its
  * 4-byte length, a record has a tag no frame length can reach (0xffffffTT,
  * TT its type), then a big-endian u32 sequence number and a u32 argument.
@@ -19,21 +20,11 @@
 
 #include <stdint.h>
 
+#include "fabric.h"
 #include "frame.h"
 
 #define FABRIC_CTL_LEN 12
 #define FABRIC_CTL_TAG 0xffffff00u
-
-enum fabric_ctl_type {
-	FABRIC_CTL_MARKER = 1,
-	FABRIC_CTL_CUT,
-	FABRIC_CTL_PAUSED,
-	FABRIC_CTL_SAVE,
-	FABRIC_CTL_SAVED,
-	FABRIC_CTL_DONE,
-	FABRIC_CTL_ABORT,
-	FABRIC_CTL_LAST = FABRIC_CTL_ABORT
-};
 
 struct fabric_ctl {
 	uint8_t type;

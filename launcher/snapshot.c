@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "ctl.h"
 #include "manifest.h"
 #include "memory.h"
 #include "snapdir.h"
