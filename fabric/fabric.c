@@ -182,12 +182,68 @@ static void raise_fd_limit(uint32_t nranks)
 			(unsigned long)rl.rlim_cur);
 }
 
+/* Checks cfg's transport; opens the RDMA device for verbs. */
+static int open_transport(struct fabric *f, const struct fabric_config *cfg,
+			  char *err, size_t errlen)
+{
+	if (!strcmp(cfg->transport, "verbs")) {
+#ifdef HAVE_VERBS
+		if (verbs_open(cfg->verbs_device, &f->verbs, err, errlen) < 0)
+			return -1;
+#else
+		snprintf(err, errlen,
+			 "fabric: this build has no verbs transport (use auto "
+			 "or tcp)");
+		return -1;
+#endif
+	} else if (strcmp(cfg->transport, "auto") &&
+		   strcmp(cfg->transport, "tcp")) {
+		snprintf(err, errlen,
+			 "fabric: unknown transport '%s' (use auto, tcp or "
+			 "verbs)",
+			 cfg->transport);
+		return -1;
+	}
+	return 0;
+}
+
+/* Swaps cards with the step (a step of one has its own only). */
+static int swap_cards(struct fabric *f, const struct boot_card *mine, char *err,
+		      size_t errlen)
+{
+	const struct fabric_config *cfg = &f->cfg;
+	uint32_t rank, n;
+
+	if (cfg->nranks > 1) {
+		if ((cfg->exchange
+			 ? cfg->exchange(cfg->exchange_arg, mine, &rank, &n,
+					 &f->cards, err, errlen)
+			 : boot_exchange(mine, &rank, &n, &f->cards, err,
+					 errlen)) < 0)
+			return -1;
+		if (rank != cfg->rank || n != cfg->nranks) {
+			snprintf(err, errlen,
+				 "fabric: the bootstrap says rank %u of %u, "
+				 "Slurm says %u of %u",
+				 rank, n, cfg->rank, cfg->nranks);
+			return -1;
+		}
+	} else {
+		f->cards = calloc(1, sizeof(*f->cards));
+		if (!f->cards) {
+			snprintf(err, errlen, "fabric: out of memory");
+			return -1;
+		}
+		f->cards[0] = *mine;
+	}
+	return 0;
+}
+
 struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 			     char *err, size_t errlen)
 {
 	struct fabric *f = calloc(1, sizeof(*f));
 	struct boot_card mine = {0};
-	uint32_t rank, n;
 	long t0 = fabric_now_ms();
 
 	if (!f) {
@@ -215,24 +271,8 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 		goto fail;
 	}
 	fabric_rx_init(f->guest_rx);
-	if (!strcmp(cfg->transport, "verbs")) {
-#ifdef HAVE_VERBS
-		if (verbs_open(cfg->verbs_device, &f->verbs, err, errlen) < 0)
-			goto fail;
-#else
-		snprintf(err, errlen,
-			 "fabric: this build has no verbs transport (use auto "
-			 "or tcp)");
+	if (open_transport(f, cfg, err, errlen) < 0)
 		goto fail;
-#endif
-	} else if (strcmp(cfg->transport, "auto") &&
-		   strcmp(cfg->transport, "tcp")) {
-		snprintf(err, errlen,
-			 "fabric: unknown transport '%s' (use auto, tcp or "
-			 "verbs)",
-			 cfg->transport);
-		goto fail;
-	}
 	snprintf(mine.node, sizeof(mine.node), "%s", cfg->node);
 	if (cfg->addr)
 		snprintf(mine.addr, sizeof(mine.addr), "%s", cfg->addr);
@@ -241,26 +281,8 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	if (hs_random(mine.secret, sizeof(mine.secret)) < 0 ||
 	    open_listeners(f, &mine, err, errlen) < 0)
 		goto fail;
-	if (cfg->nranks > 1) {
-		if ((cfg->exchange
-			 ? cfg->exchange(cfg->exchange_arg, &mine, &rank, &n,
-					 &f->cards, err, errlen)
-			 : boot_exchange(&mine, &rank, &n, &f->cards, err,
-					 errlen)) < 0)
-			goto fail;
-		if (rank != cfg->rank || n != cfg->nranks) {
-			snprintf(err, errlen,
-				 "fabric: the bootstrap says rank %u of %u, "
-				 "Slurm says %u of %u",
-				 rank, n, cfg->rank, cfg->nranks);
-			goto fail;
-		}
-	} else {
-		f->cards = calloc(1, sizeof(*f->cards));
-		if (!f->cards)
-			goto fail;
-		f->cards[0] = mine;
-	}
+	if (swap_cards(f, &mine, err, errlen) < 0)
+		goto fail;
 	/* PMIx has done its part. Leaving it now also means a launcher that
 	 * dies later is not a PMIx client lost mid-job, for which Slurm
 	 * would cancel the whole step: the other guests go on. */
