@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Big-endian loads and stores for frame bytes. Internal to fabric/: byte
+ * Big-endian loads and stores: the one byte-order codec of the tree (the
+ * fabric's wire, the agent protocol). Header-only and dependency-free. Byte
  * by byte, so they need no alignment and read exactly the bytes named.
  * Callers bounds-check before calling.
  */

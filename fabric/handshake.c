@@ -9,24 +9,11 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "be.h"
 #include "handshake.h"
 
 static const uint8_t magic[8] = {'S', 'V', 'M', 'F', 2, 0, 0, 0};
 const uint8_t hs_confirm[HS_CONFIRM_LEN] = {'S', 'V', 'M', 'C'};
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = v >> 16;
-	p[2] = v >> 8;
-	p[3] = v;
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 int hs_random(uint8_t *buf, size_t len)
 {
@@ -53,8 +40,8 @@ static int mac(const uint8_t secret[BOOT_SECRET_LEN], char role,
 
 	msg[0] = (uint8_t)role;
 	memcpy(msg + 1, challenge, HS_CHALLENGE_LEN);
-	put32(msg + 1 + HS_CHALLENGE_LEN, src);
-	put32(msg + 5 + HS_CHALLENGE_LEN, dst);
+	fabric_put_be32(msg + 1 + HS_CHALLENGE_LEN, src);
+	fabric_put_be32(msg + 5 + HS_CHALLENGE_LEN, dst);
 	return HMAC(EVP_sha256(), secret, BOOT_SECRET_LEN, msg, sizeof(msg),
 		    out, &len) &&
 		       len == HS_MAC_LEN
@@ -70,7 +57,7 @@ int hs_hello(uint32_t acceptor, uint8_t challenge[HS_CHALLENGE_LEN],
 	if (r < 0)
 		return r;
 	memcpy(out, magic, sizeof(magic));
-	put32(out + 8, acceptor);
+	fabric_put_be32(out + 8, acceptor);
 	memcpy(out + 12, challenge, HS_CHALLENGE_LEN);
 	return 0;
 }
@@ -79,13 +66,14 @@ int hs_auth(const uint8_t hello[HS_HELLO_LEN], uint32_t src, uint32_t dst,
 	    const uint8_t secret[BOOT_SECRET_LEN],
 	    uint8_t challenge[HS_CHALLENGE_LEN], uint8_t out[HS_AUTH_LEN])
 {
-	if (memcmp(hello, magic, sizeof(magic)) || get32(hello + 8) != dst)
+	if (memcmp(hello, magic, sizeof(magic)) ||
+	    fabric_get_be32(hello + 8) != dst)
 		return -EPROTO;
 	if (hs_random(challenge, HS_CHALLENGE_LEN) < 0)
 		return -EIO;
 	memcpy(out, magic, sizeof(magic));
-	put32(out + 8, src);
-	put32(out + 12, dst);
+	fabric_put_be32(out + 8, src);
+	fabric_put_be32(out + 12, dst);
 	memcpy(out + 16, challenge, HS_CHALLENGE_LEN);
 	return mac(secret, 'C', hello + 12, src, dst,
 		   out + 16 + HS_CHALLENGE_LEN);
@@ -97,10 +85,10 @@ int64_t hs_check_auth(const uint8_t auth[HS_AUTH_LEN], uint32_t self,
 		      uint8_t proof[HS_PROOF_LEN])
 {
 	uint8_t want[HS_MAC_LEN];
-	uint32_t src = get32(auth + 8);
+	uint32_t src = fabric_get_be32(auth + 8);
 
-	if (memcmp(auth, magic, sizeof(magic)) || get32(auth + 12) != self ||
-	    src >= nranks || src == self)
+	if (memcmp(auth, magic, sizeof(magic)) ||
+	    fabric_get_be32(auth + 12) != self || src >= nranks || src == self)
 		return -EACCES;
 	if (mac(secret, 'C', challenge, src, self, want) < 0 ||
 	    CRYPTO_memcmp(want, auth + 16 + HS_CHALLENGE_LEN, HS_MAC_LEN))
