@@ -283,6 +283,10 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 		goto fail;
 	if (swap_cards(f, &mine, err, errlen) < 0)
 		goto fail;
+	if (link_index_nodes(f) < 0) {
+		snprintf(err, errlen, "fabric: out of memory");
+		goto fail;
+	}
 	/* PMIx has done its part. Leaving it now also means a launcher that
 	 * dies later is not a PMIx client lost mid-job, for which Slurm
 	 * would cancel the whole step: the other guests go on. */
@@ -770,5 +774,6 @@ void fabric_destroy(struct fabric *f)
 	free(f->guest_rx);
 	free(f->peers);
 	free(f->cards);
+	free(f->node_addrs);
 	free(f);
 }

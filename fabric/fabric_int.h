@@ -121,6 +121,9 @@ struct msg_ring {
 struct fabric {
 	struct fabric_config cfg;
 	struct boot_card *cards;
+	uint32_t *node_addrs; /* the cards' IPv4 addresses (network order),
+			       * sorted, each once (listen.c) */
+	size_t nnode_addrs;
 	struct peer *peers;
 	struct conn *conns;
 	struct conn *dead;	 /* closed this epoll round, freed after it */
@@ -209,6 +212,8 @@ void link_close(struct fabric *f, struct conn *c);
 /* Delivers a ready connection's frames to the guest, reading as it goes. */
 void link_read(struct fabric *f, struct conn *c);
 /* listen.c: accepts what the listeners hold (unless they rest). */
+/* Notes the step's node addresses from the cards. Returns 0 or -ENOMEM. */
+int link_index_nodes(struct fabric *f);
 void link_accept(struct fabric *f, int lfd);
 /* Timers: closes handshakes that take too long, connects again to peers
  * whose wait is over, wakes rested listeners. */

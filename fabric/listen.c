@@ -29,17 +29,38 @@
 #include "fabric_int.h"
 #include "stats.h"
 
+static int cmp_addr(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int link_index_nodes(struct fabric *f)
+{
+	struct in_addr a;
+	size_t i, n = 0;
+	uint32_t r;
+
+	f->node_addrs = calloc(f->cfg.nranks, sizeof(*f->node_addrs));
+	if (!f->node_addrs)
+		return -ENOMEM;
+	for (r = 0; r < f->cfg.nranks; r++)
+		if (inet_pton(AF_INET, f->cards[r].addr, &a) == 1)
+			f->node_addrs[n++] = a.s_addr;
+	qsort(f->node_addrs, n, sizeof(*f->node_addrs), cmp_addr);
+	for (i = 0, f->nnode_addrs = 0; i < n; i++)
+		if (!f->nnode_addrs ||
+		    f->node_addrs[f->nnode_addrs - 1] != f->node_addrs[i])
+			f->node_addrs[f->nnode_addrs++] = f->node_addrs[i];
+	return 0;
+}
+
 /* True when addr (network order) is the address of a node of the step. */
 static int of_step(const struct fabric *f, uint32_t addr)
 {
-	struct in_addr a;
-	uint32_t r;
-
-	for (r = 0; r < f->cfg.nranks; r++)
-		if (inet_pton(AF_INET, f->cards[r].addr, &a) == 1 &&
-		    a.s_addr == addr)
-			return 1;
-	return 0;
+	return bsearch(&addr, f->node_addrs, f->nnode_addrs,
+		       sizeof(*f->node_addrs), cmp_addr) != NULL;
 }
 
 /* Waiting connections from addr. */
