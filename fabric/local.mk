@@ -63,7 +63,11 @@ FABRIC_RUN_LIBS = fabric/libfabric_run.a fabric/libfabric.a $(PMIX_LIBS) \
 	$(CRYPTO_LIBS) $(JANSSON_LIBS) $(VERBS_LIBS)
 
 check_PROGRAMS += tests/test_fabric_boot tests/test_fabric_handshake \
-	tests/test_fabric_link
+	tests/test_fabric_link tests/test_fabric_cut
+tests_test_fabric_cut_SOURCES = tests/test_fabric_cut.c tests/tap.h
+tests_test_fabric_cut_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
+tests_test_fabric_cut_LDADD = $(FABRIC_RUN_LIBS)
+tests_test_fabric_cut_LDFLAGS = -pthread
 tests_test_fabric_link_SOURCES = tests/test_fabric_link.c tests/tap.h
 tests_test_fabric_link_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
 tests_test_fabric_link_LDADD = $(FABRIC_RUN_LIBS)
