@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "addr.h"
-#include "be.h"
+#include "fabric/addr.h"
+#include "fabric/be.h"
 
 /* 0x52 is a locally administered unicast first octet, as QEMU's 52:54. */
 #define MAC_PREFIX0 0x52

@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "addr.h"
-#include "arp.h"
-#include "be.h"
-#include "frame.h"
-#include "guard.h"
+#include "fabric/addr.h"
+#include "fabric/arp.h"
+#include "fabric/be.h"
+#include "fabric/frame.h"
+#include "fabric/guard.h"
 
 #define ARP_HRD_ETHER 1
 #define ARP_OP_REQUEST 1

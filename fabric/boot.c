@@ -9,7 +9,7 @@
 
 #include <pmix.h>
 
-#include "boot.h"
+#include "fabric/boot.h"
 
 #define BOOT_KEY "slurmvm.card"
 

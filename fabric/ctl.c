@@ -3,8 +3,8 @@
 
 #include <errno.h>
 
-#include "be.h"
-#include "ctl.h"
+#include "fabric/be.h"
+#include "fabric/ctl.h"
 
 void fabric_ctl_pack(const struct fabric_ctl *c, uint8_t out[FABRIC_CTL_LEN])
 {

@@ -20,8 +20,8 @@
 
 #include <stdint.h>
 
-#include "fabric.h"
-#include "frame.h"
+#include "fabric/fabric.h"
+#include "fabric/frame.h"
 
 #define FABRIC_CTL_LEN 12
 #define FABRIC_CTL_TAG 0xffffff00u

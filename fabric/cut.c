@@ -26,7 +26,7 @@
 
 #include <linux/sockios.h>
 
-#include "fabric_int.h"
+#include "fabric/fabric_int.h"
 
 #define CUT_POLL_MS 5
 

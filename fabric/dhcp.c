@@ -9,11 +9,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "addr.h"
-#include "be.h"
-#include "dhcp.h"
-#include "frame.h"
-#include "ip.h"
+#include "fabric/addr.h"
+#include "fabric/be.h"
+#include "fabric/dhcp.h"
+#include "fabric/frame.h"
+#include "fabric/ip.h"
 
 #define BOOTREQUEST 1
 #define BOOTREPLY 2

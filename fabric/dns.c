@@ -10,11 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "addr.h"
-#include "be.h"
-#include "dns.h"
-#include "frame.h"
-#include "ip.h"
+#include "fabric/addr.h"
+#include "fabric/be.h"
+#include "fabric/dns.h"
+#include "fabric/frame.h"
+#include "fabric/ip.h"
 
 #define DNS_HLEN 12
 #define DNS_LABEL_MAX 63 /* 0x40 and up are pointers or obsolete types */

@@ -48,19 +48,19 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "arp.h"
-#include "boot.h"
-#include "dhcp.h"
-#include "dns.h"
-#include "fabric.h"
-#include "fabric_int.h"
-#include "frame.h"
-#include "handshake.h"
-#include "queue.h"
-#include "route.h"
+#include "fabric/addr.h"
+#include "fabric/arp.h"
+#include "fabric/boot.h"
+#include "fabric/dhcp.h"
+#include "fabric/dns.h"
+#include "fabric/fabric.h"
+#include "fabric/fabric_int.h"
+#include "fabric/frame.h"
+#include "fabric/handshake.h"
+#include "fabric/queue.h"
+#include "fabric/route.h"
 #ifdef HAVE_VERBS
-#include "verbs.h"
+#include "fabric/verbs.h"
 #endif
 
 long fabric_now_ms(void)

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "stats.h"
+#include "fabric/stats.h"
 
 struct boot_card;
 

@@ -12,12 +12,12 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 
-#include "boot.h"
-#include "ctl.h"
-#include "fabric.h"
-#include "frame.h"
-#include "handshake.h"
-#include "queue.h"
+#include "fabric/boot.h"
+#include "fabric/ctl.h"
+#include "fabric/fabric.h"
+#include "fabric/frame.h"
+#include "fabric/handshake.h"
+#include "fabric/queue.h"
 
 #define PEER_QUEUE (256 * 1024)
 #define GUEST_QUEUE (1024 * 1024)

@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "be.h"
-#include "frame.h"
+#include "fabric/be.h"
+#include "fabric/frame.h"
 
 void fabric_frame_header(uint8_t hdr[FABRIC_LEN_HDR], uint32_t len)
 {

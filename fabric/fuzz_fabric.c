@@ -33,15 +33,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "arp.h"
-#include "dhcp.h"
-#include "dns.h"
-#include "frame.h"
-#include "guard.h"
-#include "ip.h"
-#include "route.h"
-#include "stats.h"
+#include "fabric/addr.h"
+#include "fabric/arp.h"
+#include "fabric/dhcp.h"
+#include "fabric/dns.h"
+#include "fabric/frame.h"
+#include "fabric/guard.h"
+#include "fabric/ip.h"
+#include "fabric/route.h"
+#include "fabric/stats.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

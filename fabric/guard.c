@@ -6,12 +6,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "addr.h"
-#include "be.h"
-#include "frame.h"
-#include "guard.h"
-#include "ip.h"
-#include "route.h"
+#include "fabric/addr.h"
+#include "fabric/be.h"
+#include "fabric/frame.h"
+#include "fabric/guard.h"
+#include "fabric/ip.h"
+#include "fabric/route.h"
 
 #define ETH_P_IPV6 0x86dd
 #define ETH_P_8021Q 0x8100

@@ -57,7 +57,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
+#include "fabric/frame.h"
 
 #define FABRIC_IPV6_ALEN 16
 

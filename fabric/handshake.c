@@ -9,8 +9,8 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "be.h"
-#include "handshake.h"
+#include "fabric/be.h"
+#include "fabric/handshake.h"
 
 static const uint8_t magic[8] = {'S', 'V', 'M', 'F', 2, 0, 0, 0};
 const uint8_t hs_confirm[HS_CONFIRM_LEN] = {'S', 'V', 'M', 'C'};

@@ -25,7 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "boot.h"
+#include "fabric/boot.h"
 
 #define HS_CHALLENGE_LEN 16
 #define HS_MAC_LEN 32

@@ -5,8 +5,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include "be.h"
-#include "ip.h"
+#include "fabric/be.h"
+#include "fabric/ip.h"
 
 #define IP_MF 0x2000
 #define IP_OFFMASK 0x1fff

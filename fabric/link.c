@@ -32,9 +32,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "addr.h"
-#include "fabric_int.h"
-#include "stats.h"
+#include "fabric/addr.h"
+#include "fabric/fabric_int.h"
+#include "fabric/stats.h"
 
 /* A random factor from 0.75 to 1.25, so that peers that failed together
  * do not all come back at once. */

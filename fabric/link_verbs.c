@@ -17,9 +17,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
-#include "be.h"
-#include "fabric_int.h"
-#include "verbs.h"
+#include "fabric/be.h"
+#include "fabric/fabric_int.h"
+#include "fabric/verbs.h"
 
 int link_verbs_wanted(struct fabric *f, struct conn *c)
 {

@@ -26,8 +26,8 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 
-#include "fabric_int.h"
-#include "stats.h"
+#include "fabric/fabric_int.h"
+#include "fabric/stats.h"
 
 static int cmp_addr(const void *a, const void *b)
 {

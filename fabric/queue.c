@@ -6,8 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "queue.h"
+#include "fabric/frame.h"
+#include "fabric/queue.h"
 
 int queue_init(struct queue *q, size_t cap)
 {

@@ -5,13 +5,13 @@
 #include <errno.h>
 #include <string.h>
 
-#include "addr.h"
-#include "dhcp.h"
-#include "dns.h"
-#include "frame.h"
-#include "guard.h"
-#include "ip.h"
-#include "route.h"
+#include "fabric/addr.h"
+#include "fabric/dhcp.h"
+#include "fabric/dns.h"
+#include "fabric/frame.h"
+#include "fabric/guard.h"
+#include "fabric/ip.h"
+#include "fabric/route.h"
 
 static const char *const action_names[FABRIC_NACTIONS] = {
     [FABRIC_UNICAST] = "unicast",

@@ -41,7 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "addr.h"
+#include "fabric/addr.h"
 
 enum fabric_action {
 	FABRIC_UNICAST,

@@ -11,9 +11,9 @@
 
 #include <jansson.h>
 
-#include "addr.h"
-#include "dhcp.h"
-#include "stats.h"
+#include "fabric/addr.h"
+#include "fabric/dhcp.h"
+#include "fabric/stats.h"
 
 void fabric_stats_route(struct fabric_stats *st, int action, size_t len)
 {

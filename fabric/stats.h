@@ -19,7 +19,7 @@
 
 #include <jansson.h>
 
-#include "route.h"
+#include "fabric/route.h"
 
 /* Room for the summary with every counter at its maximum. */
 #define FABRIC_STATS_LINE_MAX 1024

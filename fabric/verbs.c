@@ -10,8 +10,8 @@
 
 #include <infiniband/verbs.h>
 
-#include "be.h"
-#include "verbs.h"
+#include "fabric/be.h"
+#include "fabric/verbs.h"
 
 #define PORT 1
 #define GRANT_BYTES 4

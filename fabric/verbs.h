@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "frame.h"
-#include "queue.h"
+#include "fabric/frame.h"
+#include "fabric/queue.h"
 
 #define VLINK_SLOTS 16
 #define VLINK_SLOT (32 * 1024)

@@ -32,20 +32,20 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "agent_proto.h"
-#include "endpoint.h"
-#include "fabric.h"
-#include "launch_config.h"
-#include "pin.h"
-#include "launch_env.h"
-#include "plan.h"
-#include "qmp.h"
-#include "restore.h"
-#include "session.h"
-#include "snapdir.h"
-#include "snapshot.h"
-#include "vm.h"
+#include "launcher/common/clock.h"
+#include "launcher/agent/agent_proto.h"
+#include "launcher/boot/endpoint.h"
+#include "fabric/fabric.h"
+#include "launcher/boot/launch_config.h"
+#include "launcher/boot/pin.h"
+#include "launcher/common/launch_env.h"
+#include "launcher/boot/plan.h"
+#include "launcher/boot/qmp.h"
+#include "launcher/save/restore.h"
+#include "launcher/session.h"
+#include "launcher/snapdir/snapdir.h"
+#include "launcher/save/snapshot.h"
+#include "launcher/boot/vm.h"
 
 #define QMP_TIMEOUT_MS 30000
 #define QUIT_TIMEOUT_MS 5000

@@ -29,10 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "agent_proto.h"
-#include "session.h"
-#include "snapshot.h"
+#include "launcher/common/clock.h"
+#include "launcher/agent/agent_proto.h"
+#include "launcher/session.h"
+#include "launcher/save/snapshot.h"
 
 /* How long the command may take to end after a forwarded SIGTERM. */
 #define GRACE_MS 5000

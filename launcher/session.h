@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "qmp.h"
-#include "vm.h"
+#include "launcher/boot/qmp.h"
+#include "launcher/boot/vm.h"
 
 struct session;
 

@@ -7,9 +7,9 @@
 
 #include <slurm/spank.h>
 
-#include "epilog.h"
-#include "helper_run.h"
-#include "site.h"
+#include "spank/epilog.h"
+#include "spank/helper_run.h"
+#include "spank/site.h"
 
 /* One line of what the epilog did with the job's snapshots. */
 static void log_epilog(void *arg, const char *line)

@@ -5,7 +5,7 @@
 
 #include <slurm/spank.h>
 
-#include "site.h"
+#include "spank/site.h"
 
 /*
  * Parses the plugstack arguments into site, then has the helper, as the

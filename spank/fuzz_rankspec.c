@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rankspec.h"
+#include "spank/rankspec.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,10 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "clock.h"
-#include "helper_run.h"
-#include "request.h"
-#include "request_int.h"
+#include "launcher/common/clock.h"
+#include "spank/helper_run.h"
+#include "spank/request.h"
+#include "spank/request_int.h"
 
 #define MAX_WORDS 16
 #define MAX_OUTPUT (64 * 1024)

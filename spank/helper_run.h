@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "site.h"
+#include "spank/site.h"
 
 /* Time limits, in seconds, after which the helper is killed. */
 #define HELPER_PROBE_S 60

@@ -17,12 +17,12 @@
 #include <slurm/slurm.h>
 #include <slurm/spank.h>
 
-#include "helper_run.h"
-#include "launch_env.h"
-#include "node.h"
-#include "request.h"
-#include "site.h"
-#include "task_mem.h"
+#include "spank/helper_run.h"
+#include "launcher/common/launch_env.h"
+#include "spank/node.h"
+#include "spank/request.h"
+#include "spank/site.h"
+#include "spank/task_mem.h"
 
 static int job_has(spank_t sp, const char *name)
 {

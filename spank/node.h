@@ -5,7 +5,7 @@
 
 #include <slurm/spank.h>
 
-#include "site.h"
+#include "spank/site.h"
 
 /* True for a task of a user's step whose environment asks for a VM. */
 int node_is_vm_task(spank_t sp);

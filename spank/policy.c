@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "policy.h"
+#include "spank/policy.h"
 
 /* True when real (resolved) is dir (resolved) or below it. */
 static int below(const char *real, const char *dir)

@@ -10,7 +10,7 @@
 
 #include <stddef.h>
 
-#include "site.h"
+#include "spank/site.h"
 
 /*
  * Checks that path (absolute) lies inside one of site->image_dirs once

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "rankspec.h"
+#include "spank/rankspec.h"
 
 /*
  * Reads a decimal rank at s (at most RANKSPEC_MAX_RANK). Returns the

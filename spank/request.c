@@ -9,12 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "launch_env.h"
-#include "parse.h"
-#include "policy.h"
-#include "rankspec.h"
-#include "request.h"
-#include "request_int.h"
+#include "launcher/common/launch_env.h"
+#include "launcher/common/parse.h"
+#include "spank/policy.h"
+#include "spank/rankspec.h"
+#include "spank/request.h"
+#include "spank/request_int.h"
 
 static const char *const options[REQ_NFIELDS] = {
     "--vm-image",	  "--vm-kernel",

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "site.h"
+#include "spank/site.h"
 
 enum request_field {
 	REQ_IMAGE,

@@ -9,8 +9,8 @@
 
 #include <stddef.h>
 
-#include "request.h"
-#include "site.h"
+#include "spank/request.h"
+#include "spank/site.h"
 
 /* How the user named a field, for messages: "--vm-mem" or "SLURMVM_MEM". */
 const char *request_named(const struct request *r, enum request_field f);

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "parse.h"
-#include "request.h"
-#include "request_int.h"
+#include "launcher/common/parse.h"
+#include "spank/request.h"
+#include "spank/request_int.h"
 
 /* --vm-snapshot-signal: a signal the step may use, stored as a number. */
 static int check_signal(struct request *r, char *err, size_t errlen)

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
-#include "site.h"
+#include "launcher/common/parse.h"
+#include "spank/site.h"
 
 enum kind { PATH, PATHS, TEXT, ACCEL, FABRIC, COUNT, YESNO };
 

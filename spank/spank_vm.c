@@ -26,11 +26,11 @@
 
 #include <slurm/spank.h>
 
-#include "epilog.h"
-#include "node.h"
-#include "request.h"
-#include "site.h"
-#include "submit.h"
+#include "spank/epilog.h"
+#include "spank/node.h"
+#include "spank/request.h"
+#include "spank/site.h"
+#include "spank/submit.h"
 
 SPANK_PLUGIN(spank_vm, 1);
 

@@ -16,10 +16,10 @@
 
 #include <slurm/spank.h>
 
-#include "launch_env.h"
-#include "request.h"
-#include "site.h"
-#include "submit.h"
+#include "launcher/common/launch_env.h"
+#include "spank/request.h"
+#include "spank/site.h"
+#include "spank/submit.h"
 
 /*
  * True when this srun asks for VMs. It runs before options are parsed, so

@@ -5,8 +5,8 @@
 
 #include <slurm/spank.h>
 
-#include "request.h"
-#include "site.h"
+#include "spank/request.h"
+#include "spank/site.h"
 
 /*
  * True when this srun asks for VMs. It runs before options are parsed, so

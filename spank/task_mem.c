@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "parse.h"
-#include "task_mem.h"
+#include "launcher/common/parse.h"
+#include "spank/task_mem.h"
 
 int task_mem_choose(const struct task_mem *t, const char *asked,
 		    unsigned long *mb, char *err, size_t errlen)

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "agent_proto.h"
+#include "launcher/agent/agent_proto.h"
 #include "tap.h"
 
 static struct agent_rx rx;

@@ -10,9 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "manifest.h"
-#include "snapdir.h"
+#include "spank/helper/cleanup.h"
+#include "launcher/snapdir/manifest.h"
+#include "launcher/snapdir/snapdir.h"
 #include "tap.h"
 
 static char top[] = "/tmp/slurm-vm-test-cleanup.XXXXXX";

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "disk.h"
-#include "launch_config.h"
+#include "launcher/boot/disk.h"
+#include "launcher/boot/launch_config.h"
 #include "tap.h"
-#include "vm.h"
+#include "launcher/boot/vm.h"
 
 static char dir[] = "/tmp/slurm-vm-disk-test.XXXXXX";
 

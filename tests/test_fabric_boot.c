@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "boot.h"
+#include "fabric/boot.h"
 #include "tap.h"
 
 int main(void)

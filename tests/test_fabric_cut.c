@@ -20,8 +20,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "fabric.h"
+#include "fabric/boot.h"
+#include "fabric/fabric.h"
 #include "tap.h"
 
 #define FLEN 64

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "handshake.h"
+#include "fabric/handshake.h"
 #include "tap.h"
 
 int main(void)

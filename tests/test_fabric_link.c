@@ -16,10 +16,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "fabric.h"
-#include "fabric_int.h"
-#include "handshake.h"
+#include "fabric/boot.h"
+#include "fabric/fabric.h"
+#include "fabric/fabric_int.h"
+#include "fabric/handshake.h"
 #include "tap.h"
 
 static struct boot_card cards[2];

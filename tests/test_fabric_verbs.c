@@ -9,7 +9,7 @@
 #include <infiniband/verbs.h>
 
 #include "tap.h"
-#include "verbs.h"
+#include "fabric/verbs.h"
 
 int main(void)
 {

@@ -16,7 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "helper_run.h"
+#include "spank/helper_run.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/slurm-vm-test-helper.XXXXXX";

@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "manifest.h"
-#include "snapdir.h"
+#include "launcher/snapdir/manifest.h"
+#include "launcher/snapdir/snapdir.h"
 #include "tap.h"
 
 static char top[] = "/tmp/slurm-vm-test-manifest.XXXXXX";

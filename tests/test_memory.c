@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "manifest.h"
-#include "memory.h"
+#include "launcher/snapdir/manifest.h"
+#include "launcher/boot/memory.h"
 #include "tap.h"
 
 #define MB (1u << 20)

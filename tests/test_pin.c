@@ -8,7 +8,7 @@
 
 #include <hwloc.h>
 
-#include "pin.h"
+#include "launcher/boot/pin.h"
 #include "tap.h"
 
 struct golden {

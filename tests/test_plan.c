@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launch_config.h"
-#include "plan.h"
+#include "launcher/boot/launch_config.h"
+#include "launcher/boot/plan.h"
 #include "tap.h"
 
 static char *join(char **argv)

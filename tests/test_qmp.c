@@ -20,8 +20,8 @@
 
 #include <jansson.h>
 
-#include "clock.h"
-#include "qmp.h"
+#include "launcher/common/clock.h"
+#include "launcher/boot/qmp.h"
 #include "tap.h"
 
 #define GREETING "{\"QMP\": {\"version\": {}, \"capabilities\": []}}"

@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "rankspec.h"
+#include "spank/rankspec.h"
 #include "tap.h"
 
 /* The value of spec for rank, "(none)" for no match, "(error)". */

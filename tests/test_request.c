@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "manifest.h"
-#include "request.h"
-#include "snapdir.h"
+#include "launcher/snapdir/manifest.h"
+#include "spank/request.h"
+#include "launcher/snapdir/snapdir.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/slurm-vm-test.XXXXXX";

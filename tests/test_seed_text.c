@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "seed_text.h"
+#include "launcher/boot/seed_text.h"
 #include "tap.h"
 
 #define BOOTCMD                                                                \

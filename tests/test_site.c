@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "site.h"
+#include "spank/site.h"
 #include "tap.h"
 
 static int parse(char *arg, struct site_config *s, char *err)

@@ -23,8 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "manifest.h"
-#include "snapdir.h"
+#include "launcher/snapdir/manifest.h"
+#include "launcher/snapdir/snapdir.h"
 #include "tap.h"
 
 #define OTHER 65534

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-#include "task_mem.h"
+#include "spank/task_mem.h"
 #include "tap.h"
 
 int main(void)

@@ -30,9 +30,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "boot.h"
-#include "fabric.h"
-#include "stats.h"
+#include "fabric/boot.h"
+#include "fabric/fabric.h"
+#include "fabric/stats.h"
 
 #define RENDEZVOUS_TIMEOUT_S 120
 

@@ -14,10 +14,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "launch_env.h"
-#include "manifest.h"
-#include "snapdir.h"
+#include "spank/helper/cleanup.h"
+#include "launcher/common/launch_env.h"
+#include "launcher/snapdir/manifest.h"
+#include "launcher/snapdir/snapdir.h"
 
 int cleanup_rundirs(const char *rundir, const char *which, uid_t uid)
 {

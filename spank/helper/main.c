@@ -37,11 +37,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cleanup.h"
-#include "parse.h"
-#include "request.h"
-#include "request_int.h"
-#include "site.h"
+#include "spank/helper/cleanup.h"
+#include "launcher/common/parse.h"
+#include "spank/request.h"
+#include "spank/request_int.h"
+#include "spank/site.h"
 
 static int usage(void)
 {

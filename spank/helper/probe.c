@@ -12,11 +12,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "manifest.h"
-#include "policy.h"
-#include "request.h"
-#include "request_int.h"
-#include "snapdir.h"
+#include "launcher/snapdir/manifest.h"
+#include "spank/policy.h"
+#include "spank/request.h"
+#include "spank/request_int.h"
+#include "launcher/snapdir/snapdir.h"
 
 /* One file a rank booted from: unchanged, and within image_dirs. */
 static int check_ident(const struct request *r, const struct site_config *site,

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Frame codec for the launcher <-> guest agent protocol (agent_proto.h).
+ * Shared by both sides; every access to received bytes is bounds-checked
+ * because the launcher treats everything from the guest as untrusted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fabric/be.h"
+#include "launcher/agent/agent_proto.h"
+
+static int type_known(uint8_t t)
+{
+	return (t >= AGENT_READY && t <= AGENT_ERROR) ||
+	       (t >= AGENT_EXEC && t <= AGENT_POWEROFF);
+}
+
+ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
+{
+	uint32_t len;
+
+	if (n < AGENT_HDR_LEN)
+		return 0;
+	if (!type_known(buf[0]) || buf[1] || buf[2] || buf[3])
+		return -EPROTO;
+	len = fabric_get_be32(buf + 4);
+	if (len > AGENT_MAX_PAYLOAD)
+		return -EPROTO;
+	if ((buf[0] == AGENT_EXIT && len != 8) ||
+	    (buf[0] == AGENT_SIGNAL && len != 4) ||
+	    ((buf[0] == AGENT_STDIN_EOF || buf[0] == AGENT_POWEROFF) &&
+	     len != 0))
+		return -EPROTO;
+	if (n - AGENT_HDR_LEN < len)
+		return 0;
+	msg->type = buf[0];
+	msg->len = len;
+	msg->data = buf + AGENT_HDR_LEN;
+	return (ssize_t)(AGENT_HDR_LEN + len);
+}
+
+void agent_msg_header(uint8_t hdr[AGENT_HDR_LEN], uint8_t type, uint32_t len)
+{
+	hdr[0] = type;
+	hdr[1] = hdr[2] = hdr[3] = 0;
+	fabric_put_be32(hdr + 4, len);
+}
+
+/* Consumed frames are dropped only here, so a frame returned by
+ * agent_rx_next() stays valid until the next read. */
+ssize_t agent_rx_fill(struct agent_rx *rx, int fd)
+{
+	ssize_t n;
+
+	if (rx->start) {
+		memmove(rx->buf, rx->buf + rx->start, rx->len - rx->start);
+		rx->len -= rx->start;
+		rx->start = 0;
+	}
+	if (rx->len == sizeof(rx->buf))
+		return -ENOBUFS; /* cannot happen: a full buffer holds a frame
+				  */
+	do
+		n = read(fd, rx->buf + rx->len, sizeof(rx->buf) - rx->len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	rx->len += (size_t)n;
+	return n;
+}
+
+int agent_rx_next(struct agent_rx *rx, struct agent_msg *msg)
+{
+	ssize_t n =
+	    agent_msg_parse(rx->buf + rx->start, rx->len - rx->start, msg);
+
+	if (n <= 0)
+		return (int)n;
+	rx->start += (size_t)n;
+	return 1;
+}
+
+int agent_send(int fd, uint8_t type, const void *data, size_t len)
+{
+	uint8_t hdr[AGENT_HDR_LEN];
+	const uint8_t *p[2] = {hdr, data};
+	size_t left[2] = {AGENT_HDR_LEN, len};
+	int i;
+
+	if (len > AGENT_MAX_PAYLOAD)
+		return -E2BIG;
+	agent_msg_header(hdr, type, (uint32_t)len);
+	for (i = 0; i < 2; i++) {
+		while (left[i]) {
+			ssize_t n = write(fd, p[i], left[i]);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				return -errno;
+			p[i] += n;
+			left[i] -= (size_t)n;
+		}
+	}
+	return 0;
+}
+
+static size_t strings_len(char *const v[], uint32_t *count)
+{
+	size_t total = 0;
+
+	*count = 0;
+	for (; v && *v; v++, (*count)++)
+		total += strlen(*v) + 1;
+	return total;
+}
+
+int agent_exec_encode(const char *hostname, const char *cwd, char *const argv[],
+		      char *const env[], uint8_t **out, size_t *out_len)
+{
+	uint32_t argc, envc;
+	size_t total = 8 + strlen(hostname) + 1 + strlen(cwd) + 1;
+	uint8_t *buf, *p;
+	char *const *v;
+
+	total += strings_len(argv, &argc);
+	total += strings_len(env, &envc);
+	if (total > AGENT_MAX_PAYLOAD)
+		return -E2BIG;
+	if (!argc)
+		return -EINVAL;
+	buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	fabric_put_be32(buf, argc);
+	fabric_put_be32(buf + 4, envc);
+	p = buf + 8;
+	p = (uint8_t *)stpcpy((char *)p, hostname) + 1;
+	p = (uint8_t *)stpcpy((char *)p, cwd) + 1;
+	for (v = argv; *v; v++)
+		p = (uint8_t *)stpcpy((char *)p, *v) + 1;
+	for (v = env; v && *v; v++)
+		p = (uint8_t *)stpcpy((char *)p, *v) + 1;
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+/* Takes the next NUL-terminated string from [*p, end); NULL if none. */
+static const char *next_string(const uint8_t **p, const uint8_t *end)
+{
+	const uint8_t *nul = memchr(*p, 0, (size_t)(end - *p));
+	const char *s = (const char *)*p;
+
+	if (!nul)
+		return NULL;
+	*p = nul + 1;
+	return s;
+}
+
+int agent_exec_decode(const uint8_t *data, size_t len, struct agent_exec *ex)
+{
+	const uint8_t *p = data + 8, *end = data + len;
+	uint32_t argc, envc, i;
+
+	memset(ex, 0, sizeof(*ex));
+	if (len < 8)
+		return -EPROTO;
+	argc = fabric_get_be32(data);
+	envc = fabric_get_be32(data + 4);
+	/* Each string takes at least one byte: bounds the allocations. */
+	if (argc < 1 || argc > len || envc > len || argc + envc > len)
+		return -EPROTO;
+	ex->argv = calloc((size_t)argc + 1, sizeof(char *));
+	ex->env = calloc((size_t)envc + 1, sizeof(char *));
+	if (!ex->argv || !ex->env) {
+		agent_exec_free(ex);
+		return -ENOMEM;
+	}
+	ex->hostname = next_string(&p, end);
+	ex->cwd = next_string(&p, end);
+	if (!ex->cwd)
+		goto bad;
+	for (i = 0; i < argc; i++)
+		if (!(ex->argv[i] = (char *)next_string(&p, end)))
+			goto bad;
+	for (i = 0; i < envc; i++)
+		if (!(ex->env[i] = (char *)next_string(&p, end)))
+			goto bad;
+	if (p != end)
+		goto bad;
+	return 0;
+bad:
+	agent_exec_free(ex);
+	return -EPROTO;
+}
+
+void agent_exec_free(struct agent_exec *ex)
+{
+	if (!ex)
+		return;
+	free(ex->argv);
+	free(ex->env);
+	memset(ex, 0, sizeof(*ex));
+}

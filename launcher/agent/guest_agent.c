@@ -1,0 +1,412 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * slurm-vm-agent: the guest side of the launcher's agent channel.
+ *
+ * Theory of operation. The guest's /init execs this program as PID 1 (it
+ * also runs as an ordinary service). It lives through these stages:
+ *
+ *  1. find the virtio-serial port named AGENT_PORT_NAME and open it;
+ *  2. send READY with the guest kernel's release;
+ *  3. read one EXEC: set the hostname, enter the working directory (or /
+ *     when it does not exist here), start the command in its own process
+ *     group with pipes for stdin, stdout and stderr;
+ *  4. relay: stdout and stderr become STDOUT/STDERR frames as they are
+ *     produced; STDIN frames feed the command's stdin; SIGNAL frames are
+ *     delivered to its process group;
+ *  5. when the command ends, send what is left of its output, then EXIT;
+ *  6. wait for the launcher to power the guest off, reaping orphans.
+ *
+ * Writes to the port block while the launcher is not reading: that is the
+ * back-pressure that keeps the guest from outrunning srun. Static, libc
+ * only, so it runs in any guest.
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/reboot.h>
+#include <sys/signalfd.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "launcher/agent/agent_proto.h"
+
+static struct agent_rx rx;
+
+static void say(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "slurm-vm-agent: ");
+	fprintf(stderr, fmt, arg);
+	fputc('\n', stderr);
+}
+
+/* Returns an open fd on the agent port, or -1 after about 30 s. */
+static int open_port(void)
+{
+	char path[512], name[64];
+	int tries, fd = -1;
+
+	for (tries = 0; tries < 300 && fd < 0; tries++) {
+		DIR *d = opendir("/sys/class/virtio-ports");
+		struct dirent *e;
+
+		while (d && (e = readdir(d)) && fd < 0) {
+			FILE *f;
+
+			if (e->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path),
+				 "/sys/class/virtio-ports/%s/name", e->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			if (fgets(name, sizeof(name), f) &&
+			    !strncmp(name, AGENT_PORT_NAME,
+				     strlen(AGENT_PORT_NAME)) &&
+			    (name[strlen(AGENT_PORT_NAME)] == '\n' ||
+			     !name[strlen(AGENT_PORT_NAME)])) {
+				snprintf(path, sizeof(path), "/dev/%s",
+					 e->d_name);
+				fd = open(path, O_RDWR | O_CLOEXEC);
+			}
+			fclose(f);
+		}
+		if (d)
+			closedir(d);
+		if (fd < 0)
+			usleep(100 * 1000);
+	}
+	return fd;
+}
+
+/* Blocks until a whole frame arrives. Returns 1, 0 at EOF or -errno. */
+static int recv_msg(int port, struct agent_msg *m)
+{
+	for (;;) {
+		int r = agent_rx_next(&rx, m);
+		ssize_t n;
+
+		if (r)
+			return r;
+		n = agent_rx_fill(&rx, port);
+		if (n <= 0)
+			return (int)n;
+	}
+}
+
+static void fail(int port, const char *what)
+{
+	uint8_t code[8] = {0, 0, 0, AGENT_EXITED, 0, 0, 0, 125};
+
+	agent_send(port, AGENT_ERROR, what, strlen(what));
+	agent_send(port, AGENT_EXIT, code, sizeof(code));
+}
+
+/* Runs in the child: never returns. */
+static void exec_command(const struct agent_exec *ex, int in, int out, int err)
+{
+	extern char **environ;
+
+	setsid();
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(err, 2);
+	signal(SIGPIPE, SIG_DFL);
+	environ = ex->env; /* execvp searches the command's own PATH */
+	execvp(ex->argv[0], ex->argv);
+	fprintf(stderr, "slurm-vm-agent: cannot run '%s' in the guest: %s\n",
+		ex->argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
+}
+
+/* Sends everything readable on fd as frames of type. Returns bytes read,
+ * 0 at EOF, -1 on a port error. */
+static ssize_t forward_output(int fd, int port, uint8_t type)
+{
+	static uint8_t buf[AGENT_CHUNK];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 1 : 0;
+	if (n > 0 && agent_send(port, type, buf, (size_t)n) < 0)
+		return -1;
+	return n;
+}
+
+struct session {
+	int port, sfd;
+	int in, out, err; /* parent ends of the pipes; -1 when closed */
+	pid_t pid;
+	int status, done;
+	const uint8_t *pending; /* stdin bytes not yet written */
+	size_t pending_len;
+	int stdin_eof;
+};
+
+/*
+ * Ends every process, syncs and powers off. As PID 1 the agent does it all
+ * itself; as a service of a distribution's init, that init does.
+ */
+static void power_off(void)
+{
+	int i;
+
+	say("%s", "powering off");
+	if (getpid() != 1) {
+		execlp("poweroff", "poweroff", (char *)NULL);
+		sync();
+		reboot(RB_POWER_OFF);
+	}
+	kill(-1, SIGTERM);
+	for (i = 0; i < 20; i++) { /* until no child is left, or 2 s */
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
+			break;
+		usleep(100 * 1000);
+	}
+	kill(-1, SIGKILL);
+	sync();
+	reboot(RB_POWER_OFF);
+}
+
+static void reap(struct session *s)
+{
+	struct signalfd_siginfo si;
+	int st;
+	pid_t p;
+
+	while (read(s->sfd, &si, sizeof(si)) > 0)
+		;
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+		if (p == s->pid) {
+			s->status = st;
+			s->done = 1;
+		}
+}
+
+static int handle_frame(struct session *s, const struct agent_msg *m)
+{
+	switch (m->type) {
+	case AGENT_STDIN:
+		if (s->in < 0) /* the command closed its stdin */
+			return 0;
+		s->pending = m->data;
+		s->pending_len = m->len;
+		return 0;
+	case AGENT_STDIN_EOF:
+		s->stdin_eof = 1;
+		return 0;
+	case AGENT_POWEROFF:
+		power_off();
+		return -1;
+	case AGENT_SIGNAL: {
+		int sig = (int)((uint32_t)m->data[0] << 24 | m->data[1] << 16 |
+				m->data[2] << 8 | m->data[3]);
+		if (sig > 0 && sig < NSIG)
+			kill(-s->pid, sig);
+		return 0;
+	}
+	default:
+		return -EPROTO;
+	}
+}
+
+static void write_stdin(struct session *s)
+{
+	ssize_t n = write(s->in, s->pending, s->pending_len);
+
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n < 0) { /* the command closed its stdin: drop the rest */
+		s->pending_len = 0;
+		close(s->in);
+		s->in = -1;
+		return;
+	}
+	s->pending += n;
+	s->pending_len -= (size_t)n;
+}
+
+static int relay(struct session *s)
+{
+	while (!s->done || s->out >= 0 || s->err >= 0) {
+		struct pollfd p[5] = {
+		    {.fd = s->sfd, .events = POLLIN},
+		    {.fd = s->out, .events = POLLIN},
+		    {.fd = s->err, .events = POLLIN},
+		    {.fd = s->pending_len ? s->in : -1, .events = POLLOUT},
+		    {.fd = s->pending_len ? -1 : s->port, .events = POLLIN},
+		};
+		struct agent_msg m;
+		int r;
+
+		if (s->in >= 0 && !s->pending_len && s->stdin_eof) {
+			close(s->in);
+			s->in = -1;
+		}
+		/* After the command ended, take what its pipes still hold
+		 * without waiting for writers it left behind. */
+		if (poll(p, 5, s->done ? 0 : -1) < 0 && errno != EINTR)
+			return -1;
+		if (s->done && !(p[1].revents | p[2].revents))
+			break;
+		if (p[0].revents)
+			reap(s);
+		if (p[1].revents) {
+			ssize_t n =
+			    forward_output(s->out, s->port, AGENT_STDOUT);
+			if (n < 0)
+				return -1;
+			if (!n) {
+				close(s->out);
+				s->out = -1;
+			}
+		}
+		if (p[2].revents) {
+			ssize_t n =
+			    forward_output(s->err, s->port, AGENT_STDERR);
+			if (n < 0)
+				return -1;
+			if (!n) {
+				close(s->err);
+				s->err = -1;
+			}
+		}
+		if (p[3].revents)
+			write_stdin(s);
+		if (p[4].revents) {
+			if (agent_rx_fill(&rx, s->port) <= 0)
+				return -1; /* the launcher is gone */
+			while (!s->pending_len &&
+			       (r = agent_rx_next(&rx, &m)) == 1)
+				if (handle_frame(s, &m) < 0)
+					return -1;
+		}
+		/* Frames already buffered when stdin drains. */
+		while (!s->pending_len && (r = agent_rx_next(&rx, &m)) == 1)
+			if (handle_frame(s, &m) < 0)
+				return -1;
+	}
+	return 0;
+}
+
+static int run(int port, int sfd, const struct agent_exec *ex)
+{
+	struct session s = {.port = port, .sfd = sfd};
+	int in[2], out[2], err[2];
+	uint8_t code[8] = {0};
+	uint32_t how, val;
+
+	if (ex->hostname[0] &&
+	    sethostname(ex->hostname, strlen(ex->hostname)) < 0)
+		say("sethostname: %s", strerror(errno));
+	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
+		say("chdir: %s", strerror(errno));
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+	    pipe2(err, O_CLOEXEC) < 0) {
+		fail(port, "slurm-vm-agent: cannot create pipes");
+		return -1;
+	}
+	s.pid = fork();
+	if (s.pid < 0) {
+		fail(port, "slurm-vm-agent: cannot fork the command");
+		return -1;
+	}
+	if (!s.pid)
+		exec_command(ex, in[0], out[1], err[1]);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	s.in = in[1];
+	s.out = out[0];
+	s.err = err[0];
+	fcntl(s.in, F_SETFL, O_NONBLOCK);
+	fcntl(s.out, F_SETFL, O_NONBLOCK);
+	fcntl(s.err, F_SETFL, O_NONBLOCK);
+	if (relay(&s) < 0)
+		return -1;
+	while (!s.done) { /* the pipes closed before the command exited */
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+
+		poll(&p, 1, -1);
+		reap(&s);
+	}
+	if (s.in >= 0)
+		close(s.in);
+	how = WIFSIGNALED(s.status) ? AGENT_SIGNALED : AGENT_EXITED;
+	val = how == AGENT_SIGNALED ? (uint32_t)WTERMSIG(s.status)
+				    : (uint32_t)WEXITSTATUS(s.status);
+	code[3] = (uint8_t)how;
+	code[4] = val >> 24;
+	code[5] = val >> 16;
+	code[6] = val >> 8;
+	code[7] = val;
+	return agent_send(port, AGENT_EXIT, code, sizeof(code));
+}
+
+int main(void)
+{
+	struct agent_exec ex;
+	struct agent_msg m;
+	struct utsname u;
+	sigset_t mask;
+	int port, sfd, r;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	port = open_port();
+	if (port < 0 || sfd < 0) {
+		say("no virtio-serial port named %s", AGENT_PORT_NAME);
+		goto out;
+	}
+	uname(&u);
+	if (agent_send(port, AGENT_READY, u.release, strlen(u.release)) < 0)
+		goto out;
+	say("ready on port %s", AGENT_PORT_NAME);
+	r = recv_msg(port, &m);
+	if (r == 1 && m.type == AGENT_POWEROFF)
+		power_off(); /* host mode: no command for the agent */
+	if (r != 1 || m.type != AGENT_EXEC ||
+	    agent_exec_decode(m.data, m.len, &ex) < 0) {
+		say("%s", "expected an EXEC message; giving up");
+		goto out;
+	}
+	run(port, sfd, &ex);
+	agent_exec_free(&ex);
+out:
+	if (getpid() != 1)
+		return 0;
+	/* PID 1 must not exit: reap until the launcher powers us off. */
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = port, .events = POLLIN}};
+		struct signalfd_siginfo si;
+
+		if (poll(p, 2, 60 * 1000) == 0 && port < 0)
+			reboot(RB_POWER_OFF);
+		while (read(sfd, &si, sizeof(si)) > 0)
+			;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		if (p[1].revents) {
+			if (agent_rx_fill(&rx, port) <= 0) {
+				close(port); /* the launcher is gone */
+				port = -1;
+			}
+			while (port >= 0 && agent_rx_next(&rx, &m) == 1)
+				if (m.type == AGENT_POWEROFF)
+					power_off();
+		}
+	}
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "launcher/common/launch_env.h"
+#include "launcher/common/parse.h"
+#include "launcher/boot/launch_config.h"
+
+const char *env_lookup(char *const env[], const char *name)
+{
+	size_t n = strlen(name);
+
+	for (; env && *env; env++)
+		if (!strncmp(*env, name, n) && (*env)[n] == '=')
+			return *env + n + 1;
+	return NULL;
+}
+
+static int number(char *const env[], const char *name, unsigned long dflt,
+		  unsigned long max, unsigned long *out, char *err,
+		  size_t errlen)
+{
+	const char *s = env_lookup(env, name);
+
+	if (!s) {
+		*out = dflt;
+		return 0;
+	}
+	if (parse_count(s, max, out) < 0) {
+		snprintf(err, errlen, "%s='%s' is not a number from 1 to %lu",
+			 name, s, max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* The snapshot variables; each one but SLURMVM_SNAPSHOT needs it. */
+static int snapshot_options(struct launch_config *c, char *const env[],
+			    char *err, size_t errlen)
+{
+	const char *sig = env_lookup(env, ENV_SNAPSHOT_SIGNAL);
+	const char *then = env_lookup(env, ENV_SNAPSHOT_THEN);
+	const char *at = env_lookup(env, ENV_SNAPSHOT_AT);
+
+	c->snapshot = env_lookup(env, ENV_SNAPSHOT);
+	c->restore = env_lookup(env, ENV_RESTORE);
+	if (c->snapshot && c->snapshot[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_SNAPSHOT, c->snapshot);
+		return -EINVAL;
+	}
+	if (c->restore && c->restore[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_RESTORE, c->restore);
+		return -EINVAL;
+	}
+	if (!c->snapshot && (sig || then || at)) {
+		snprintf(err, errlen, "%s is set without %s",
+			 sig ? ENV_SNAPSHOT_SIGNAL
+			     : (then ? ENV_SNAPSHOT_THEN : ENV_SNAPSHOT_AT),
+			 ENV_SNAPSHOT);
+		return -EINVAL;
+	}
+	if (!c->snapshot)
+		return 0;
+	c->snapshot_signal = SIGUSR1;
+	if (sig && parse_signal(sig, &c->snapshot_signal) < 0) {
+		snprintf(err, errlen,
+			 "%s='%s' is not a signal the step may use for "
+			 "snapshots",
+			 ENV_SNAPSHOT_SIGNAL, sig);
+		return -EINVAL;
+	}
+	if (then && strcmp(then, "continue") && strcmp(then, "stop")) {
+		snprintf(err, errlen, "%s='%s' is neither continue nor stop",
+			 ENV_SNAPSHOT_THEN, then);
+		return -EINVAL;
+	}
+	c->snapshot_stop = then && !strcmp(then, "stop");
+	if (at && strcmp(at, "signal") && strcmp(at, "end")) {
+		snprintf(err, errlen, "%s='%s' is neither signal nor end",
+			 ENV_SNAPSHOT_AT, at);
+		return -EINVAL;
+	}
+	c->snapshot_at_end = at && !strcmp(at, "end");
+	return 0;
+}
+
+int config_from_env(struct launch_config *c, char *const env[],
+		    unsigned long default_cpus, char *err, size_t errlen)
+{
+	unsigned long max_cpus;
+
+	memset(c, 0, sizeof(*c));
+	c->image = env_lookup(env, ENV_IMAGE);
+	c->kernel = env_lookup(env, ENV_KERNEL);
+	c->initrd = env_lookup(env, ENV_INITRD);
+	c->append = env_lookup(env, ENV_APPEND);
+	c->qemu = env_lookup(env, ENV_QEMU);
+	c->accel = env_lookup(env, ENV_ACCEL);
+	c->rundir = env_lookup(env, ENV_RUNDIR);
+	c->argv0 = env_lookup(env, ENV_ARGV0);
+	c->fabric = env_lookup(env, ENV_FABRIC);
+	c->stats = env_lookup(env, ENV_STATS);
+	c->disks = env_lookup(env, ENV_DISK);
+	c->persist = env_lookup(env, ENV_DISK_PERSIST);
+	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
+	c->console = env_lookup(env, ENV_CONSOLE);
+	c->cloud_init = env_lookup(env, ENV_CLOUD_INIT);
+	c->agent = env_lookup(env, ENV_AGENT);
+	c->node = env_lookup(env, "SLURMD_NODENAME");
+	if (!c->fabric)
+		c->fabric = "auto";
+	if (!c->node)
+		c->node = "localhost";
+	if (!c->qemu)
+		c->qemu = "qemu-system-x86_64";
+	if (!c->accel)
+		c->accel = "auto";
+	if (!c->rundir)
+		c->rundir = "/tmp";
+	c->pin = !env_lookup(env, ENV_PIN) ||
+		 strcmp(env_lookup(env, ENV_PIN), "none");
+	c->host = env_lookup(env, ENV_EXEC) &&
+		  !strcmp(env_lookup(env, ENV_EXEC), "host");
+	c->endpoint = env_lookup(env, ENV_EXEC) &&
+		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
+	if (snapshot_options(c, env, err, errlen) < 0)
+		return -EINVAL;
+	if (!c->image && !c->kernel && !c->endpoint && !c->restore) {
+		snprintf(err, errlen,
+			 "neither %s nor %s (nor %s) is set: nothing to boot",
+			 ENV_IMAGE, ENV_KERNEL, ENV_RESTORE);
+		return -EINVAL;
+	}
+	if (!c->argv0) {
+		snprintf(err, errlen,
+			 "%s is not set: start the launcher through srun with "
+			 "a --vm-* option",
+			 ENV_ARGV0);
+		return -EINVAL;
+	}
+	if (number(env, ENV_MAX_CPUS, 1024, 1024, &max_cpus, err, errlen))
+		return -EINVAL;
+	if (default_cpus > max_cpus)
+		default_cpus = max_cpus;
+	if (number(env, ENV_MEM, 512, 1UL << 24, &c->mem_mb, err, errlen) ||
+	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
+	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,
+		   errlen) ||
+	    number(env, ENV_MTU, 1500, 65521, &c->mtu, err, errlen) ||
+	    number(env, "SLURM_STEP_NUM_TASKS", 1, 16777213, &c->nranks, err,
+		   errlen) ||
+	    number(env, "SLURM_JOB_ID", 0, ~0UL, &c->job_id, err, errlen))
+		return -EINVAL;
+	/* Step and rank may be 0, which number() refuses. */
+	c->step_id = strtoul(env_lookup(env, "SLURM_STEP_ID") ?: "0", NULL, 10);
+	c->rank = strtoul(env_lookup(env, "SLURM_PROCID") ?: "0", NULL, 10);
+	if (c->rank >= c->nranks) {
+		snprintf(err, errlen,
+			 "SLURM_PROCID=%lu is not below "
+			 "SLURM_STEP_NUM_TASKS=%lu",
+			 c->rank, c->nranks);
+		return -EINVAL;
+	}
+	return 0;
+}

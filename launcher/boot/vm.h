@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One guest's host-side resources: the run directory, the disk overlay and
+ * the QEMU process.
+ */
+#ifndef SLURM_VM_VM_H
+#define SLURM_VM_VM_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "launcher/boot/launch_config.h"
+#include "launcher/boot/plan.h"
+
+#define VM_MAX_DISKS 16 /* --vm-disk drives besides the image */
+
+struct vm {
+	char dir[4096];	    /* the run directory, "" when none */
+	char overlay[4200]; /* dir/disk.qcow2, or the kept one of
+			     * --vm-disk-persist; "" without an image */
+	char disk_file[VM_MAX_DISKS][4200]; /* dir/diskN.qcow2 or a base */
+	char seed[4200]; /* dir/seed.img: cloud-init's NoCloud seed */
+	/* What QEMU gets: the image's overlay, the --vm-disk drives, the
+	 * seed. */
+	struct plan_disk drive[VM_MAX_DISKS + 2];
+	size_t ndrives;
+	char console[4200];  /* dir/console.log, or the --vm-console file */
+	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
+	char user_qmp[4200]; /* dir/qmp.sock: QMP for the user's tools */
+	pid_t pid;	     /* QEMU, 0 when not running */
+	int qmp_fd;	     /* our ends of the socketpairs */
+	int agent_fd;
+	int net_fd;	/* for the fabric, which takes it over */
+	int memory_fd;	/* the guest's memory (memory.h) when it may be saved
+			 * or is restored, else -1 */
+	int console_fd; /* console, opened by the launcher (never through a
+			 * link, the user's own file): QEMU gets it */
+};
+
+/*
+ * Creates the run directory (mode 0700, a fresh name under c->rundir), the
+ * guest's memory as a memfd when it may be saved (c->snapshot) or is
+ * restored (c->restore), and,
+ * with an image, the copy-on-write overlay over it (with c->persist, the
+ * rank's kept overlay there, made on first use and checked to be over the
+ * same image after); then one overlay for each writable --vm-disk (a
+ * read-only one is attached as it is). Returns 0 or -errno with a message
+ * in err; on failure nothing is left behind in the run directory.
+ */
+int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
+	       size_t errlen);
+
+/*
+ * Starts QEMU with the plan's argv; QEMU is killed if the launcher dies.
+ * Returns 0 or -errno with a message in err.
+ */
+int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
+	     char *err, size_t errlen);
+
+/*
+ * Waits up to timeout_ms for QEMU to exit, then kills it. Returns QEMU's
+ * wait status, or -1 when it was not running. Safe to call twice.
+ */
+int vm_stop(struct vm *vm, int timeout_ms);
+
+/* Removes the run directory and everything in it; safe to call twice. */
+void vm_cleanup(struct vm *vm);
+
+/* Appends the last lines (at most max_lines) of file to buf. */
+void vm_tail(const char *file, int max_lines, char *buf, size_t len);
+
+/* True when a hardware KVM module is loaded on this host. */
+int vm_kvm_module_loaded(void);
+
+#endif
