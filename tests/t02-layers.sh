@@ -8,11 +8,12 @@
 #   launcher/common/        nothing (the plugin-launcher contract, parsing, clock)
 #   launcher/agent/         common, fabric/be.h (the agent protocol; the in-guest agent)
 #   launcher/snapdir/       common (a snapshot's files and manifest)
+#   launcher/report/        common (a step's results as JUnit or TAP)
 #   launcher/boot/          common agent snapdir, the fabric's public headers
 #   launcher/save/          common agent snapdir boot, the fabric's public headers
 #   launcher/ (main, loop)  all of launcher/, the fabric's public headers
 #   spank/ (the plugin)     spank/ and launcher/common only
-#   spank/helper/           spank/, launcher/common, launcher/snapdir
+#   spank/helper/           spank/, launcher/common, launcher/snapdir, launcher/report
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 
 # The fabric's public headers (be.h: the one byte-order codec, header only).
@@ -25,11 +26,12 @@ allowed() {
 	launcher/common/*) echo "launcher/common/" ;;
 	launcher/agent/*) echo "launcher/agent/ launcher/common/ fabric/be.h" ;;
 	launcher/snapdir/*) echo "launcher/snapdir/ launcher/common/" ;;
-	launcher/boot/*) echo "launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ $pub" ;;
-	launcher/save/*) echo "launcher/save/ launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ $pub" ;;
+	launcher/report/*) echo "launcher/report/ launcher/common/" ;;
+	launcher/boot/*) echo "launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ launcher/report/ $pub" ;;
+	launcher/save/*) echo "launcher/save/ launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ launcher/report/ $pub" ;;
 	launcher/*/*) echo "-" ;; # a folder with no rule: refused
 	launcher/*) echo "launcher/ $pub" ;;
-	spank/helper/*) echo "spank/ launcher/common/ launcher/snapdir/" ;;
+	spank/helper/*) echo "spank/ launcher/common/ launcher/snapdir/ launcher/report/" ;;
 	spank/*/*) echo "-" ;;
 	spank/*) echo "spank/*.h launcher/common/" ;;
 	esac
