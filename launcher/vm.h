@@ -30,11 +30,12 @@ struct vm {
 	pid_t pid;	     /* QEMU, 0 when not running */
 	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;
-	int net_fd;	/* for the fabric, which takes it over */
-	int memory_fd;	/* the guest's memory (memory.h) when it may be saved
-			 * or is restored, else -1 */
-	int console_fd; /* console, opened by the launcher (never through a
-			 * link, the user's own file): QEMU gets it */
+	int net_fd;	  /* for the fabric, which takes it over */
+	int memory_fd;	  /* the guest's memory (memory.h) when it may be saved
+			   * or is restored, else -1 */
+	int console_fd;	  /* console, opened by the launcher (never through a
+			   * link, the user's own file): QEMU gets it */
+	int powering_off; /* the guest was asked to power off: wait for it */
 };
 
 /*
