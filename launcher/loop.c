@@ -152,7 +152,6 @@ int loop_run(struct loop *l)
 {
 	struct epoll_event ev[BATCH];
 
-	l->stopping = 0;
 	while (!l->stopping) {
 		int timeout = -1, n, i;
 
@@ -164,8 +163,10 @@ int loop_run(struct loop *l)
 						 : (int)left;
 		}
 		n = epoll_wait(l->epfd, ev, BATCH, timeout);
-		if (n < 0 && errno != EINTR)
-			return -errno;
+		if (n < 0 && errno != EINTR) {
+			l->code = -errno;
+			break;
+		}
 		l->ngone = l->flush = 0;
 		for (i = 0; i < n && !l->stopping && !l->flush; i++) {
 			struct loop_fd *e = ev[i].data.ptr;
@@ -175,5 +176,6 @@ int loop_run(struct loop *l)
 		}
 		fire_timers(l);
 	}
+	l->stopping = 0; /* the next run starts afresh */
 	return l->code;
 }

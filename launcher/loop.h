@@ -53,13 +53,14 @@ void loop_timer_in(struct loop *l, struct loop_timer *t, long ms);
 void loop_timer_stop(struct loop *l, struct loop_timer *t);
 
 /*
- * Runs callbacks until loop_stop(). Returns the code given to
- * loop_stop(), or -errno when waiting fails.
+ * Runs callbacks until loop_stop() (at once when it was called since the
+ * last run). Returns the code given to loop_stop(), or -errno when
+ * waiting fails.
  */
 int loop_run(struct loop *l);
 /* Makes loop_run() return code after the current callback. */
 void loop_stop(struct loop *l, int code);
-/* True between loop_stop() and the next loop_run(). */
+/* True between loop_stop() and the return of loop_run(). */
 int loop_stopping(const struct loop *l);
 
 #endif
