@@ -32,6 +32,7 @@
 
 #include "agent_proto.h"
 #include "clock.h"
+#include "file_tail.h"
 #include "session.h"
 
 /* How long the command may take to end after a forwarded SIGTERM. */
@@ -114,12 +115,12 @@ static void append_tails(const struct session *s)
 	size_t errlen = s->errlen, n = strlen(err);
 
 	snprintf(err + n, errlen - n, "\nlast console lines:\n");
-	vm_tail(s->vm->console, 12, err, errlen);
+	file_tail(s->vm->console, 12, err, errlen);
 	n = strlen(err);
 	if (n + 40 < errlen) {
 		char qemu[1024] = "";
 
-		vm_tail(s->vm->qemu_log, 5, qemu, sizeof(qemu));
+		file_tail(s->vm->qemu_log, 5, qemu, sizeof(qemu));
 		if (qemu[0])
 			snprintf(err + n, errlen - n, "\nQEMU said:\n%s", qemu);
 	}

@@ -67,9 +67,6 @@ int vm_stop(struct vm *vm, int timeout_ms);
 /* Removes the run directory and everything in it; safe to call twice. */
 void vm_cleanup(struct vm *vm);
 
-/* Appends the last lines (at most max_lines) of file to buf. */
-void vm_tail(const char *file, int max_lines, char *buf, size_t len);
-
 /* True when a hardware KVM module is loaded on this host. */
 int vm_kvm_module_loaded(void);
 
