@@ -111,8 +111,7 @@ static int pin_vcpus(struct launch *l, struct qmp *qmp)
  * part up first (the guest is paused: the command hears it after). */
 static void stop_signal(struct runner *r, int sig)
 {
-	if (r->sn && snapshot_busy(r->sn))
-		snapshot_cancel(r->sn);
+	snapshot_cancel(r->sn);
 	r->stop_seen = 1;
 	session_signal(r->s, sig);
 }

@@ -80,10 +80,10 @@ int snapshot_at_end(const struct snapshot *sn);
 int snapshot_busy(const struct snapshot *sn);
 
 /*
- * The step is being stopped during a save: this launcher gives its part
- * up (answers rank 0 with ECANCELED, its files removed); the guest goes on
- * once rank 0 aborts. A no-op when no part is under way, or once this
- * rank's files are all written.
+ * The step is being stopped: this launcher takes part in no more
+ * snapshots (it answers their CUT with ECANCELED), and gives up a part
+ * under way (answers rank 0 with ECANCELED, its files removed; the guest
+ * goes on once rank 0 aborts) unless its files are all written already.
  */
 void snapshot_cancel(struct snapshot *sn);
 

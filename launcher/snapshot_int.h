@@ -67,6 +67,7 @@ struct snapshot {
 	uint32_t part_seq;
 	int guest_stopped; /* QMP stop worked: cont after */
 	int stopped;	   /* the guest stays paused: it is to stop */
+	int refuse;	   /* the step is being stopped: no more parts */
 	struct save save;
 };
 

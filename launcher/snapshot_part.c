@@ -8,8 +8,9 @@
  *
  * ABORT, rank 0 lost or no word from it within WAIT_MS end the part from
  * any state; a stop signal (part_cancel) gives this rank's save up and
- * answers ECANCELED. The pause itself (fabric_hold, QMP stop, fabric_cut)
- * is bounded by HOLD_MS and CUT_MS and runs in one step.
+ * answers ECANCELED, and so it answers every later CUT. The pause itself
+ * (fabric_hold, QMP stop, fabric_cut) is bounded by HOLD_MS and CUT_MS and runs
+ * in one step.
  */
 #include "config.h"
 
@@ -188,7 +189,12 @@ static void on_wait(struct loop_timer *t)
 void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
 {
 	if (m->type == FABRIC_CTL_CUT) {
-		if (sn->state == PART_IDLE)
+		if (sn->state != PART_IDLE)
+			return;
+		if (sn->refuse) /* the step is being stopped */
+			fabric_send(sn->f, 0, FABRIC_CTL_PAUSED, m->seq,
+				    ECANCELED);
+		else
 			pause_guest(sn, m->seq);
 		return;
 	}
@@ -219,6 +225,7 @@ void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
 
 void part_cancel(struct snapshot *sn)
 {
+	sn->refuse = 1;
 	switch (sn->state) {
 	case PART_PAUSED:
 		saved(sn, -ECANCELED, "the step is being stopped");

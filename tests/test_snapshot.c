@@ -258,20 +258,25 @@ static void rig_close(struct rig *r)
 		abort();
 }
 
-/* True when QEMU was sent cmd. */
-static int sent(const struct rig *r, const char *cmd)
+/* How many times QEMU was sent cmd. */
+static int count(const struct rig *r, const char *cmd)
 {
 	char line[128];
 	FILE *l = fopen(r->log, "r");
-	int found = 0;
+	int n = 0;
 
 	while (l && fgets(line, sizeof(line), l))
 		if (!strncmp(line, cmd, strlen(cmd)) &&
 		    line[strlen(cmd)] == '\n')
-			found = 1;
+			n++;
 	if (l)
 		fclose(l);
-	return found;
+	return n;
+}
+
+static int sent(const struct rig *r, const char *cmd)
+{
+	return count(r, cmd) > 0;
 }
 
 /* Entries of the snapshot directory whose name has what. */
@@ -336,6 +341,13 @@ static void test_cancel(void)
 	   "the partial snapshot is removed, nothing published");
 	ok(sent(&r, "cont") && r.f.released == 1,
 	   "the guest and the fabric go on");
+	snapshot_on_signal(r.sn);
+	loop_timer_in(r.loop, &r.limit, 300);
+	loop_run(r.loop);
+	ok(r.overs == 1 && count(&r, "stop") == 1,
+	   "once stopped, the launcher takes part in no more snapshots");
+	ok(entries(&r, "partial") == 0 && entries(&r, "latest") == 0,
+	   "and that one leaves nothing either");
 	rig_close(&r);
 }
 
