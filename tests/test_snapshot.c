@@ -316,6 +316,21 @@ static void test_save(void)
 	rig_close(&r);
 }
 
+/* --vm-snapshot-then=stop: the guest stays paused after the save. */
+static void test_then_stop(void)
+{
+	struct rig r;
+
+	rig_open(&r, 1, 0);
+	r.c.snapshot_stop = 1;
+	snapshot_on_signal(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && r.last_stop == 1,
+	   "then=stop: the part ends with the guest to stop");
+	ok(entries(&r, "latest") == 1 && !sent(&r, "cont") && r.f.released == 0,
+	   "saved, and neither the guest nor the fabric goes on");
+	rig_close(&r);
+}
+
 static void cancel_now(struct loop_timer *t)
 {
 	(void)t;
@@ -387,6 +402,7 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
 	test_save();
+	test_then_stop();
 	test_cancel();
 	test_lost();
 	return done_testing();
