@@ -33,56 +33,23 @@
 #include <unistd.h>
 
 #include "launcher/common/clock.h"
-#include "launcher/agent/agent_proto.h"
 #include "launcher/boot/endpoint.h"
 #include "fabric/fabric.h"
 #include "launcher/boot/launch_config.h"
 #include "launcher/boot/pin.h"
 #include "launcher/common/launch_env.h"
 #include "launcher/boot/plan.h"
-#include "launcher/boot/qmp.h"
 #include "launcher/save/restore.h"
-#include "launcher/session.h"
+#include "launcher/run.h"
 #include "launcher/snapdir/snapdir.h"
-#include "launcher/save/snapshot.h"
 #include "launcher/boot/vm.h"
 
-#define QMP_TIMEOUT_MS 30000
 #define QUIT_TIMEOUT_MS 5000
 /* How long a guest asked to power off may take before QEMU is killed (a
  * distribution's init takes about 4 s under TCG). It and the command's own
  * grace after SIGTERM (session.c) fit in Slurm's KillWait (30 s by
  * default, as on the test lab) before SIGKILL. */
 #define POWEROFF_GRACE_MS 10000
-/* How long the power-off request may wait for room on the agent channel. */
-#define POWEROFF_SEND_MS 2000
-
-/* Set once the guest was asked to power off: main() then waits for it. */
-static int powering_off;
-
-/*
- * Asks the guest to power off: through its agent, which ends every process
- * and syncs the disks first, and with the ACPI power button, for images
- * whose own init handles it. QEMU exits when the guest is off.
- */
-static void request_poweroff(struct vm *vm, struct qmp *qmp, struct session *s)
-{
-	json_t *r;
-
-	/* A full channel is waited on (a dropped request would leave the
-	 * guest to the grace period's kill, its disks unsynced). */
-	if (vm->agent_fd >= 0 &&
-	    session_poweroff(s, vm->agent_fd, POWEROFF_SEND_MS) == -ETIMEDOUT)
-		fprintf(stderr,
-			"slurm-vm-launch: the guest's agent did not take the "
-			"power-off request within %d ms; pressing the power "
-			"button\n",
-			POWEROFF_SEND_MS);
-	r = qmp_execute(qmp, "system_powerdown", NULL, QUIT_TIMEOUT_MS, NULL,
-			0);
-	json_decref(r);
-	powering_off = 1;
-}
 
 extern char **environ;
 
@@ -95,24 +62,6 @@ static unsigned long affinity_cpus(void)
 		return 1;
 	n = CPU_COUNT(&set);
 	return n > 0 ? (unsigned long)n : 1;
-}
-
-/* The task's environment without our own variables: what the guest gets. */
-static char **guest_env(void)
-{
-	size_t n = 0, i, j;
-	char **env;
-
-	while (environ[n])
-		n++;
-	env = calloc(n + 1, sizeof(*env));
-	if (!env)
-		return NULL;
-	for (i = j = 0; i < n; i++)
-		if (strncmp(environ[i], LAUNCH_ENV_PREFIX,
-			    strlen(LAUNCH_ENV_PREFIX)))
-			env[j++] = environ[i];
-	return env;
 }
 
 static int block_signals(void)
@@ -131,150 +80,6 @@ static int block_signals(void)
 		return -1;
 	signal(SIGPIPE, SIG_IGN);
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
-}
-
-/* Runs the command in a started guest. Returns the exit code. */
-/* Binds each vCPU thread to its PU; the plan was made before boot. */
-static int pin_vcpus(struct qmp *qmp, hwloc_topology_t topo,
-		     const struct pin_plan *plan, char *err, size_t errlen)
-{
-	static pid_t tid[PIN_MAX_VCPUS];
-	int n = qmp_vcpu_threads(qmp, tid, PIN_MAX_VCPUS, err, errlen);
-
-	if (n < 0)
-		return n;
-	return pin_apply(topo, plan, tid, (unsigned)n, err, errlen);
-}
-
-/* A restored guest: load its state, let it run, re-attach to its command. */
-static int resume_guest(struct session *s, struct qmp *qmp,
-			const struct restore *rs, char *err, size_t errlen)
-{
-	uint8_t *bytes = NULL;
-	size_t len = 0;
-	json_t *r;
-	int code;
-
-	if (restore_incoming(qmp, rs, err, errlen) < 0 ||
-	    restore_agent_bytes(rs, &bytes, &len) < 0)
-		return LAUNCH_EXIT_FAILED;
-	r = qmp_execute(qmp, "cont", NULL, QUIT_TIMEOUT_MS, err, errlen);
-	if (!r) {
-		free(bytes);
-		return LAUNCH_EXIT_FAILED;
-	}
-	json_decref(r);
-	code = session_reattach(s, bytes, len, err, errlen);
-	free(bytes);
-	return code < 0 ? LAUNCH_EXIT_FAILED : code;
-}
-
-static int run_guest(struct vm *vm, const struct launch_config *c,
-		     const struct restore *rs, struct fabric *fabric, int sfd,
-		     hwloc_topology_t topo, const struct pin_plan *plan,
-		     char *argv[], char *err, size_t errlen)
-{
-	char hostname[32], cwd[4096];
-	struct session *s = NULL;
-	struct snapshot *sn = NULL;
-	int ready = 0;
-	struct qmp *qmp;
-	char **env = NULL;
-	json_t *r;
-	int code = LAUNCH_EXIT_FAILED, fd = vm->qmp_fd;
-
-	vm->qmp_fd = -1; /* the qmp client owns it now */
-	qmp = qmp_open(fd, QMP_TIMEOUT_MS);
-	if (!qmp) {
-		snprintf(err, errlen, "QEMU did not answer on QMP: %s",
-			 strerror(errno));
-		return code;
-	}
-	if (topo && pin_vcpus(qmp, topo, plan, err, errlen) < 0) {
-		size_t n = strlen(err);
-
-		snprintf(err + n, errlen - n,
-			 " (run with --vm-pin=none to go without pinning)");
-		goto out;
-	}
-	s = session_create(vm, qmp, sfd);
-	env = guest_env();
-	if (!s || !env) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	sn = snapshot_create(c, fabric, qmp, vm);
-	session_set_snapshot(s, sn);
-	if (rs) {
-		code = resume_guest(s, qmp, rs, err, errlen);
-		ready = code != LAUNCH_EXIT_FAILED || !err[0];
-		goto out;
-	}
-	if (session_wait_ready(s, c->boot_timeout, err, errlen) < 0)
-		goto out;
-	ready = 1;
-	if (!getcwd(cwd, sizeof(cwd)))
-		strcpy(cwd, "/");
-	plan_hostname(c->rank, hostname, sizeof(hostname));
-	argv[0] = (char *)c->argv0;
-	code = session_run(s, hostname, cwd, argv, env, err, errlen);
-	if (code < 0)
-		code = LAUNCH_EXIT_FAILED;
-out:
-	/* The command is done or lost: a guest that came up powers off
-	 * cleanly (its disks synced); one that never did is stopped. */
-	if (ready && !snapshot_stopped(sn)) {
-		request_poweroff(vm, qmp, s);
-	} else {
-		r = qmp_execute(qmp, "quit", NULL, QUIT_TIMEOUT_MS, NULL, 0);
-		json_decref(r);
-	}
-	free(env);
-	session_destroy(s);
-	snapshot_destroy(sn);
-	qmp_close(qmp);
-	return code;
-}
-
-/*
- * --vm-exec=host: the guest runs without its agent; the command runs on the
- * node beside it, told where the guest is. The guest goes when it ends.
- */
-static int run_beside(struct vm *vm, const struct launch_config *c, int sfd,
-		      hwloc_topology_t topo, const struct pin_plan *plan,
-		      char *argv[], char *err, size_t errlen)
-{
-	char ip[64], host[64], console[4300], qmp_path[4300];
-	char *extra[] = {ip, host, console, qmp_path, NULL};
-	uint32_t a = (uint32_t)c->rank + 1;
-	char **env = guest_env();
-	struct qmp *qmp;
-	int code = LAUNCH_EXIT_FAILED, fd = vm->qmp_fd;
-
-	vm->qmp_fd = -1;
-	/* QEMU answers QMP once its sockets exist: then the command may
-	 * use them. */
-	qmp = qmp_open(fd, QMP_TIMEOUT_MS);
-	if (!qmp || !env) {
-		snprintf(err, errlen, "QEMU did not answer on QMP: %s",
-			 strerror(errno));
-		goto out;
-	}
-	if (topo && pin_vcpus(qmp, topo, plan, err, errlen) < 0)
-		goto out;
-	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=10.%u.%u.%u", a >> 16 & 255,
-		 a >> 8 & 255, a & 255);
-	snprintf(host, sizeof(host), "SLURMVM_GUEST_HOSTNAME=n%04lu", c->rank);
-	snprintf(console, sizeof(console), "SLURMVM_CONSOLE=%s", vm->console);
-	snprintf(qmp_path, sizeof(qmp_path), "SLURMVM_QMP=%s", vm->user_qmp);
-	code = endpoint_run(c->argv0, argv, env, extra, -1, sfd, err, errlen);
-	if (code < 0)
-		code = LAUNCH_EXIT_FAILED;
-	request_poweroff(vm, qmp, NULL);
-out:
-	qmp_close(qmp);
-	free(env);
-	return code;
 }
 
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
@@ -368,7 +173,7 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 {
 	char err[4096] = "";
 	struct fabric *fabric = NULL;
-	char **env = guest_env();
+	char **env = run_env();
 	int code = LAUNCH_EXIT_FAILED, net[2];
 
 	if (!env ||
@@ -403,10 +208,10 @@ static void stop_guest(struct vm *vm, const struct launch_config *c, int asked)
 	int st, killed;
 
 	/* Without a fabric the guest was never asked to go: kill it. */
-	st = vm_stop(vm, powering_off ? POWEROFF_GRACE_MS
-			 : asked      ? QUIT_TIMEOUT_MS
-				      : 0);
-	if (!powering_off || st == -1)
+	st = vm_stop(vm, vm->powering_off ? POWEROFF_GRACE_MS
+			 : asked	  ? QUIT_TIMEOUT_MS
+					  : 0);
+	if (!vm->powering_off || st == -1)
 		return;
 	killed = WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL;
 	if (killed)
@@ -420,89 +225,125 @@ static void stop_guest(struct vm *vm, const struct launch_config *c, int asked)
 			c->rank, (double)(now_ms() - t0) / 1000);
 }
 
-int main(int argc, char *argv[])
+/* Signals, the config, the accelerator. Returns the accelerator, or NULL
+ * after saying why. */
+static const char *setup(struct launch_config *c, int *sfd)
 {
 	char err[4096] = "";
-	struct launch_config c;
-	struct fabric *fabric = NULL;
-	hwloc_topology_t topo = NULL;
-	struct pin_plan plan = {0};
-	struct vm vm;
-	struct restore rs;
 	const char *accel;
-	int sfd, code = LAUNCH_EXIT_FAILED;
 
-	(void)argc;
-	sfd = block_signals();
-	if (sfd < 0) {
+	*sfd = block_signals();
+	if (*sfd < 0) {
 		perror("slurm-vm-launch: signalfd");
-		return code;
+		return NULL;
 	}
-	if (config_from_env(&c, environ, affinity_cpus(), err, sizeof(err))) {
+	if (config_from_env(c, environ, affinity_cpus(), err, sizeof(err))) {
 		fprintf(stderr, "slurm-vm-launch: %s\n", err);
-		return code;
+		return NULL;
 	}
-	accel = plan_accel(c.accel, vm_kvm_module_loaded());
-	if (!accel) {
+	accel = plan_accel(c->accel, vm_kvm_module_loaded());
+	if (!accel)
 		fprintf(stderr,
 			"slurm-vm-launch: accel='%s' is not one of auto, kvm, "
 			"tcg (fix accel= in plugstack.conf)\n",
-			c.accel);
+			c->accel);
+	return accel;
+}
+
+/* --vm-pin: the plan, made before the guest starts. */
+static int pin_setup(struct launch *l)
+{
+	char line[1024];
+
+	if (pin_prepare(&l->topo, &l->plan, (unsigned)l->c->cpus, l->err,
+			sizeof(l->err)) < 0) {
+		size_t n = strlen(l->err);
+
+		snprintf(l->err + n, sizeof(l->err) - n,
+			 " (run with --vm-pin=none to go without pinning)");
+		return -1;
+	}
+	pin_plan_format(&l->plan, line, sizeof(line));
+	if (l->c->stats)
+		fprintf(stderr, "slurm-vm: n%04lu: pin plan: %s\n", l->c->rank,
+			line);
+	return 0;
+}
+
+/*
+ * How the guest starts, in one step: its resources made and QEMU started,
+ * booting from its image, or (c->restore) waiting for the snapshot's state
+ * with its memory loaded (l->rs then holds the snapshot's files for the
+ * later steps). Returns 0, or -1 with l->err set; launch_free() undoes it.
+ */
+static int guest_up(struct launch *l, struct launch_config *c,
+		    const char *accel)
+{
+	l->vm = calloc(1, sizeof(*l->vm));
+	l->rs = c->restore ? calloc(1, sizeof(*l->rs)) : NULL;
+	if (!l->vm || (c->restore && !l->rs)) {
+		snprintf(l->err, sizeof(l->err), "out of memory");
+		return -1;
+	}
+	if (l->rs && restore_prepare(c, l->rs, l->err, sizeof(l->err)) < 0)
+		return -1;
+	if (c->pin && pin_setup(l) < 0)
+		return -1;
+	if (vm_prepare(l->vm, c, l->err, sizeof(l->err)) < 0) {
+		free(l->vm); /* nothing of it is left */
+		l->vm = NULL;
+		return -1;
+	}
+	if (l->rs &&
+	    restore_memory(l->rs, l->vm->memory_fd, l->err, sizeof(l->err)) < 0)
+		return -1;
+	return vm_start(l->vm, c, accel, l->err, sizeof(l->err));
+}
+
+static void launch_free(struct launch *l)
+{
+	if (l->vm) {
+		vm_cleanup(l->vm);
+		free(l->vm);
+	}
+	if (l->rs) {
+		restore_close(l->rs);
+		free(l->rs);
+	}
+	if (l->topo) {
+		pin_plan_free(&l->plan);
+		hwloc_topology_destroy(l->topo);
+	}
+	if (l->err[0])
+		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", l->c->rank,
+			l->err);
+}
+
+int main(int argc, char *argv[])
+{
+	struct launch_config c;
+	struct launch l = {.c = &c, .argv = argv};
+	const char *accel = setup(&c, &l.sfd);
+	int code = LAUNCH_EXIT_FAILED;
+
+	(void)argc;
+	if (!accel)
 		return code;
-	}
 	if (c.endpoint)
-		return run_endpoint(&c, sfd, argv);
-	if (c.restore && restore_prepare(&c, &rs, err, sizeof(err)) < 0)
-		goto report;
-	if (c.pin) {
-		char line[1024];
-
-		if (pin_prepare(&topo, &plan, (unsigned)c.cpus, err,
-				sizeof(err)) < 0) {
-			size_t n = strlen(err);
-
-			snprintf(err + n, sizeof(err) - n,
-				 " (run with --vm-pin=none to go without "
-				 "pinning)");
-			goto report;
-		}
-		pin_plan_format(&plan, line, sizeof(line));
-		if (c.stats)
-			fprintf(stderr, "slurm-vm: n%04lu: pin plan: %s\n",
-				c.rank, line);
+		return run_endpoint(&c, l.sfd, argv);
+	if (guest_up(&l, &c, accel) == 0) {
+		/* The guest boots while the fabric bootstraps. */
+		l.fabric =
+		    join_fabric(l.vm->net_fd, &c, l.rs, l.err, sizeof(l.err));
+		l.vm->net_fd = -1;
+		if (l.fabric)
+			code = c.host ? run_beside(&l) : run_guest(&l);
+		stop_guest(l.vm, &c, l.fabric != NULL);
+		fabric_stop(l.fabric);
+		if (l.fabric)
+			report_stats(l.fabric, &c);
+		fabric_destroy(l.fabric);
 	}
-	if (vm_prepare(&vm, &c, err, sizeof(err)) < 0)
-		goto report;
-	if (c.restore &&
-	    restore_memory(&rs, vm.memory_fd, err, sizeof(err)) < 0)
-		goto cleanup;
-	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
-		goto cleanup;
-	/* The guest boots while the fabric bootstraps. */
-	fabric = join_fabric(vm.net_fd, &c, c.restore ? &rs : NULL, err,
-			     sizeof(err));
-	vm.net_fd = -1;
-	if (fabric && c.host)
-		code = run_beside(&vm, &c, sfd, topo, &plan, argv, err,
-				  sizeof(err));
-	else if (fabric)
-		code = run_guest(&vm, &c, c.restore ? &rs : NULL, fabric, sfd,
-				 topo, &plan, argv, err, sizeof(err));
-	stop_guest(&vm, &c, fabric != NULL);
-	fabric_stop(fabric);
-	if (fabric)
-		report_stats(fabric, &c);
-	fabric_destroy(fabric);
-cleanup:
-	vm_cleanup(&vm);
-report:
-	if (c.restore)
-		restore_close(&rs);
-	if (topo) {
-		pin_plan_free(&plan);
-		hwloc_topology_destroy(topo);
-	}
-	if (err[0])
-		fprintf(stderr, "slurm-vm-launch: rank %lu: %s\n", c.rank, err);
+	launch_free(&l);
 	return code;
 }

@@ -8,7 +8,9 @@ noinst_LTLIBRARIES += launcher/common/libcommon.la
 launcher_common_libcommon_la_SOURCES = launcher/common/launch_env.h \
 	launcher/common/clock.h launcher/common/parse.c \
 	launcher/common/parse.h launcher/common/safefile.c \
-	launcher/common/safefile.h
+	launcher/common/safefile.h launcher/common/file_tail.c \
+	launcher/common/file_tail.h launcher/common/loop.c \
+	launcher/common/loop.h
 COMMON_LIBS = launcher/common/libcommon.la
 
 # agent: the launcher-agent protocol (the static agent links it too).
@@ -53,20 +55,21 @@ BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \
 # save: saving and restoring a step.
 noinst_LIBRARIES += launcher/save/libsave.a
 launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
-	launcher/save/snapshot.h launcher/save/restore.c \
-	launcher/save/restore.h
+	launcher/save/snapshot.h launcher/save/snapshot_int.h \
+	launcher/save/snapshot_part.c launcher/save/snapshot_save.c \
+	launcher/save/restore.c launcher/save/restore.h
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
 
-# The launcher, one process per task: main and the agent session, on the
-# layers above and the fabric.
+# The launcher, one process per task: main, how a guest starts (run.c) and
+# the agent session, on the layers above and the fabric.
 bin_PROGRAMS = launcher/slurm-vm-launch
-launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/session.c \
-	launcher/session.h
+launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
+	launcher/run.h launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
-launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a $(BOOT_LIBS) \
-	$(FABRIC_RUN_LIBS)
+launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
+	$(BOOT_LIBS) $(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
 
 # The guest agent: static, so it runs in any guest.
@@ -82,7 +85,21 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c \
 check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
-	tests/test_report
+	tests/test_report tests/test_loop tests/test_session tests/test_snapshot
+tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
+tests_test_loop_LDADD = $(COMMON_LIBS)
+tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
+	launcher/session.c launcher/session.h
+tests_test_session_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	-pthread
+tests_test_session_LDADD = $(BOOT_LIBS)
+tests_test_session_LDFLAGS = -pthread
+tests_test_snapshot_SOURCES = tests/test_snapshot.c tests/tap.h
+tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS) -pthread
+tests_test_snapshot_LDADD = launcher/save/libsave.a \
+	$(BOOT_LIBS)
+tests_test_snapshot_LDFLAGS = -pthread
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h

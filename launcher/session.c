@@ -1,19 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Theory of operation. One poll loop serves the agent channel, the task's
- * stdin, QMP events and a signalfd:
+ * Theory of operation. The session is a handler on the launcher's loop: it
+ * watches the agent channel and the task's stdin, and keeps two timers
+ * (the boot timeout, the grace after a stop signal). Phases:
  *
- *  1. wait for READY, watching for QEMU's death and the boot timeout;
+ *  1. READY: wait for the agent's READY (the boot timeout bounds it);
  *  2. send EXEC (blocking: the agent is waiting for nothing else);
- *  3. relay: STDOUT/STDERR frames go to fds 1 and 2 as they come, stdin
+ *  3. RUN: STDOUT/STDERR frames go to fds 1 and 2 as they come, stdin
  *     goes to the guest one chunk at a time (stdin is read only when the
  *     previous chunk has left, so the guest's reading speed bounds ours);
- *     SIGTERM/SIGINT/SIGHUP are forwarded to the command, and if it has not
- *     ended after a grace period the session gives up;
- *  4. EXIT ends the session with the command's status.
+ *     signals the launcher hands over are forwarded to the command, and if
+ *     a stop signal's command has not ended after a grace period the
+ *     session gives up;
+ *  4. EXIT ends the phase with the command's status.
  *
- * The guest is untrusted: frames are parsed by agent_proto.c, text from the
- * guest is printed only after replacing non-printable bytes.
+ * Each phase ends by stopping the loop with its result. The guest is
+ * untrusted: frames are parsed by agent_proto.c, text from the guest is
+ * printed only after replacing non-printable bytes.
  */
 #include "config.h"
 
@@ -24,170 +27,102 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
-#include <sys/wait.h>
-#include <time.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
-#include "launcher/common/clock.h"
 #include "launcher/agent/agent_proto.h"
+#include "launcher/common/clock.h"
+#include "launcher/common/file_tail.h"
 #include "launcher/session.h"
-#include "launcher/save/snapshot.h"
 
 /* How long the command may take to end after a forwarded SIGTERM. */
 #define GRACE_MS 5000
-/* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
-#define END_WAIT_MS 3000
+
+enum phase { IDLE, READY, RUN };
 
 struct session {
-	struct vm *vm;
-	struct qmp *qmp;
-	int sfd;
+	struct loop *loop;
+	const struct vm *vm;
+	char *err;
+	size_t errlen;
+	enum phase phase;
+	unsigned long boot_s;
+	struct loop_fd agent, in;
+	struct loop_timer deadline;   /* READY: boot; RUN: grace */
+	struct loop_timer stdin_tick; /* stdin that epoll cannot watch */
+	int stdin_plain;	      /* ...such as /dev/null or a file */
 	struct agent_rx rx;
 	uint8_t out[AGENT_HDR_LEN + AGENT_CHUNK]; /* to the guest */
 	size_t out_off, out_len;
 	int stdin_fd;	   /* -1 once EOF was queued */
 	int stdout_broken; /* srun's side went away: discard output */
-	long give_up_at;   /* ms; 0 while no stop signal arrived */
-	int stop_signal;
-	int pass_signal;       /* USR1/USR2 for the command, 0 when none */
-	int end_signal;	       /* held for a snapshot at the end */
-	long end_until;	       /* ms: when to stop waiting for it */
-	struct snapshot *snap; /* NULL without --vm-snapshot */
+	int stop_signal;   /* 0 while none came */
+	int forwarded;	   /* stop_signal went to the command */
+	int pass_signal;   /* USR1/USR2 for the command, 0 when none */
 };
 
-void session_set_snapshot(struct session *s, struct snapshot *sn)
-{
-	s->snap = sn;
-}
+#define OF(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
 
-struct session *session_create(struct vm *vm, struct qmp *qmp, int sfd)
+static void on_agent(struct loop_fd *e, uint32_t ev);
+static void on_stdin(struct loop_fd *e, uint32_t ev);
+static void on_deadline(struct loop_timer *t);
+static void on_stdin_tick(struct loop_timer *t);
+
+struct session *session_create(struct loop *l, const struct vm *vm, char *err,
+			       size_t errlen)
 {
 	struct session *s = calloc(1, sizeof(*s));
 
 	if (!s)
 		return NULL;
+	s->loop = l;
 	s->vm = vm;
-	s->qmp = qmp;
-	s->sfd = sfd;
+	s->err = err;
+	s->errlen = errlen;
+	s->agent.fd = vm->agent_fd;
+	s->agent.fn = on_agent;
+	s->in.fd = 0;
+	s->in.fn = on_stdin;
+	s->deadline.fn = on_deadline;
+	s->stdin_tick.fn = on_stdin_tick;
 	s->stdin_fd = 0;
 	return s;
 }
 
 void session_destroy(struct session *s)
 {
+	if (!s)
+		return;
+	loop_del(&s->agent);
+	loop_del(&s->in);
+	loop_timer_stop(s->loop, &s->deadline);
+	loop_timer_stop(s->loop, &s->stdin_tick);
 	free(s);
 }
 
-static void append_tails(struct session *s, char *err, size_t errlen)
+/* Ends the phase: the loop returns code. */
+static void finish(struct session *s, int code)
 {
-	size_t n = strlen(err);
+	s->phase = IDLE;
+	loop_timer_stop(s->loop, &s->deadline);
+	loop_timer_stop(s->loop, &s->stdin_tick);
+	loop_stop(s->loop, code);
+}
+
+static void append_tails(const struct session *s)
+{
+	char *err = s->err;
+	size_t errlen = s->errlen, n = strlen(err);
 
 	snprintf(err + n, errlen - n, "\nlast console lines:\n");
-	vm_tail(s->vm->console, 12, err, errlen);
+	file_tail(s->vm->console, 12, err, errlen);
 	n = strlen(err);
 	if (n + 40 < errlen) {
 		char qemu[1024] = "";
 
-		vm_tail(s->vm->qemu_log, 5, qemu, sizeof(qemu));
+		file_tail(s->vm->qemu_log, 5, qemu, sizeof(qemu));
 		if (qemu[0])
 			snprintf(err + n, errlen - n, "\nQEMU said:\n%s", qemu);
-	}
-}
-
-/* Handles the signalfd. Returns 1 when QEMU has exited, else 0. */
-static int take_signals(struct session *s)
-{
-	struct signalfd_siginfo si;
-	int qemu_gone = 0;
-
-	while (read(s->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-		if (si.ssi_signo == SIGCHLD) {
-			int st;
-
-			if (s->vm->pid &&
-			    waitpid(s->vm->pid, &st, WNOHANG) == s->vm->pid) {
-				s->vm->pid = 0;
-				qemu_gone = 1;
-			}
-		} else if (s->snap &&
-			   (int)si.ssi_signo == snapshot_signal(s->snap)) {
-			snapshot_on_signal(s->snap);
-		} else if (si.ssi_signo == SIGUSR1 || si.ssi_signo == SIGUSR2) {
-			s->pass_signal = (int)si.ssi_signo;
-		} else if (s->snap && snapshot_at_end(s->snap) &&
-			   !s->end_signal && !s->stop_signal) {
-			/* Saved first; the command gets the signal only if
-			 * the save does not happen. */
-			s->end_signal = (int)si.ssi_signo;
-			s->end_until = now_ms() + END_WAIT_MS;
-			snapshot_on_end(s->snap);
-		} else if (!s->stop_signal) {
-			s->stop_signal = (int)si.ssi_signo;
-		}
-	}
-	if (!qemu_gone && s->vm->pid == 0)
-		qemu_gone = 1;
-	return qemu_gone;
-}
-
-int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
-		       size_t errlen)
-{
-	long deadline = now_ms() + (long)timeout_s * 1000;
-
-	for (;;) {
-		struct pollfd p[3] = {
-		    {.fd = s->vm->agent_fd, .events = POLLIN},
-		    {.fd = s->sfd, .events = POLLIN},
-		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
-		};
-		long left = deadline - now_ms();
-		struct agent_msg m;
-		int r;
-
-		if (left <= 0) {
-			snprintf(
-			    err, errlen,
-			    "the guest did not start its agent within %lu s "
-			    "(does the image run slurm-vm-agent? raise "
-			    "boot_timeout= in plugstack.conf for slow guests)",
-			    timeout_s);
-			append_tails(s, err, errlen);
-			return -ETIMEDOUT;
-		}
-		if (poll(p, 3, (int)left) < 0 && errno != EINTR)
-			return -errno;
-		if (p[1].revents && take_signals(s)) {
-			snprintf(err, errlen,
-				 "QEMU exited before the guest "
-				 "was ready");
-			append_tails(s, err, errlen);
-			return -ECHILD;
-		}
-		if (s->stop_signal) {
-			snprintf(err, errlen,
-				 "stopped by signal %d while the "
-				 "guest was booting",
-				 s->stop_signal);
-			return -EINTR;
-		}
-		if (p[2].revents)
-			qmp_drain(s->qmp);
-		if (!p[0].revents)
-			continue;
-		if (agent_rx_fill(&s->rx, s->vm->agent_fd) <= 0)
-			continue; /* QEMU's exit follows; SIGCHLD reports it */
-		r = agent_rx_next(&s->rx, &m);
-		if (r == 0)
-			continue;
-		if (r < 0 || m.type != AGENT_READY) {
-			snprintf(err, errlen,
-				 "the guest agent broke the protocol "
-				 "before it was ready");
-			return -EPROTO;
-		}
-		return 0;
 	}
 }
 
@@ -295,9 +230,10 @@ static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 }
 
 static int send_exec(struct session *s, const char *hostname, const char *cwd,
-		     char *const argv[], char *const env[], char *err,
-		     size_t errlen)
+		     char *const argv[], char *const env[])
 {
+	char *err = s->err;
+	size_t errlen = s->errlen;
 	uint8_t *payload;
 	size_t len;
 	int r = agent_exec_encode(hostname, cwd, argv, env, &payload, &len);
@@ -332,104 +268,6 @@ static int handle_frames(struct session *s, int *code)
 			break;
 	}
 	return r;
-}
-
-/* Relays the command's I/O until its EXIT: the session's main loop. */
-static int relay(struct session *s, char *err, size_t errlen)
-{
-	int r, code = -1;
-
-	fcntl(s->vm->agent_fd, F_SETFL, O_NONBLOCK);
-	for (;;) {
-		int busy = s->out_len > 0;
-		struct pollfd p[5] = {
-		    {.fd = s->vm->agent_fd,
-		     .events = POLLIN | (busy ? POLLOUT : 0)},
-		    {.fd = busy ? -1 : s->stdin_fd, .events = POLLIN},
-		    {.fd = s->sfd, .events = POLLIN},
-		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
-		    {.fd = s->snap ? snapshot_fd(s->snap) : -1,
-		     .events = POLLIN},
-		};
-		int timeout = s->end_signal ? 100 : -1;
-		ssize_t n;
-
-		if (s->give_up_at) {
-			timeout = (int)(s->give_up_at - now_ms());
-			if (timeout <= 0) {
-				snprintf(err, errlen,
-					 "the command did not end within %d s "
-					 "of signal %d; stopping the guest",
-					 GRACE_MS / 1000, s->stop_signal);
-				return 128 + s->stop_signal;
-			}
-		}
-		if (poll(p, 5, timeout) < 0 && errno != EINTR)
-			return -errno;
-		if (p[4].revents && snapshot_on_event(s->snap, &s->rx) == 1) {
-			snprintf(err, errlen,
-				 "stopped after the snapshot, as asked");
-			return 0;
-		}
-		if (s->end_signal &&
-		    (p[4].revents || now_ms() > s->end_until)) {
-			/* The save at the end is over (given up, or it never
-			 * came): the command gets the signal after all. */
-			s->stop_signal = s->end_signal;
-			s->end_signal = 0;
-		}
-		if (p[2].revents && take_signals(s)) {
-			snprintf(err, errlen,
-				 "QEMU exited while the command "
-				 "was running");
-			append_tails(s, err, errlen);
-			return -ECHILD;
-		}
-		if (s->pass_signal && !busy) {
-			uint8_t sig[4] = {0, 0, 0, (uint8_t)s->pass_signal};
-
-			queue(s, AGENT_SIGNAL, sig, sizeof(sig));
-			s->pass_signal = 0;
-			busy = 1;
-		}
-		if (s->stop_signal && !s->give_up_at && !busy) {
-			uint8_t sig[4] = {0, 0, 0, (uint8_t)s->stop_signal};
-
-			queue(s, AGENT_SIGNAL, sig, sizeof(sig));
-			s->give_up_at = now_ms() + GRACE_MS;
-		}
-		if (p[3].revents)
-			qmp_drain(s->qmp);
-		if (p[1].revents && !s->out_len)
-			read_stdin(s);
-		if ((p[0].revents & POLLOUT) || s->out_len) {
-			r = flush_out(s);
-			if (r < 0)
-				goto broken;
-		}
-		if (!(p[0].revents & (POLLIN | POLLHUP)))
-			continue;
-		n = agent_rx_fill(&s->rx, s->vm->agent_fd);
-		if (n == -EAGAIN)
-			continue;
-		if (n <= 0)
-			goto broken;
-		r = handle_frames(s, &code);
-		if (r == 1)
-			return code;
-		if (r < 0) {
-			snprintf(err, errlen,
-				 "the guest agent broke the "
-				 "protocol; stopping the guest");
-			return -EPROTO;
-		}
-	}
-broken:
-	snprintf(err, errlen,
-		 "the agent channel closed while the command was "
-		 "running");
-	append_tails(s, err, errlen);
-	return -EPIPE;
 }
 
 /* Writes n bytes to the non-blocking fd, waiting for room until until
@@ -479,33 +317,267 @@ int session_poweroff(struct session *s, int agent_fd, int timeout_ms)
 	return write_until(agent_fd, hdr, sizeof(hdr), until);
 }
 
-int session_run(struct session *s, const char *hostname, const char *cwd,
-		char *const argv[], char *const env[], char *err, size_t errlen)
+/* The phase ends with an error: the loop returns code, err says why. */
+static void fail(struct session *s, int code, const char *why, int tails)
 {
-	int r = send_exec(s, hostname, cwd, argv, env, err, errlen);
-
-	return r < 0 ? r : relay(s, err, errlen);
+	snprintf(s->err, s->errlen, "%s", why);
+	if (tails)
+		append_tails(s);
+	finish(s, code);
 }
 
-int session_reattach(struct session *s, const uint8_t *pending, size_t len,
-		     char *err, size_t errlen)
+/* Watches what the relay waits for now: room on the agent channel while a
+ * frame is going out, else stdin. */
+static void want(struct session *s)
 {
+	int busy = s->out_len > 0;
+
+	loop_mod(&s->agent, EPOLLIN | (busy ? EPOLLOUT : 0));
+	if (s->phase != RUN || s->stdin_fd < 0)
+		return;
+	if (s->stdin_plain) {
+		if (!busy)
+			loop_timer_in(s->loop, &s->stdin_tick, 0);
+		return;
+	}
+	loop_mod(&s->in, busy ? 0 : EPOLLIN);
+}
+
+/* Queues what the launcher handed over for the command, one at a time. */
+static void pass_signals(struct session *s)
+{
+	uint8_t sig[4] = {0};
+
+	if (s->out_len)
+		return;
+	if (s->pass_signal) {
+		sig[3] = (uint8_t)s->pass_signal;
+		queue(s, AGENT_SIGNAL, sig, sizeof(sig));
+		s->pass_signal = 0;
+	} else if (s->stop_signal && !s->forwarded) {
+		sig[3] = (uint8_t)s->stop_signal;
+		queue(s, AGENT_SIGNAL, sig, sizeof(sig));
+		s->forwarded = 1;
+		loop_timer_in(s->loop, &s->deadline, GRACE_MS);
+	}
+}
+
+/* Sends what waits; then what to watch. */
+static void pump(struct session *s)
+{
+	for (;;) {
+		pass_signals(s);
+		if (!s->out_len)
+			break;
+		if (flush_out(s) < 0) {
+			fail(s, -EPIPE,
+			     "the agent channel closed while the command was "
+			     "running",
+			     1);
+			return;
+		}
+		if (s->out_len)
+			break; /* the channel is full: wait for room */
+	}
+	want(s);
+}
+
+void session_signal(struct session *s, int sig)
+{
+	if (s->phase == READY && sig != SIGUSR1 && sig != SIGUSR2) {
+		char why[96];
+
+		snprintf(why, sizeof(why),
+			 "stopped by signal %d while the guest was booting",
+			 sig);
+		fail(s, -EINTR, why, 0);
+		return;
+	}
+	if (sig == SIGUSR1 || sig == SIGUSR2)
+		s->pass_signal = sig;
+	else if (!s->stop_signal)
+		s->stop_signal = sig;
+	if (s->phase == RUN)
+		pump(s);
+}
+
+void session_qemu_gone(struct session *s)
+{
+	if (s->phase == READY)
+		fail(s, -ECHILD, "QEMU exited before the guest was ready", 1);
+	else if (s->phase == RUN)
+		fail(s, -ECHILD, "QEMU exited while the command was running",
+		     1);
+}
+
+static void on_deadline(struct loop_timer *t)
+{
+	struct session *s = OF(t, struct session, deadline);
+	char why[256];
+
+	if (s->phase == READY) {
+		snprintf(why, sizeof(why),
+			 "the guest did not start its agent within %lu s "
+			 "(does the image run slurm-vm-agent? raise "
+			 "boot_timeout= in plugstack.conf for slow guests)",
+			 s->boot_s);
+		fail(s, -ETIMEDOUT, why, 1);
+		return;
+	}
+	snprintf(s->err, s->errlen,
+		 "the command did not end within %d s of signal %d; "
+		 "stopping the guest",
+		 GRACE_MS / 1000, s->stop_signal);
+	finish(s, 128 + s->stop_signal);
+}
+
+/* READY: the first frame must be READY. */
+static void ready_frames(struct session *s)
+{
+	struct agent_msg m;
+	int r = agent_rx_next(&s->rx, &m);
+
+	if (r == 0)
+		return;
+	if (r < 0 || m.type != AGENT_READY) {
+		fail(s, -EPROTO,
+		     "the guest agent broke the protocol before it was ready",
+		     0);
+		return;
+	}
+	finish(s, 0);
+}
+
+static void on_agent(struct loop_fd *e, uint32_t ev)
+{
+	struct session *s = OF(e, struct session, agent);
 	int r, code = -1;
+	ssize_t n;
+
+	if (s->phase == RUN && (ev & EPOLLOUT))
+		pump(s);
+	if (s->phase == IDLE || !(ev & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return;
+	n = agent_rx_fill(&s->rx, s->agent.fd);
+	if (n == -EAGAIN)
+		return;
+	if (s->phase == READY) {
+		/* A closed channel: QEMU's exit follows, SIGCHLD reports it. */
+		if (n > 0)
+			ready_frames(s);
+		else
+			loop_del(&s->agent);
+		return;
+	}
+	if (n <= 0) {
+		fail(s, -EPIPE,
+		     "the agent channel closed while the command was running",
+		     1);
+		return;
+	}
+	r = handle_frames(s, &code);
+	if (r == 1)
+		finish(s, code);
+	else if (r < 0)
+		fail(s, -EPROTO,
+		     "the guest agent broke the protocol; stopping the guest",
+		     0);
+}
+
+static void on_stdin(struct loop_fd *e, uint32_t ev)
+{
+	struct session *s = OF(e, struct session, in);
+
+	(void)ev;
+	if (s->phase != RUN || s->out_len || s->stdin_fd < 0)
+		return;
+	read_stdin(s);
+	if (s->stdin_fd < 0)
+		loop_del(&s->in);
+	pump(s);
+}
+
+static void on_stdin_tick(struct loop_timer *t)
+{
+	struct session *s = OF(t, struct session, stdin_tick);
+
+	on_stdin(&s->in, EPOLLIN);
+}
+
+int session_begin_ready(struct session *s, unsigned long timeout_s)
+{
+	int r;
+
+	if (!s->agent.loop && (r = loop_add(s->loop, &s->agent, EPOLLIN)) < 0)
+		return r;
+	s->phase = READY;
+	s->boot_s = timeout_s;
+	loop_timer_in(s->loop, &s->deadline, (long)timeout_s * 1000);
+	return 0;
+}
+
+/* RUN: watches the channel and stdin (which epoll may refuse: /dev/null
+ * and files are always readable, so they are read whenever there is
+ * room). */
+static int begin_relay(struct session *s)
+{
+	int r;
+
+	fcntl(s->agent.fd, F_SETFL, fcntl(s->agent.fd, F_GETFL) | O_NONBLOCK);
+	if (!s->agent.loop && (r = loop_add(s->loop, &s->agent, EPOLLIN)) < 0)
+		return r;
+	s->phase = RUN;
+	if (s->stdin_fd >= 0 && loop_add(s->loop, &s->in, EPOLLIN) < 0)
+		s->stdin_plain = 1;
+	pump(s);
+	return 0;
+}
+
+int session_begin_run(struct session *s, const char *hostname, const char *cwd,
+		      char *const argv[], char *const env[])
+{
+	int r = send_exec(s, hostname, cwd, argv, env);
+
+	if (r < 0)
+		return r;
+	r = begin_relay(s);
+	if (r < 0)
+		snprintf(s->err, s->errlen, "cannot watch the agent: %s",
+			 strerror(-r));
+	return r;
+}
+
+int session_begin_reattach(struct session *s, const uint8_t *pending,
+			   size_t len, int *code)
+{
+	int r;
 
 	if (len > sizeof(s->rx.buf)) {
-		snprintf(err, errlen, "the saved agent bytes are too many");
+		snprintf(s->err, s->errlen,
+			 "the saved agent bytes are too many");
 		return -EPROTO;
 	}
 	memcpy(s->rx.buf, pending, len);
 	s->rx.start = 0;
 	s->rx.len = len;
 	s->stdin_fd = -1; /* the first job's stdin is gone */
-	r = handle_frames(s, &code);
+	r = handle_frames(s, code);
 	if (r == 1)
-		return code;
+		return 1;
 	if (r < 0) {
-		snprintf(err, errlen, "the saved agent bytes are not valid");
+		snprintf(s->err, s->errlen,
+			 "the saved agent bytes are not valid");
 		return -EPROTO;
 	}
-	return relay(s, err, errlen);
+	r = begin_relay(s);
+	if (r < 0)
+		snprintf(s->err, s->errlen, "cannot watch the agent: %s",
+			 strerror(-r));
+	return r;
+}
+
+void session_unparsed(const struct session *s, const uint8_t **p, size_t *len)
+{
+	*p = s->rx.buf + s->rx.start;
+	*len = s->rx.len - s->rx.start;
 }

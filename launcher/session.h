@@ -1,51 +1,73 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The launcher's side of one agent session: ready, exec, relay, exit. */
+/*
+ * The launcher's side of one agent session: ready, exec, relay, exit, as
+ * a handler on the launcher's loop (loop.h). Each session_begin_*() arms
+ * the session; the launcher then runs the loop, which returns what the
+ * phase ended with. The session watches the agent channel and the task's
+ * stdin only: signals and QEMU's end reach it through the launcher
+ * (session_signal(), session_qemu_gone()).
+ */
 #ifndef SLURM_VM_SESSION_H
 #define SLURM_VM_SESSION_H
 
 #include <stddef.h>
 #include <stdint.h>
 
-#include "launcher/boot/qmp.h"
+#include "launcher/common/loop.h"
 #include "launcher/boot/vm.h"
 
 struct session;
 
 /*
- * Creates a session on a started vm. sfd is a signalfd for SIGCHLD,
- * SIGTERM, SIGINT and SIGHUP. Returns NULL when out of memory.
+ * Creates a session on a started vm (its agent channel), for loop. What
+ * ends a phase with an error is written to err (errlen bytes, the
+ * caller's, kept for the session's life). Returns NULL when out of memory.
  */
-struct session *session_create(struct vm *vm, struct qmp *qmp, int sfd);
+struct session *session_create(struct loop *l, const struct vm *vm, char *err,
+			       size_t errlen);
+/* Removes the session's entries from the loop and frees it; NULL-safe. */
 void session_destroy(struct session *s);
 
 /*
- * Waits up to timeout_s for the agent's READY. Returns 0, or -errno with a
- * message (including the console's last lines) in err: -ETIMEDOUT, -ECHILD
- * when QEMU exited, -EINTR when the launcher was told to stop, -EPROTO.
+ * Waits up to timeout_s for the agent's READY: the loop then returns 0,
+ * or -errno with a message (the console's last lines too) in err:
+ * -ETIMEDOUT, -ECHILD when QEMU exited, -EINTR when the launcher was told
+ * to stop, -EPROTO. Returns 0, or -errno when the loop refused the entry.
  */
-int session_wait_ready(struct session *s, unsigned long timeout_s, char *err,
-		       size_t errlen);
+int session_begin_ready(struct session *s, unsigned long timeout_s);
 
 /*
  * Runs argv with env in the guest (as hostname, in cwd) and relays stdin,
- * stdout and stderr until it ends. Returns the task's exit code (0-255:
- * the status, or 128+N for signal N), or -errno with a message in err.
+ * stdout and stderr until it ends: the loop then returns the task's exit
+ * code (0-255: the status, or 128+N for signal N), or -errno with a
+ * message in err. Returns 0, or -errno with a message in err.
  */
+int session_begin_run(struct session *s, const char *hostname, const char *cwd,
+		      char *const argv[], char *const env[]);
+
 /*
  * A restored guest: its command runs already. Takes the agent bytes saved
- * with it (a frame may have been cut in two), then relays as session_run()
- * does, with no stdin.
+ * with it (a frame may have been cut in two), then relays as
+ * session_begin_run() does, with no stdin. Returns 0, 1 when those bytes
+ * held the command's EXIT already (its code in *code), or -errno with a
+ * message in err.
  */
-int session_reattach(struct session *s, const uint8_t *pending, size_t len,
-		     char *err, size_t errlen);
+int session_begin_reattach(struct session *s, const uint8_t *pending,
+			   size_t len, int *code);
 
-/* Lets the session take part in the step's snapshots (sn may be NULL). */
-struct snapshot;
-void session_set_snapshot(struct session *s, struct snapshot *sn);
+/* The agent bytes received and not parsed yet (saved with the guest). */
+void session_unparsed(const struct session *s, const uint8_t **p, size_t *len);
 
-int session_run(struct session *s, const char *hostname, const char *cwd,
-		char *const argv[], char *const env[], char *err,
-		size_t errlen);
+/*
+ * A signal for the command: SIGUSR1/SIGUSR2 are passed on; others
+ * (SIGTERM, SIGINT, SIGHUP) are forwarded once, and if the command has not
+ * ended GRACE later the session gives up (the loop returns 128+N). While
+ * the guest boots, a stop signal ends the wait (-EINTR).
+ */
+void session_signal(struct session *s, int sig);
+
+/* QEMU exited: the loop returns -ECHILD with the console's last lines. */
+void session_qemu_gone(struct session *s);
 
 /*
  * Asks the guest's agent on agent_fd to power off: what the session s

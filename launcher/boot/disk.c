@@ -31,6 +31,7 @@
 #include "launcher/snapdir/snapdir.h"
 #include "launcher/boot/seed.h"
 #include "launcher/boot/tool.h"
+#include "launcher/common/file_tail.h"
 #include "launcher/boot/vm.h"
 
 /* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
@@ -83,7 +84,7 @@ static int overlay_create(const struct vm *vm, const struct launch_config *c,
 	qemu_img_path(c->qemu, tool, sizeof(tool));
 	if (tool_run(argv, vm->qemu_log, NULL) == 0)
 		return 0;
-	vm_tail(vm->qemu_log, 5, tail, sizeof(tail));
+	file_tail(vm->qemu_log, 5, tail, sizeof(tail));
 	snprintf(err, errlen,
 		 "cannot create the disk overlay on %s with %s:\n%s", base,
 		 tool, tail);

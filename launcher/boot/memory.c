@@ -102,8 +102,14 @@ struct writer {
 	int fd, out;
 	const unsigned char *map;
 	uint64_t size, stored;
+	const int *stop; /* set (by another thread): give up */
 	int rc;
 };
+
+static int stopped(const int *stop)
+{
+	return stop && __atomic_load_n(stop, __ATOMIC_RELAXED);
+}
 
 static void *write_extents(void *arg)
 {
@@ -118,6 +124,10 @@ static void *write_extents(void *arg)
 			size_t n =
 			    end - off < CHUNK ? (size_t)(end - off) : CHUNK;
 
+			if (stopped(w->stop)) {
+				w->rc = -ECANCELED;
+				break;
+			}
 			if (!all_zero(w->map + off, n)) {
 				w->rc = write_all(w->out, w->map + off, n, off);
 				w->stored += n;
@@ -132,7 +142,7 @@ static void *write_extents(void *arg)
 
 /* All size bytes of fd into the digest, holes as zeros. */
 static int hash_extents(int fd, const unsigned char *map, uint64_t size,
-			EVP_MD_CTX *ctx)
+			EVP_MD_CTX *ctx, const int *stop)
 {
 	uint64_t off = 0, start, end;
 	int rc;
@@ -141,6 +151,8 @@ static int hash_extents(int fd, const unsigned char *map, uint64_t size,
 		rc = next_data(fd, off, size, &start, &end);
 		if (rc < 0 || (rc = hash_zeros(ctx, start - off)) < 0)
 			return rc;
+		if (stopped(stop))
+			return -ECANCELED;
 		if (EVP_DigestUpdate(ctx, map + start, end - start) != 1)
 			return -EIO;
 		off = end;
@@ -151,16 +163,17 @@ static int hash_extents(int fd, const unsigned char *map, uint64_t size,
 /* The save: writing and hashing both read the paused guest's memory, so
  * they run side by side (the disk works while a CPU hashes). */
 static int copy_out(int fd, const unsigned char *map, uint64_t size, int out,
-		    EVP_MD_CTX *ctx, uint64_t *stored)
+		    EVP_MD_CTX *ctx, uint64_t *stored, const int *stop)
 {
-	struct writer w = {.fd = fd, .out = out, .map = map, .size = size};
+	struct writer w = {
+	    .fd = fd, .out = out, .map = map, .size = size, .stop = stop};
 	pthread_t t;
 	int rc;
 
 	rc = -pthread_create(&t, NULL, write_extents, &w);
 	if (rc < 0)
 		return rc;
-	rc = hash_extents(fd, map, size, ctx);
+	rc = hash_extents(fd, map, size, ctx, stop);
 	pthread_join(t, NULL);
 	*stored = w.stored;
 	return w.rc < 0 ? w.rc : rc;
@@ -168,6 +181,14 @@ static int copy_out(int fd, const unsigned char *map, uint64_t size, int out,
 
 int memory_save(int fd, uint64_t size, int dfd, const char *dir,
 		const char *name, struct snap_file *f, char *err, size_t errlen)
+{
+	return memory_save_until(fd, size, dfd, dir, name, f, NULL, err,
+				 errlen);
+}
+
+int memory_save_until(int fd, uint64_t size, int dfd, const char *dir,
+		      const char *name, struct snap_file *f, const int *stop,
+		      char *err, size_t errlen)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	unsigned char *map = MAP_FAILED;
@@ -196,7 +217,7 @@ int memory_save(int fd, uint64_t size, int dfd, const char *dir,
 		snprintf(err, errlen, "SHA-256 is not available");
 		goto fail;
 	}
-	rc = copy_out(fd, map, size, out, ctx, &stored);
+	rc = copy_out(fd, map, size, out, ctx, &stored, stop);
 	if (rc == 0 && (ftruncate(out, (off_t)size) < 0 || fsync(out) < 0))
 		rc = -errno;
 	if (rc < 0) {

@@ -38,6 +38,14 @@ int memory_save(int fd, uint64_t size, int dfd, const char *dir,
 		size_t errlen);
 
 /*
+ * As memory_save(), giving up with -ECANCELED (the file removed) once
+ * *stop is set by another thread: within one chunk's write (4 MiB).
+ */
+int memory_save_until(int fd, uint64_t size, int dfd, const char *dir,
+		      const char *name, struct snap_file *f, const int *stop,
+		      char *err, size_t errlen);
+
+/*
  * Reads the saved memory open as in (a regular file the caller opened and
  * checked: safe_open() of snapdir.h; path names it in messages) into the
  * memory fd (f->size bytes, which fd must have), its holes left as holes,

@@ -19,10 +19,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/common/file_tail.h"
 #include "launcher/boot/seed.h"
 #include "launcher/boot/seed_text.h"
 #include "launcher/boot/tool.h"
-#include "launcher/boot/vm.h"
 
 #define KEYS_MAX (64 * 1024)		/* all of ~/.ssh/NAME.pub */
 #define USER_DATA_MAX (4 * 1024 * 1024) /* --vm-cloud-init user-data */
@@ -218,7 +218,7 @@ int seed_create(const struct launch_config *c, const char *dir, const char *log,
 	bytes += (size_t)st.st_size;
 	snprintf(kib, sizeof(kib), "%zu", (bytes + bytes / 10) / 1024 + 256);
 	if (tool_run(mkfs, log, NULL) != 0) {
-		vm_tail(log, 3, tail, sizeof(tail));
+		file_tail(log, 3, tail, sizeof(tail));
 		snprintf(err, errlen,
 			 "cannot make the cloud-init seed with mkfs.vfat "
 			 "(Debian package dosfstools):\n%s",
@@ -227,7 +227,7 @@ int seed_create(const struct launch_config *c, const char *dir, const char *log,
 	}
 	if (tool_run(mcopy, log, NULL) != 0 ||
 	    tool_run(mcopy_agent, log, NULL) != 0) {
-		vm_tail(log, 3, tail, sizeof(tail));
+		file_tail(log, 3, tail, sizeof(tail));
 		snprintf(err, errlen,
 			 "cannot fill the cloud-init seed with mcopy (Debian "
 			 "package mtools):\n%s",

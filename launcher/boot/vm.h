@@ -30,11 +30,12 @@ struct vm {
 	pid_t pid;	     /* QEMU, 0 when not running */
 	int qmp_fd;	     /* our ends of the socketpairs */
 	int agent_fd;
-	int net_fd;	/* for the fabric, which takes it over */
-	int memory_fd;	/* the guest's memory (memory.h) when it may be saved
-			 * or is restored, else -1 */
-	int console_fd; /* console, opened by the launcher (never through a
-			 * link, the user's own file): QEMU gets it */
+	int net_fd;	  /* for the fabric, which takes it over */
+	int memory_fd;	  /* the guest's memory (memory.h) when it may be saved
+			   * or is restored, else -1 */
+	int console_fd;	  /* console, opened by the launcher (never through a
+			   * link, the user's own file): QEMU gets it */
+	int powering_off; /* the guest was asked to power off: wait for it */
 };
 
 /*
@@ -65,9 +66,6 @@ int vm_stop(struct vm *vm, int timeout_ms);
 
 /* Removes the run directory and everything in it; safe to call twice. */
 void vm_cleanup(struct vm *vm);
-
-/* Appends the last lines (at most max_lines) of file to buf. */
-void vm_tail(const char *file, int max_lines, char *buf, size_t len);
 
 /* True when a hardware KVM module is loaded on this host. */
 int vm_kvm_module_loaded(void);

@@ -14,28 +14,53 @@
  * guest goes on (or powers off with --vm-snapshot-then=stop). A failure
  * anywhere, or a launcher lost, makes rank 0 send ABORT instead: the
  * partial files go, the previous snapshot stays, the guests go on.
+ *
+ * The snapshot is a handler on the launcher's loop (loop.h): it watches
+ * the fabric's messages and its own timers, and a save is a state machine
+ * on that loop, so the launcher reads its signals all through a save. A
+ * stop signal during a save (snapshot_cancel()) makes this launcher give
+ * its part up: QEMU's migration is cancelled, the writer stops within a
+ * chunk, its files go, and rank 0 aborts the snapshot as for any failure.
+ * What the snapshot needs of the session, and tells the launcher, goes
+ * through the hooks given at creation: it never calls the session.
  */
 #ifndef SLURM_VM_SNAPSHOT_H
 #define SLURM_VM_SNAPSHOT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
-#include "launcher/agent/agent_proto.h"
 #include "fabric/fabric.h"
 #include "launcher/boot/launch_config.h"
+#include "launcher/common/loop.h"
 #include "launcher/boot/qmp.h"
 #include "launcher/boot/vm.h"
 
 struct snapshot;
 
-/* NULL when c asks for no snapshots (or on out of memory). */
-struct snapshot *snapshot_create(const struct launch_config *c,
+struct snapshot_hooks {
+	/* The agent bytes received and not parsed yet (saved with the
+	 * guest). */
+	void (*unparsed)(void *arg, const uint8_t **p, size_t *len);
+	/* This launcher's part in a snapshot is over; stop: the guest was
+	 * left paused after the save, to be stopped (its state is in the
+	 * snapshot, so QEMU may simply quit). */
+	void (*over)(void *arg, int stop);
+	void *arg;
+};
+
+/*
+ * Registers on l; NULL when c asks for no snapshots (or on out of memory
+ * or a loop that refuses the entry).
+ */
+struct snapshot *snapshot_create(const struct launch_config *c, struct loop *l,
 				 struct fabric *f, struct qmp *qmp,
-				 struct vm *vm);
+				 const struct vm *vm,
+				 const struct snapshot_hooks *h);
+/* Gives up a part under way (as snapshot_cancel()), waits for the writer,
+ * removes the entries and frees sn; NULL-safe. */
 void snapshot_destroy(struct snapshot *sn);
 
-/* The fd to poll (readable when launchers' messages wait). */
-int snapshot_fd(const struct snapshot *sn);
 /* The signal that asks for a snapshot. */
 int snapshot_signal(const struct snapshot *sn);
 
@@ -43,23 +68,23 @@ int snapshot_signal(const struct snapshot *sn);
  * to rank 0 (every task gets the signal). */
 void snapshot_on_signal(struct snapshot *sn);
 
-/* True once the guest was left paused after a save, to be stopped: its
- * state is in the snapshot, so QEMU may simply quit. */
-int snapshot_stopped(const struct snapshot *sn);
-
 /* Slurm is ending the step and --vm-snapshot-at=end: as the signal, but
  * the guests stop after the save. */
 void snapshot_on_end(struct snapshot *sn);
 
-/*
- * Messages came. rx holds the agent bytes not parsed yet (saved with the
- * guest). Returns 0 to go on, 1 when the guest was stopped after the save
- * (--vm-snapshot-then=stop), or -1 when the guest is gone.
- */
-int snapshot_on_event(struct snapshot *sn, const struct agent_rx *rx);
-
 /* True with --vm-snapshot-at=end: Slurm ending the step (scancel, the
  * time limit) saves it first, and the guests stop after the save. */
 int snapshot_at_end(const struct snapshot *sn);
+
+/* True while this launcher takes part in a snapshot (its guest paused). */
+int snapshot_busy(const struct snapshot *sn);
+
+/*
+ * The step is being stopped: this launcher takes part in no more
+ * snapshots (it answers their CUT with ECANCELED), and gives up a part
+ * under way (answers rank 0 with ECANCELED, its files removed; the guest
+ * goes on once rank 0 aborts) unless its files are all written already.
+ */
+void snapshot_cancel(struct snapshot *sn);
 
 #endif

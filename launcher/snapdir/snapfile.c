@@ -154,7 +154,7 @@ int snap_file_hash(const char *dir, const char *name, struct snap_file *f)
 	close(fd);
 	if (rc < 0)
 		return rc;
-	strcpy(f->name, name);
+	memmove(f->name, name, strlen(name) + 1); /* name may be f->name */
 	f->size = f->stored = size;
 	memcpy(f->sha256, hex, sizeof(hex));
 	return 0;

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Running a started guest: the task's command in it (through its agent),
+ * or beside it on the node (--vm-exec=host). The launcher's loop (loop.h)
+ * is made here: the agent session and the snapshot coordinator are its
+ * handlers, and the launcher's own signals and QMP events are read on it
+ * all the time, a save included.
+ */
+#ifndef SLURM_VM_RUN_H
+#define SLURM_VM_RUN_H
+
+#include <stddef.h>
+
+#include "fabric/fabric.h"
+#include "launcher/boot/launch_config.h"
+#include "launcher/boot/pin.h"
+#include "launcher/save/restore.h"
+#include "launcher/boot/vm.h"
+
+/* What main() hands over: one guest, started, and how it started. */
+struct launch {
+	const struct launch_config *c;
+	struct vm *vm;
+	struct restore *rs; /* restored from it, or NULL: booted */
+	struct fabric *fabric;
+	int sfd; /* signalfd: SIGCHLD, SIGTERM, SIGINT, SIGHUP, SIGUSR1/2 */
+	hwloc_topology_t topo; /* NULL: no pinning */
+	struct pin_plan plan;
+	char **argv;
+	char err[4096]; /* why it failed, "" when it did not */
+};
+
+/*
+ * Runs the command in the guest (or re-attaches to it, restored) and asks
+ * the guest to power off after (or to quit, when a snapshot stopped it).
+ * Returns the command's exit code or LAUNCH_EXIT_FAILED with l->err set.
+ */
+int run_guest(struct launch *l);
+
+/*
+ * --vm-exec=host: the guest runs without its agent; the command runs on
+ * the node beside it, told where the guest is. The guest goes when it
+ * ends. Returns as run_guest().
+ */
+int run_beside(struct launch *l);
+
+/* The task's environment without our own variables: what the command
+ * gets. NULL when out of memory; free() the array only. */
+char **run_env(void);
+
+#endif
