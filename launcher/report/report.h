@@ -13,9 +13,9 @@
  * JUnit (the schema CI servers accept): <testsuites> with one <testsuite>
  * named after the step, and per rank a <testcase classname="SUITE"
  * name="rank R" time=...>, a <failure> (exit status or timeout, with the
- * console's tail) when it failed, <system-out> and <system-err> with the
- * tails. Text is escaped for XML 1.0: characters it cannot carry (control
- * characters, invalid UTF-8) become U+FFFD.
+ * console's tail) when it failed, an <error> when it left no result,
+ * <system-out> and <system-err> with the tails. Text is escaped for XML 1.0:
+ * characters it cannot carry (control characters, invalid UTF-8) become U+FFFD.
  * TAP: "1..N", then "ok R - SUITE rank R" or "not ok ...", the tails of a
  * failed rank as "# " lines.
  */
@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "launcher/common/parse.h"
 
 /* The most of each tail a record keeps, and of a record's text. */
 #define REPORT_TAIL_MAX 4096
@@ -36,16 +38,11 @@ struct report_case {
 	char node[64];
 	int status;    /* as srun reports it: the exit code, 128 + a signal */
 	int timed_out; /* --vm-timeout ended it */
+	int lost;      /* its launcher left no result (killed, node lost) */
 	double seconds;
 	char out[REPORT_TAIL_MAX + 1], err[REPORT_TAIL_MAX + 1],
 	    console[REPORT_TAIL_MAX + 1];
 };
-
-enum report_format { REPORT_JUNIT, REPORT_TAP };
-
-/* "junit:PATH" or "tap:PATH": sets *format and *path (into spec). Returns 0
- * or -EINVAL. */
-int report_spec_parse(char *spec, enum report_format *format, char **path);
 
 /* The record of one case as JSON text (malloc'd), or NULL. */
 char *report_case_format(const struct report_case *c);
