@@ -48,8 +48,9 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: slurm-vm-helper probe|task-exit|report|epilog ... "
-			"(run by the slurm-vm plugin, not by hand)\n");
+	fprintf(stderr,
+		"usage: slurm-vm-helper probe|task-exit|report|epilog ... "
+		"(run by the slurm-vm plugin, not by hand)\n");
 	return 2;
 }
 
