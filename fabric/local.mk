@@ -3,7 +3,7 @@
 # The pure core: addressing, framing, local ARP/DHCP/DNS answers, routing
 # and counters. No I/O but the stats writer; linked into the launcher and
 # the unit tests.
-noinst_LIBRARIES = fabric/libfabric.a
+noinst_LIBRARIES += fabric/libfabric.a
 fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
 	fabric/frame.c fabric/frame.h fabric/ip.c fabric/ip.h \
 	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \

@@ -1,0 +1,117 @@
+# launcher/: one library per layer (README: Architecture; tests/t02-layers.sh
+# checks what each may include), and the programs made of them. Included by
+# the top Makefile.am after fabric/local.mk.
+
+# common: the plugin-launcher contract, parsing, the clock, safe files.
+# Position-independent: the plugin links it too.
+noinst_LTLIBRARIES += launcher/common/libcommon.la
+launcher_common_libcommon_la_SOURCES = launcher/common/launch_env.h \
+	launcher/common/clock.h launcher/common/parse.c \
+	launcher/common/parse.h launcher/common/safefile.c \
+	launcher/common/safefile.h
+COMMON_LIBS = launcher/common/libcommon.la
+
+# agent: the launcher-agent protocol (the static agent links it too).
+noinst_LIBRARIES += launcher/agent/libagent.a
+launcher_agent_libagent_a_SOURCES = launcher/agent/agent_proto.c \
+	launcher/agent/agent_proto.h
+
+# snapdir: a snapshot on disk.
+noinst_LIBRARIES += launcher/snapdir/libsnapdir.a
+launcher_snapdir_libsnapdir_a_SOURCES = launcher/snapdir/manifest.c \
+	launcher/snapdir/manifest.h launcher/snapdir/manifest_parse.c \
+	launcher/snapdir/snapfile.c launcher/snapdir/snapdir.c \
+	launcher/snapdir/snapdir.h
+launcher_snapdir_libsnapdir_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+SNAPDIR_LIBS = launcher/snapdir/libsnapdir.a $(COMMON_LIBS) $(JANSSON_LIBS) \
+	$(CRYPTO_LIBS)
+
+# report: a step's results as JUnit or TAP.
+noinst_LIBRARIES += launcher/report/libreport.a
+launcher_report_libreport_a_SOURCES = launcher/report/report.c \
+	launcher/report/report.h launcher/report/record.c
+launcher_report_libreport_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+REPORT_LIBS = launcher/report/libreport.a $(COMMON_LIBS) $(JANSSON_LIBS)
+
+# boot: what makes a guest run.
+noinst_LIBRARIES += launcher/boot/libboot.a
+launcher_boot_libboot_a_SOURCES = launcher/boot/launch_config.c \
+	launcher/boot/launch_config.h launcher/boot/plan.c \
+	launcher/boot/plan.h launcher/boot/vm.c launcher/boot/vm.h \
+	launcher/boot/disk.c launcher/boot/disk.h launcher/boot/tool.c \
+	launcher/boot/tool.h launcher/boot/seed.c launcher/boot/seed.h \
+	launcher/boot/seed_text.c launcher/boot/seed_text.h \
+	launcher/boot/memory.c launcher/boot/memory.h launcher/boot/pin.c \
+	launcher/boot/pin.h launcher/boot/qmp.c launcher/boot/qmp.h \
+	launcher/boot/endpoint.c launcher/boot/endpoint.h
+launcher_boot_libboot_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(HWLOC_CFLAGS) $(CRYPTO_CFLAGS) -pthread
+BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \
+	$(SNAPDIR_LIBS) fabric/libfabric.a $(HWLOC_LIBS)
+
+# save: saving and restoring a step.
+noinst_LIBRARIES += launcher/save/libsave.a
+launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
+	launcher/save/snapshot.h launcher/save/restore.c \
+	launcher/save/restore.h
+launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS) -pthread
+
+# The launcher, one process per task: main and the agent session, on the
+# layers above and the fabric.
+bin_PROGRAMS = launcher/slurm-vm-launch
+launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/session.c \
+	launcher/session.h
+launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
+launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a $(BOOT_LIBS) \
+	$(FABRIC_RUN_LIBS)
+launcher_slurm_vm_launch_LDFLAGS = -pthread
+
+# The guest agent: static, so it runs in any guest.
+pkglibexec_PROGRAMS += launcher/slurm-vm-agent
+launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c
+launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
+launcher_slurm_vm_agent_LDFLAGS = -all-static
+
+EXTRA_DIST += launcher/agent/fuzz_agent_proto.c \
+	launcher/snapdir/fuzz_manifest.c
+
+# Unit tests of the layers.
+check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
+	tests/test_disk tests/test_manifest tests/test_seed_text \
+	tests/test_memory tests/test_snap_attack tests/test_qmp \
+	tests/test_report
+tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
+tests_test_agent_proto_LDADD = launcher/agent/libagent.a
+tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h
+tests_test_plan_LDADD = $(BOOT_LIBS)
+tests_test_pin_SOURCES = tests/test_pin.c tests/tap.h
+tests_test_pin_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
+tests_test_pin_LDADD = $(BOOT_LIBS)
+tests_test_disk_SOURCES = tests/test_disk.c tests/tap.h
+tests_test_disk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	-pthread
+tests_test_disk_LDADD = $(BOOT_LIBS)
+tests_test_disk_LDFLAGS = -pthread
+tests_test_manifest_SOURCES = tests/test_manifest.c tests/tap.h
+tests_test_manifest_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS)
+tests_test_manifest_LDADD = $(SNAPDIR_LIBS)
+tests_test_seed_text_SOURCES = tests/test_seed_text.c tests/tap.h
+tests_test_seed_text_LDADD = $(BOOT_LIBS)
+tests_test_memory_SOURCES = tests/test_memory.c tests/tap.h
+tests_test_memory_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
+	-pthread
+tests_test_memory_LDADD = $(BOOT_LIBS)
+tests_test_memory_LDFLAGS = -pthread
+tests_test_snap_attack_SOURCES = tests/test_snap_attack.c tests/tap.h
+tests_test_snap_attack_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
+	$(CRYPTO_CFLAGS)
+tests_test_snap_attack_LDADD = $(SNAPDIR_LIBS)
+tests_test_qmp_SOURCES = tests/test_qmp.c tests/tap.h
+tests_test_qmp_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_qmp_LDADD = $(BOOT_LIBS)
+tests_test_report_SOURCES = tests/test_report.c tests/tap.h
+tests_test_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_report_LDADD = $(REPORT_LIBS)
