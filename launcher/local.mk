@@ -32,7 +32,7 @@ SNAPDIR_LIBS = launcher/snapdir/libsnapdir.a $(COMMON_LIBS) $(JANSSON_LIBS) \
 # report: a step's results as JUnit or TAP.
 noinst_LIBRARIES += launcher/report/libreport.a
 launcher_report_libreport_a_SOURCES = launcher/report/report.c \
-	launcher/report/report.h
+	launcher/report/report.h launcher/report/record.c
 launcher_report_libreport_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 REPORT_LIBS = launcher/report/libreport.a $(COMMON_LIBS) $(JANSSON_LIBS)
 

@@ -27,6 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-snapshot",	  "--vm-snapshot-signal",
     "--vm-snapshot-then", "--vm-snapshot-at",
     "--vm-restore",	  "--vm-cloud-init",
+    "--vm-report",	  "--vm-report-name",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -35,6 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
+    ENV_REPORT,	       ENV_REPORT_NAME,
 };
 
 const char *request_option(enum request_field f)
@@ -645,6 +647,8 @@ static int check_options(struct request *r, const struct site_config *site,
 	if (r->value[REQ_CONSOLE] && check_console(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (request_check_snapshot(r, cwd, err, errlen) < 0)
+		return -EINVAL;
+	if (request_check_report(r, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_CLOUD_INIT] &&
 	    check_cloud_init(r, cwd, err, errlen) < 0)

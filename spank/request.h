@@ -32,7 +32,9 @@ enum request_field {
 	REQ_SNAPSHOT_AT,     /* signal|end */
 	REQ_RESTORE,	     /* a snapshot (once checked: the complete snapshot
 			      * directory, not the directory of snapshots) */
-	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
+	REQ_CLOUD_INIT,	 /* directory with the user's cloud-init user-data */
+	REQ_REPORT,	 /* junit:PATH or tap:PATH (launch_env.h) */
+	REQ_REPORT_NAME, /* the report's test suite name */
 	REQ_NFIELDS
 };
 

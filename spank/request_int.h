@@ -30,6 +30,13 @@ int request_site_default(const struct site_config *site, enum request_field f,
 int request_check_dir(struct request *r, enum request_field f, const char *cwd,
 		      const char *fix, char *err, size_t errlen);
 
+/* --vm-report=FORMAT:PATH and --vm-report-name (request_report.c): the
+ * format is known, PATH is made absolute, its directory exists and is
+ * writable, its file name uses only the known patterns; the name is
+ * printable. */
+int request_check_report(struct request *r, const char *cwd, char *err,
+			 size_t errlen);
+
 /* --vm-snapshot=DIR and the options that refine it (request_snap.c).
  * Returns 0 or -EINVAL/-ENOMEM with a message. */
 int request_check_snapshot(struct request *r, const char *cwd, char *err,

@@ -28,6 +28,7 @@
 
 #include "spank/epilog.h"
 #include "spank/node.h"
+#include "spank/report.h"
 #include "spank/request.h"
 #include "spank/site.h"
 #include "spank/submit.h"
@@ -114,6 +115,15 @@ static struct spank_option options[] = {
      "Start every guest from the newest snapshot in DIR instead of "
      "booting (same task count, any nodes)",
      1, REQ_RESTORE, option_cb},
+    {"vm-report", "junit:PATH|tap:PATH",
+     "Write the step's results to PATH as JUnit XML or TAP, one test case "
+     "per rank with its time, exit status and output tails (%j job, %s "
+     "step, %A array job, %a array task in the file name)",
+     1, REQ_REPORT, option_cb},
+    {"vm-report-name", "NAME",
+     "The test suite's name in --vm-report (default: the job name and the "
+     "step)",
+     1, REQ_REPORT_NAME, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
@@ -184,7 +194,7 @@ int slurm_spank_local_user_init(spank_t sp, int ac, char **av)
 	(void)av;
 	if (spank_context() != S_CTX_LOCAL)
 		return 0;
-	return submit_check_tasks(sp, &req);
+	return submit_check_tasks(sp, &req) < 0 ? -1 : report_begin(sp, &req);
 }
 
 /* In the task, just before Slurm execs it: hand it to the launcher. */
@@ -216,6 +226,8 @@ int slurm_spank_exit(spank_t sp, int ac, char **av)
 	(void)sp;
 	(void)ac;
 	(void)av;
+	if (spank_context() == S_CTX_LOCAL)
+		report_end(&site);
 	request_clear(&req);
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,23 @@ static void junit(void)
 	unlink(path);
 }
 
+static void lost_case(void)
+{
+	struct report_case c = {.rank = 4, .lost = 1};
+	FILE *f = tmpfile();
+	char *x;
+
+	ok(f && report_write(f, REPORT_JUNIT, "s", 0, &c, 1) == 0,
+	   "a report with a rank that left no record");
+	x = slurp(f);
+	ok(strstr(x, "failures=\"0\" errors=\"1\"") &&
+	       strstr(x, "<error type=\"lost\" message=\"no result: its "
+			 "launcher left none\"/>"),
+	   "counts it as an error, not a failure");
+	if (f)
+		fclose(f);
+}
+
 static void tap_report(void)
 {
 	struct report_case c[2];
@@ -204,6 +222,61 @@ static void tap_report(void)
 		fclose(f);
 }
 
+/* A launcher's record: written once, never through a link. */
+static void record_files(void)
+{
+	char dir[] = "/tmp/test_report_dir.XXXXXX", path[256], link[256],
+	     why[256], text[REPORT_RECORD_MAX + 1], tail[5];
+	struct report_case c = {.rank = 7, .status = 1, .seconds = 0.5}, r;
+	FILE *f;
+	ssize_t n;
+	int fd;
+
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp\n");
+		exit(1);
+	}
+	strcpy(c.node, "n1");
+	strcpy(c.out, "last words\n");
+	ok(report_record_write(dir, &c, why, sizeof(why)) == 0,
+	   "a launcher writes its rank record");
+	snprintf(path, sizeof(path), "%s/rank-7.json", dir);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, text, sizeof(text)) : -1;
+	if (fd >= 0)
+		close(fd);
+	ok(n > 0 &&
+	       report_case_parse(text, (size_t)n, &r, why, sizeof(why)) == 0 &&
+	       r.rank == 7 && r.status == 1 && !strcmp(r.out, c.out),
+	   "and it reads back");
+	ok(report_record_write(dir, &c, why, sizeof(why)) < 0,
+	   "a record already there is never overwritten (%s)", why);
+	unlink(path);
+	snprintf(link, sizeof(link), "%s/target", dir);
+	symlink(link, path);
+	ok(report_record_write(dir, &c, why, sizeof(why)) < 0 &&
+	       access(link, F_OK) < 0,
+	   "nor written through a link at its name (%s)", why);
+	unlink(path);
+	snprintf(link, sizeof(link), "%s.link", dir);
+	symlink(dir, link);
+	ok(report_record_write(link, &c, why, sizeof(why)) < 0,
+	   "and the directory is never a link (%s)", why);
+	unlink(link);
+	snprintf(path, sizeof(path), "%s/console.log", dir);
+	f = fopen(path, "w");
+	if (f) {
+		fputs("booting\npanic!", f);
+		fclose(f);
+	}
+	report_file_tail(path, tail, 4);
+	is_str(tail, "nic!", "the tail of a console log is its last bytes");
+	report_file_tail("/nonexistent/console.log", tail, 4);
+	is_str(tail, "", "an unreadable log has an empty tail");
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	spec();
@@ -211,5 +284,7 @@ int main(void)
 	records();
 	junit();
 	tap_report();
+	lost_case();
+	record_files();
 	return done_testing();
 }

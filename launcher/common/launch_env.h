@@ -56,6 +56,15 @@
  * latest link (snap_resolve()). The boot options come from the manifest
  * and are not set. */
 #define ENV_RESTORE "SLURMVM_RESTORE"
+/* The step's report: "junit:PATH" or "tap:PATH" (PATH absolute; in its
+ * file name %j job, %s step, %A array job, %a array task, %% a %), and the
+ * name of its test suite (default: the job's name). srun makes the
+ * directory the launchers leave their rank records in (rank-R.json,
+ * launcher/report/report.h) and passes it to them as ENV_REPORT_DIR; when
+ * the step ends its helper turns them into the report. */
+#define ENV_REPORT "SLURMVM_REPORT"
+#define ENV_REPORT_NAME "SLURMVM_REPORT_NAME"
+#define ENV_REPORT_DIR "SLURMVM_REPORT_DIR"
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each

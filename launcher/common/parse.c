@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <strings.h>
 
 #include "launcher/common/parse.h"
@@ -75,4 +76,21 @@ const char *signal_name(int sig)
 		if (signals[i].sig == sig)
 			return signals[i].name;
 	return NULL;
+}
+
+int report_spec_parse(char *spec, enum report_format *format, char **path)
+{
+	char *colon = strchr(spec, ':');
+
+	if (!colon || colon[1] == 0)
+		return -EINVAL;
+	*colon = 0;
+	if (!strcmp(spec, "junit"))
+		*format = REPORT_JUNIT;
+	else if (!strcmp(spec, "tap"))
+		*format = REPORT_TAP;
+	else
+		return -EINVAL;
+	*path = colon + 1;
+	return 0;
 }

@@ -22,4 +22,10 @@ int parse_signal(const char *s, int *sig);
  * parse_signal() does not name. */
 const char *signal_name(int sig);
 
+/* --vm-report=FORMAT:PATH: "junit:PATH" or "tap:PATH". Sets *format and
+ * *path (pointing into spec, whose ':' becomes a NUL). Returns 0 or
+ * -EINVAL. */
+enum report_format { REPORT_JUNIT, REPORT_TAP };
+int report_spec_parse(char *spec, enum report_format *format, char **path);
+
 #endif

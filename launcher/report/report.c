@@ -12,23 +12,6 @@
 
 #include "launcher/report/report.h"
 
-int report_spec_parse(char *spec, enum report_format *format, char **path)
-{
-	char *colon = strchr(spec, ':');
-
-	if (!colon || colon[1] == 0)
-		return -EINVAL;
-	*colon = 0;
-	if (!strcmp(spec, "junit"))
-		*format = REPORT_JUNIT;
-	else if (!strcmp(spec, "tap"))
-		*format = REPORT_TAP;
-	else
-		return -EINVAL;
-	*path = colon + 1;
-	return 0;
-}
-
 void report_tail_add(char *tail, size_t max, const char *data, size_t len)
 {
 	size_t have = strlen(tail);
@@ -214,13 +197,15 @@ static void xml_text(FILE *f, const char *s)
 
 static int failed(const struct report_case *c)
 {
-	return c->status != 0 || c->timed_out;
+	return c->status != 0 || c->timed_out || c->lost;
 }
 
 /* Why a case failed, for humans: "timeout", "exit status 3", "signal 9". */
 static void reason(const struct report_case *c, char *buf, size_t len)
 {
-	if (c->timed_out)
+	if (c->lost)
+		snprintf(buf, len, "no result: its launcher left none");
+	else if (c->timed_out)
 		snprintf(buf, len, "timeout");
 	else if (c->status > 128)
 		snprintf(buf, len, "exit status %d (signal %d)", c->status,
@@ -236,7 +221,11 @@ static void junit_case(FILE *f, const char *suite, const struct report_case *c)
 	fputs("    <testcase classname=\"", f);
 	xml_text(f, suite);
 	fprintf(f, "\" name=\"rank %u\" time=\"%.3f\">\n", c->rank, c->seconds);
-	if (failed(c)) {
+	if (c->lost) {
+		reason(c, why, sizeof(why));
+		fprintf(f, "      <error type=\"lost\" message=\"%s\"/>\n",
+			why);
+	} else if (failed(c)) {
 		reason(c, why, sizeof(why));
 		fprintf(f, "      <failure type=\"%s\" message=\"",
 			c->timed_out ? "timeout" : "exit");
@@ -255,14 +244,15 @@ static void junit_case(FILE *f, const char *suite, const struct report_case *c)
 static void junit(FILE *f, const char *suite, long timestamp,
 		  const struct report_case *cases, size_t n)
 {
-	size_t i, fails = 0;
+	size_t i, fails = 0, errors = 0;
 	double total = 0;
 	char when[32], host[64] = "";
 	time_t t = (time_t)timestamp;
 	struct tm tm;
 
 	for (i = 0; i < n; i++) {
-		fails += failed(&cases[i]);
+		errors += cases[i].lost;
+		fails += failed(&cases[i]) && !cases[i].lost;
 		if (cases[i].seconds > total)
 			total = cases[i].seconds; /* ranks run side by side */
 	}
@@ -273,16 +263,17 @@ static void junit(FILE *f, const char *suite, long timestamp,
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"",
 	      f);
 	xml_text(f, suite);
-	fprintf(
-	    f,
-	    "\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" time=\"%.3f\">\n",
-	    n, fails, total);
+	fprintf(f,
+		"\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
+		"time=\"%.3f\">\n",
+		n, fails, errors, total);
 	fputs("  <testsuite name=\"", f);
 	xml_text(f, suite);
-	fprintf(f,
-		"\" tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" "
-		"time=\"%.3f\" timestamp=\"%s\" hostname=\"",
-		n, fails, total, when);
+	fprintf(
+	    f,
+	    "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
+	    "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
+	    n, fails, errors, total, when);
 	xml_text(f, host);
 	fputs("\">\n", f);
 	for (i = 0; i < n; i++)

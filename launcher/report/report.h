@@ -13,9 +13,9 @@
  * JUnit (the schema CI servers accept): <testsuites> with one <testsuite>
  * named after the step, and per rank a <testcase classname="SUITE"
  * name="rank R" time=...>, a <failure> (exit status or timeout, with the
- * console's tail) when it failed, <system-out> and <system-err> with the
- * tails. Text is escaped for XML 1.0: characters it cannot carry (control
- * characters, invalid UTF-8) become U+FFFD.
+ * console's tail) when it failed, an <error> when it left no result,
+ * <system-out> and <system-err> with the tails. Text is escaped for XML 1.0:
+ * characters it cannot carry (control characters, invalid UTF-8) become U+FFFD.
  * TAP: "1..N", then "ok R - SUITE rank R" or "not ok ...", the tails of a
  * failed rank as "# " lines.
  */
@@ -25,6 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "launcher/common/parse.h"
 
 /* The most of each tail a record keeps, and of a record's text. */
 #define REPORT_TAIL_MAX 4096
@@ -36,16 +38,11 @@ struct report_case {
 	char node[64];
 	int status;    /* as srun reports it: the exit code, 128 + a signal */
 	int timed_out; /* --vm-timeout ended it */
+	int lost;      /* its launcher left no result (killed, node lost) */
 	double seconds;
 	char out[REPORT_TAIL_MAX + 1], err[REPORT_TAIL_MAX + 1],
 	    console[REPORT_TAIL_MAX + 1];
 };
-
-enum report_format { REPORT_JUNIT, REPORT_TAP };
-
-/* "junit:PATH" or "tap:PATH": sets *format and *path (into spec). Returns 0
- * or -EINVAL. */
-int report_spec_parse(char *spec, enum report_format *format, char **path);
 
 /* The record of one case as JSON text (malloc'd), or NULL. */
 char *report_case_format(const struct report_case *c);
@@ -61,6 +58,15 @@ int report_case_parse(const char *text, size_t len, struct report_case *c,
  */
 int report_write(FILE *f, enum report_format format, const char *suite,
 		 long timestamp, const struct report_case *cases, size_t n);
+
+/* Writes c as DIR/rank-R.json (a new file; DIR the user's own directory,
+ * never through a link). Returns 0 or -errno with err. */
+int report_record_write(const char *dir, const struct report_case *c, char *err,
+			size_t errlen);
+
+/* The last max bytes of the file at path (a console log) into tail (max +
+ * 1 bytes, NUL-terminated; empty when it cannot be read). */
+void report_file_tail(const char *path, char *tail, size_t max);
 
 /* Keeps the last max bytes of a stream: appends len bytes to tail (a
  * buffer of max + 1, NUL-terminated), dropping the oldest. */

@@ -20,6 +20,8 @@
  *	prints "snapshot PATH" and "ntasks N", or the reason and exits 1
  *   task-exit UID GID JOB STEP RANK -- SITE-ARGS...
  *	removes the run directory a killed launcher left
+ *   report UID GID FORMAT PATH DIR SUITE START NTASKS -- SITE-ARGS...
+ *	writes the step's report from its launchers' records (report.h)
  *   epilog UID GID JOB -- SITE-ARGS...
  *	kills the job's leftover QEMUs, finishes its snapshots and removes
  *	its run directories
@@ -38,6 +40,7 @@
 #include <unistd.h>
 
 #include "spank/helper/cleanup.h"
+#include "spank/helper/report.h"
 #include "launcher/common/parse.h"
 #include "spank/request.h"
 #include "spank/request_int.h"
@@ -45,8 +48,9 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: slurm-vm-helper probe|task-exit|epilog ... "
-			"(run by the slurm-vm plugin, not by hand)\n");
+	fprintf(stderr,
+		"usage: slurm-vm-helper probe|task-exit|report|epilog ... "
+		"(run by the slurm-vm plugin, not by hand)\n");
 	return 2;
 }
 
@@ -174,6 +178,8 @@ int main(int argc, char **argv)
 		return probe(sep - 4, argv + 4, &site);
 	if (!strcmp(argv[1], "epilog"))
 		return epilog(sep - 4, argv + 4, &site, (uid_t)uid);
+	if (!strcmp(argv[1], "report"))
+		return helper_report(sep - 4, argv + 4);
 	if (!strcmp(argv[1], "task-exit"))
 		return task_exit(sep - 4, argv + 4, &site, (uid_t)uid);
 	return usage();
