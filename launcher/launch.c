@@ -37,8 +37,10 @@
 #include "fabric/fabric.h"
 #include "launcher/boot/launch_config.h"
 #include "launcher/boot/pin.h"
+#include "launcher/common/file_tail.h"
 #include "launcher/common/launch_env.h"
 #include "launcher/boot/plan.h"
+#include "launcher/report/report.h"
 #include "launcher/save/restore.h"
 #include "launcher/run.h"
 #include "launcher/snapdir/snapdir.h"
@@ -300,6 +302,32 @@ static int guest_up(struct launch *l, struct launch_config *c,
 	return vm_start(l->vm, c, accel, l->err, sizeof(l->err));
 }
 
+/*
+ * --vm-report: this rank's record for srun's report (report.h): its exit
+ * status, time, the tails the session kept and, when it failed, the
+ * console's. A record that cannot be written is said on stderr; the
+ * report then counts the rank as one that left no result.
+ */
+static void report_result(struct launch *l, int code, long t0)
+{
+	struct report_case *r = l->result;
+	char err[512];
+
+	if (!r)
+		return;
+	r->rank = (uint32_t)l->c->rank;
+	snprintf(r->node, sizeof(r->node), "%s", l->c->node ? l->c->node : "");
+	r->status = code & 255;
+	r->seconds = (double)(now_ms() - t0) / 1000;
+	if (code && l->vm)
+		file_tail(l->vm->console, 40, r->console, sizeof(r->console));
+	if (report_record_write(l->c->report_dir, r, err, sizeof(err)) < 0)
+		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-report: %s\n",
+			l->c->rank, err);
+	free(r);
+	l->result = NULL;
+}
+
 static void launch_free(struct launch *l)
 {
 	if (l->vm) {
@@ -325,10 +353,13 @@ int main(int argc, char *argv[])
 	struct launch l = {.c = &c, .argv = argv};
 	const char *accel = setup(&c, &l.sfd);
 	int code = LAUNCH_EXIT_FAILED;
+	long t0 = now_ms();
 
 	(void)argc;
 	if (!accel)
 		return code;
+	if (c.report_dir && !c.endpoint)
+		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
 		return run_endpoint(&c, l.sfd, argv);
 	if (guest_up(&l, &c, accel) == 0) {
@@ -344,6 +375,7 @@ int main(int argc, char *argv[])
 			report_stats(l.fabric, &c);
 		fabric_destroy(l.fabric);
 	}
+	report_result(&l, code, t0);
 	launch_free(&l);
 	return code;
 }

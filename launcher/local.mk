@@ -69,7 +69,7 @@ launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
-	$(BOOT_LIBS) $(FABRIC_RUN_LIBS)
+	launcher/report/libreport.a $(BOOT_LIBS) $(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
 
 # The guest agent: static, so it runs in any guest.
@@ -92,7 +92,7 @@ tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
 	launcher/session.c launcher/session.h
 tests_test_session_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	-pthread
-tests_test_session_LDADD = $(BOOT_LIBS)
+tests_test_session_LDADD = launcher/report/libreport.a $(BOOT_LIBS)
 tests_test_session_LDFLAGS = -pthread
 tests_test_snapshot_SOURCES = tests/test_snapshot.c tests/tap.h
 tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \

@@ -23,6 +23,7 @@
 #include "launcher/common/loop.h"
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
+#include "launcher/report/report.h"
 #include "launcher/run.h"
 #include "launcher/session.h"
 #include "launcher/save/snapshot.h"
@@ -311,6 +312,9 @@ static int runner_init(struct runner *r, struct launch *l)
 	r->loop = loop_create();
 	if (r->loop)
 		r->s = session_create(r->loop, l->vm, l->err, sizeof(l->err));
+	if (r->s && l->result)
+		session_keep_tails(r->s, l->result->out, l->result->err,
+				   REPORT_TAIL_MAX);
 	if (!r->s) {
 		snprintf(l->err, sizeof(l->err), "out of memory");
 		return -1;

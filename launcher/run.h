@@ -18,6 +18,8 @@
 #include "launcher/boot/vm.h"
 
 /* What main() hands over: one guest, started, and how it started. */
+struct report_case;
+
 struct launch {
 	const struct launch_config *c;
 	struct vm *vm;
@@ -27,7 +29,8 @@ struct launch {
 	hwloc_topology_t topo; /* NULL: no pinning */
 	struct pin_plan plan;
 	char **argv;
-	char err[4096]; /* why it failed, "" when it did not */
+	struct report_case *result; /* --vm-report: this rank's, or NULL */
+	char err[4096];		    /* why it failed, "" when it did not */
 };
 
 /*

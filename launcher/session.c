@@ -33,6 +33,7 @@
 #include "launcher/agent/agent_proto.h"
 #include "launcher/common/clock.h"
 #include "launcher/common/file_tail.h"
+#include "launcher/report/report.h"
 #include "launcher/session.h"
 
 /* How long the command may take to end after a forwarded SIGTERM. */
@@ -59,6 +60,8 @@ struct session {
 	int stop_signal;   /* 0 while none came */
 	int forwarded;	   /* stop_signal went to the command */
 	int pass_signal;   /* USR1/USR2 for the command, 0 when none */
+	char *tail[3];	   /* by fd: stdout's and stderr's tails, or NULL */
+	size_t tail_max;
 };
 
 #define OF(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -129,6 +132,9 @@ static void append_tails(const struct session *s)
 /* Writes all of buf to fd; after EPIPE, output is discarded. */
 static void write_out(struct session *s, int fd, const uint8_t *buf, size_t len)
 {
+	if (s->tail[fd])
+		report_tail_add(s->tail[fd], s->tail_max, (const char *)buf,
+				len);
 	while (len && !s->stdout_broken) {
 		ssize_t n = write(fd, buf, len);
 
@@ -399,6 +405,14 @@ void session_signal(struct session *s, int sig)
 		s->stop_signal = sig;
 	if (s->phase == RUN)
 		pump(s);
+}
+
+void session_keep_tails(struct session *s, char *out, char *err, size_t max)
+{
+	s->tail[1] = out;
+	s->tail[2] = err;
+	s->tail_max = max;
+	out[0] = err[0] = 0;
 }
 
 void session_qemu_gone(struct session *s)

@@ -66,6 +66,10 @@ void session_unparsed(const struct session *s, const uint8_t **p, size_t *len);
  */
 void session_signal(struct session *s, int sig);
 
+/* Keeps the last max bytes of the command's stdout and stderr in out and
+ * err (max + 1 bytes each, NUL-terminated; for --vm-report). */
+void session_keep_tails(struct session *s, char *out, char *err, size_t max);
+
 /* QEMU exited: the loop returns -ECHILD with the console's last lines. */
 void session_qemu_gone(struct session *s);
 

@@ -226,9 +226,8 @@ static void tap_report(void)
 static void record_files(void)
 {
 	char dir[] = "/tmp/test_report_dir.XXXXXX", path[256], link[256],
-	     why[256], text[REPORT_RECORD_MAX + 1], tail[5];
+	     why[256], text[REPORT_RECORD_MAX + 1];
 	struct report_case c = {.rank = 7, .status = 1, .seconds = 0.5}, r;
-	FILE *f;
 	ssize_t n;
 	int fd;
 
@@ -263,16 +262,6 @@ static void record_files(void)
 	ok(report_record_write(link, &c, why, sizeof(why)) < 0,
 	   "and the directory is never a link (%s)", why);
 	unlink(link);
-	snprintf(path, sizeof(path), "%s/console.log", dir);
-	f = fopen(path, "w");
-	if (f) {
-		fputs("booting\npanic!", f);
-		fclose(f);
-	}
-	report_file_tail(path, tail, 4);
-	is_str(tail, "nic!", "the tail of a console log is its last bytes");
-	report_file_tail("/nonexistent/console.log", tail, 4);
-	is_str(tail, "", "an unreadable log has an empty tail");
 	unlink(path);
 	rmdir(dir);
 }

@@ -111,6 +111,7 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
 	c->console = env_lookup(env, ENV_CONSOLE);
+	c->report_dir = env_lookup(env, ENV_REPORT_DIR);
 	c->cloud_init = env_lookup(env, ENV_CLOUD_INIT);
 	c->agent = env_lookup(env, ENV_AGENT);
 	c->node = env_lookup(env, "SLURMD_NODENAME");

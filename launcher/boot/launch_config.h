@@ -35,6 +35,9 @@ struct launch_config {
 	/* A snapshot (or a directory of them) to start the guests from
 	 * instead of booting, or NULL; image and kernel are then NULL. */
 	const char *restore;
+	/* --vm-report: the directory srun made for the ranks' records, or
+	 * NULL when no report was asked for. */
+	const char *report_dir;
 	int endpoint; /* --vm-exec=endpoint: no guest */
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */

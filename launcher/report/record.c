@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "launcher/common/safefile.h"
@@ -45,26 +44,4 @@ int report_record_write(const char *dir, const struct report_case *c, char *err,
 		close(dfd);
 	free(text);
 	return rc;
-}
-
-void report_file_tail(const char *path, char *tail, size_t max)
-{
-	char err[256];
-	struct stat st;
-	ssize_t n;
-	int fd;
-
-	tail[0] = 0;
-	fd = safe_open_path(path, 0, &st, err, sizeof(err));
-	if (fd < 0)
-		return;
-	if (st.st_size > (off_t)max)
-		lseek(fd, st.st_size - (off_t)max, SEEK_SET);
-	n = read(fd, tail, max);
-	tail[n > 0 ? n : 0] = 0;
-	/* A NUL in the log would end the tail early: make it visible. */
-	for (; n > 0; n--)
-		if (!tail[n - 1])
-			tail[n - 1] = '?';
-	close(fd);
 }

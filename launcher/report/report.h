@@ -64,10 +64,6 @@ int report_write(FILE *f, enum report_format format, const char *suite,
 int report_record_write(const char *dir, const struct report_case *c, char *err,
 			size_t errlen);
 
-/* The last max bytes of the file at path (a console log) into tail (max +
- * 1 bytes, NUL-terminated; empty when it cannot be read). */
-void report_file_tail(const char *path, char *tail, size_t max);
-
 /* Keeps the last max bytes of a stream: appends len bytes to tail (a
  * buffer of max + 1, NUL-terminated), dropping the oldest. */
 void report_tail_add(char *tail, size_t max, const char *data, size_t len);
