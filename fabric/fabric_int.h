@@ -173,6 +173,11 @@ struct fabric {
 	int held; /* frames for the guest are kept, not delivered */
 };
 
+/* guest.c: routes what the guest sent, until a queue fills or the input
+ * ends; reads the guest's socket and routes it. */
+void fabric_route_guest(struct fabric *f);
+void fabric_read_guest(struct fabric *f);
+
 /* fabric.c */
 long fabric_now_ms(void);
 int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,

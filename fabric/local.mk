@@ -45,7 +45,7 @@ EXTRA_DIST += fabric/fuzz_fabric.c
 # The runtime: bootstrap over PMIx, the handshake, queues and the event
 # loop that moves frames between the guest and the step's other launchers.
 noinst_LIBRARIES += fabric/libfabric_run.a
-fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h \
+fabric_libfabric_run_a_SOURCES = fabric/fabric.c fabric/fabric.h fabric/guest.c \
 	fabric/fabric_int.h fabric/link.c fabric/listen.c fabric/cut.c \
 	fabric/boot.c fabric/boot.h fabric/handshake.c fabric/handshake.h \
 	fabric/queue.c fabric/queue.h
