@@ -15,6 +15,19 @@
 /* How the user named a field, for messages: "--vm-mem" or "SLURMVM_MEM". */
 const char *request_named(const struct request *r, enum request_field f);
 
+/* True for the fields that name files: image, kernel, initrd, disk. */
+int request_is_path(enum request_field f);
+
+/*
+ * Checks every entry of a per-guest field f (request_guest.c): files exist
+ * and are what f needs, counts are counts, the site's image_dirs hold
+ * (with cwd NULL: the node's second check, paths already absolute).
+ * Returns 0, or -errno with a message in err.
+ */
+int request_check_field(struct request *r, enum request_field f,
+			const struct site_config *site, const char *cwd,
+			char *err, size_t errlen);
+
 /* Makes buf (a path) absolute against cwd, in place. Returns 0 or -EINVAL
  * with a message naming label in err. */
 int request_absolute(char *buf, size_t len, const char *cwd, const char *label,
