@@ -27,6 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-snapshot",	  "--vm-snapshot-signal",
     "--vm-snapshot-then", "--vm-snapshot-at",
     "--vm-restore",	  "--vm-cloud-init",
+    "--vm-mount",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -35,6 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
+    ENV_MOUNTS,
 };
 
 const char *request_option(enum request_field f)
@@ -655,7 +657,7 @@ static int check_options(struct request *r, const struct site_config *site,
 		if (policy_qemu_args(site, label, err, errlen) < 0)
 			return -EINVAL;
 	}
-	return 0;
+	return request_check_mounts(r, site, cwd, err, errlen);
 }
 
 int request_validate(struct request *r, const struct site_config *site,
@@ -701,10 +703,11 @@ int request_check_policy(struct request *r, const struct site_config *site,
 		if (rc < 0)
 			return rc;
 	}
-	if (r->value[REQ_QEMU_ARGS])
-		return policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS),
-					err, errlen);
-	return 0;
+	if (r->value[REQ_QEMU_ARGS] &&
+	    policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS), err,
+			     errlen) < 0)
+		return -EINVAL;
+	return request_check_mounts(r, site, NULL, err, errlen);
 }
 
 /* The value of one line for rank, malloc'd into *out (NULL: none). */

@@ -33,6 +33,7 @@ enum request_field {
 	REQ_RESTORE,	     /* a snapshot (once checked: the complete snapshot
 			      * directory, not the directory of snapshots) */
 	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
+	REQ_MOUNT,	/* host directories in the guests (mounts.h) */
 	REQ_NFIELDS
 };
 
@@ -55,7 +56,8 @@ const char *request_env(enum request_field f);
 int request_set(struct request *r, enum request_field f, const char *value,
 		const char *from);
 
-/* Adds value as one more line of a repeatable field (--vm-disk). Returns 0
+/* Adds value as one more line of a repeatable field (--vm-disk,
+ * --vm-mount). Returns 0
  * or -ENOMEM. */
 int request_add(struct request *r, enum request_field f, const char *value,
 		const char *from);

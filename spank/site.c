@@ -46,6 +46,9 @@ static const struct key keys[] = {
     NUM(max_cpus, 1024),
     {"allow_qemu_args", YESNO, offsetof(struct site_config, allow_qemu_args), 0,
      0},
+    STR(mounts, TEXT),
+    {"mount_cwd", YESNO, offsetof(struct site_config, mount_cwd), 0, 0},
+    STR(mount_dirs, PATHS),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -63,6 +66,7 @@ static void set_defaults(struct site_config *s)
 	s->boot_timeout = 300;
 	snprintf(s->fabric, sizeof(s->fabric), "auto");
 	s->fabric_mtu = 1500;
+	s->mount_cwd = 1;
 }
 
 int fabric_transport_known(const char *name)

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * --vm-mount: the host directories each guest mounts (mounts.h has the
+ * syntax and the canonical form the launcher reads).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mounts.h"
+#include "policy.h"
+#include "request_int.h"
+
+enum origin { FROM_USER, FROM_SITE, FROM_CWD };
+
+struct mount_list {
+	struct mount_entry e[MOUNT_MAX];
+	enum origin origin[MOUNT_MAX];
+	char label[MOUNT_MAX][PATH_MAX + 64];
+	size_t n;
+	int none; /* "none": no mount of the directory srun ran in */
+};
+
+static int is_mode(const char *s, size_t n)
+{
+	return n == 2 && (!strncmp(s, "ro", 2) || !strncmp(s, "rw", 2));
+}
+
+int mount_parse(const char *entry, struct mount_entry *m, char *err,
+		size_t errlen)
+{
+	const char *f[4];
+	size_t len[4], k = 0;
+	const char *p = entry;
+
+	memset(m, 0, sizeof(*m));
+	for (;;) {
+		size_t n = strcspn(p, ":");
+
+		if (k == 3) {
+			snprintf(err, errlen,
+				 "too many ':'; write SRC[:DST][:ro|rw] (a "
+				 "path holding ':' or ',' cannot be mounted)");
+			return -EINVAL;
+		}
+		f[k] = p;
+		len[k++] = n;
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	if (!len[0]) {
+		snprintf(
+		    err, errlen,
+		    "no host directory before ':'; write SRC[:DST][:ro|rw]");
+		return -EINVAL;
+	}
+	if (k == 2 && is_mode(f[1], len[1])) {
+		m->ro = f[1][1] == 'o';
+	} else if (k >= 2) {
+		if (!len[1]) {
+			snprintf(err, errlen,
+				 "the guest path is empty; write SRC:DST with "
+				 "an absolute DST, or SRC alone for the same "
+				 "path in the guest");
+			return -EINVAL;
+		}
+		if (len[1] >= sizeof(m->dst))
+			goto long_path;
+		memcpy(m->dst, f[1], len[1]);
+		if (k == 3 && !is_mode(f[2], len[2])) {
+			snprintf(err, errlen,
+				 "the mode '%.*s' is neither ro (read-only) "
+				 "nor rw (read-write, the default)",
+				 (int)len[2], f[2]);
+			return -EINVAL;
+		}
+		m->ro = k == 3 && f[2][1] == 'o';
+	}
+	if (len[0] >= sizeof(m->src))
+		goto long_path;
+	memcpy(m->src, f[0], len[0]);
+	return 0;
+long_path:
+	snprintf(err, errlen, "the path is too long");
+	return -EINVAL;
+}
+
+/* The guest paths a mount must not hide: the guest needs its own. */
+static const char *const system_dirs[] = {"/proc", "/sys", "/dev"};
+
+int mount_guest_path(char *dst, char *err, size_t errlen)
+{
+	char out[PATH_MAX];
+	const char *p = dst;
+	size_t n = 0, i;
+
+	if (dst[0] != '/') {
+		snprintf(err, errlen,
+			 "the guest path %s is relative; give an absolute "
+			 "one (SRC:/DST)",
+			 dst);
+		return -EINVAL;
+	}
+	/* Lexically, as the guest will see it: "." dropped, ".." taking
+	 * off the component before it, no repeated or trailing '/'. */
+	while (*p) {
+		size_t c;
+
+		p += strspn(p, "/");
+		c = strcspn(p, "/");
+		if (!c)
+			break;
+		if (c == 2 && p[0] == '.' && p[1] == '.') {
+			while (n && out[--n] != '/')
+				;
+		} else if (!(c == 1 && p[0] == '.')) {
+			if (n + 1 + c >= sizeof(out)) {
+				snprintf(err, errlen,
+					 "the guest path is too long");
+				return -EINVAL;
+			}
+			out[n++] = '/';
+			memcpy(out + n, p, c);
+			n += c;
+		}
+		p += c;
+	}
+	out[n] = 0;
+	if (!n) {
+		snprintf(err, errlen,
+			 "the guest path / would hide the guest's whole "
+			 "system; mount it below, e.g. at /mnt/data");
+		return -EINVAL;
+	}
+	for (i = 0; i < sizeof(system_dirs) / sizeof(system_dirs[0]); i++) {
+		size_t s = strlen(system_dirs[i]);
+
+		if (!strncmp(out, system_dirs[i], s) &&
+		    (!out[s] || out[s] == '/')) {
+			snprintf(err, errlen,
+				 "the guest path %s would hide (or write into) "
+				 "the guest's own %s; mount it elsewhere, e.g. "
+				 "at /mnt/data",
+				 out, system_dirs[i]);
+			return -EINVAL;
+		}
+	}
+	strcpy(dst, out);
+	return 0;
+}
+
+/*
+ * One entry: the host directory made absolute (cwd; NULL on the node,
+ * where it is absolute already), checked, held to mount_dirs (not the
+ * site's own mounts) and resolved; the guest path checked.
+ */
+static int check_entry(struct mount_list *l, size_t i,
+		       const struct site_config *site, const char *cwd,
+		       char *err, size_t errlen)
+{
+	struct mount_entry *m = &l->e[i];
+	const char *label = l->label[i];
+	char real[PATH_MAX], why[PATH_MAX + 128];
+	struct stat st;
+	int missing;
+
+	if (m->src[0] != '/' && !cwd) {
+		snprintf(err, errlen, "%s: the host path is not absolute",
+			 label);
+		return -EINVAL;
+	}
+	if (cwd &&
+	    request_absolute(m->src, sizeof(m->src), cwd, label, err, errlen))
+		return -EINVAL;
+	if (!m->dst[0])
+		strcpy(m->dst, m->src);
+	if (mount_guest_path(m->dst, why, sizeof(why)) < 0) {
+		snprintf(err, errlen, "%s: %s", label, why);
+		return -EINVAL;
+	}
+	missing = stat(m->src, &st) < 0;
+	if (missing || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen,
+			 "%s: %s is %s; give an existing directory to mount",
+			 label, m->src,
+			 missing ? "missing" : "not a directory");
+		return -EINVAL;
+	}
+	/* srun runs as the user: what they cannot read, QEMU cannot. */
+	if (cwd && access(m->src, R_OK | X_OK) < 0) {
+		snprintf(err, errlen,
+			 "%s: %s is not readable by you (%s); fix its "
+			 "permissions or mount another directory",
+			 label, m->src, strerror(errno));
+		return -EINVAL;
+	}
+	if (l->origin[i] != FROM_SITE &&
+	    policy_mount(site, m->src, label, err, errlen) < 0)
+		return -EINVAL;
+	/* QEMU gets what was checked, whatever links change later. */
+	if (!realpath(m->src, real)) {
+		snprintf(err, errlen, "%s: cannot be resolved (%s)", label,
+			 strerror(errno));
+		return -EINVAL;
+	}
+	if (strchr(real, ':') || strchr(real, ',')) {
+		snprintf(err, errlen,
+			 "%s: %s holds ':' or ',', which the mount syntax "
+			 "cannot carry; mount a directory above or below it",
+			 label, real);
+		return -EINVAL;
+	}
+	strcpy(m->src, real);
+	return 0;
+}
+
+/* Adds the comma-separated entries of text (a list of lines). */
+static int add_entries(struct mount_list *l, const char *text,
+		       enum origin origin, const char *named, char *err,
+		       size_t errlen)
+{
+	const char *p = text;
+	char why[256];
+
+	while (*p) {
+		size_t n = strcspn(p, ",\n");
+
+		if (n == 4 && !strncmp(p, "none", 4)) {
+			l->none = 1;
+		} else if (n) {
+			if (l->n == MOUNT_MAX) {
+				snprintf(err, errlen,
+					 "%s: more than %d mounts; mount a "
+					 "common parent directory instead",
+					 named, MOUNT_MAX);
+				return -EINVAL;
+			}
+			snprintf(l->label[l->n], sizeof(l->label[0]), "%s=%.*s",
+				 named, (int)n, p);
+			if (n >= PATH_MAX) {
+				snprintf(err, errlen, "%s: too long", named);
+				return -EINVAL;
+			}
+			{
+				char entry[PATH_MAX];
+
+				memcpy(entry, p, n);
+				entry[n] = 0;
+				if (mount_parse(entry, &l->e[l->n], why,
+						sizeof(why)) < 0) {
+					snprintf(err, errlen, "%s: %s",
+						 l->label[l->n], why);
+					return -EINVAL;
+				}
+			}
+			l->origin[l->n++] = origin;
+		}
+		p += n + (p[n] != 0);
+	}
+	return 0;
+}
+
+/*
+ * Drops an entry that repeats an earlier one; refuses two different ones
+ * on one guest path.
+ */
+static int dedup(struct mount_list *l, char *err, size_t errlen)
+{
+	size_t i, j;
+
+	for (i = 0; i < l->n; i++)
+		for (j = 0; j < i; j++) {
+			if (strcmp(l->e[i].dst, l->e[j].dst))
+				continue;
+			if (!strcmp(l->e[i].src, l->e[j].src) &&
+			    l->e[i].ro == l->e[j].ro) {
+				memmove(&l->e[i], &l->e[i + 1],
+					(l->n - i - 1) * sizeof(l->e[0]));
+				memmove(&l->origin[i], &l->origin[i + 1],
+					(l->n - i - 1) * sizeof(l->origin[0]));
+				memmove(l->label[i], l->label[i + 1],
+					(l->n - i - 1) * sizeof(l->label[0]));
+				l->n--;
+				i--;
+				break;
+			}
+			snprintf(err, errlen,
+				 "%s: the guest path %s is taken by %s; give "
+				 "each mount its own guest path (SRC:DST)",
+				 l->label[i], l->e[i].dst, l->label[j]);
+			return -EINVAL;
+		}
+	return 0;
+}
+
+/*
+ * The default: the directory srun or sbatch ran in, at the same path,
+ * unless a mount checked already takes that guest path.
+ */
+static int add_cwd(struct mount_list *l, const char *cwd, char *err,
+		   size_t errlen)
+{
+	char dst[PATH_MAX], why[256];
+	size_t i;
+
+	if (strlen(cwd) >= sizeof(dst))
+		return 0;
+	strcpy(dst, cwd);
+	/* Run from / or a system directory: nothing sensible to mount. */
+	if (mount_guest_path(dst, why, sizeof(why)) < 0)
+		return 0;
+	for (i = 0; i < l->n; i++) /* one chosen for that path wins */
+		if (!strcmp(l->e[i].dst, dst))
+			return 0;
+	if (l->n == MOUNT_MAX) {
+		snprintf(err, errlen,
+			 "more than %d mounts with the directory you run "
+			 "in; add --vm-mount=none or mount fewer",
+			 MOUNT_MAX);
+		return -EINVAL;
+	}
+	memset(&l->e[l->n], 0, sizeof(l->e[0]));
+	strcpy(l->e[l->n].src, cwd);
+	snprintf(l->label[l->n], sizeof(l->label[0]),
+		 "the directory you run in (%s, mounted by default; "
+		 "--vm-mount=none turns that off)",
+		 cwd);
+	l->origin[l->n++] = FROM_CWD;
+	return 0;
+}
+
+static int write_list(struct request *r, const struct mount_list *l)
+{
+	char *text = NULL;
+	size_t size = 0, i;
+	FILE *out;
+	int rc = 0;
+
+	if (!l->none && !l->n) {
+		free(r->value[REQ_MOUNT]);
+		r->value[REQ_MOUNT] = NULL;
+		return 0;
+	}
+	out = open_memstream(&text, &size);
+	if (!out)
+		return -ENOMEM;
+	if (l->none)
+		fprintf(out, "none");
+	for (i = 0; i < l->n; i++)
+		fprintf(out, "%s%s:%s:%s", l->none || i ? "\n" : "",
+			l->e[i].src, l->e[i].dst, l->e[i].ro ? "ro" : "rw");
+	if (fclose(out) != 0)
+		rc = -ENOMEM;
+	if (!rc)
+		rc = request_set(r, REQ_MOUNT, text, r->from[REQ_MOUNT]);
+	free(text);
+	return rc;
+}
+
+/* Mounts make no sense (or cannot work) with some modes. */
+static const char *no_mounts_with(const struct request *r)
+{
+	const char *exec = r->value[REQ_EXEC];
+
+	if (exec && !strcmp(exec, "endpoint"))
+		return "--vm-exec=endpoint runs no guest to mount them in";
+	if (exec && !strcmp(exec, "host"))
+		return "--vm-exec=host runs the command on the node, where "
+		       "the directories are already";
+	if (r->value[REQ_SNAPSHOT] || r->value[REQ_RESTORE])
+		return "QEMU cannot save or restore a guest with a "
+		       "directory of the host mounted (the files are the "
+		       "host's, not the guest's); drop --vm-mount, or the "
+		       "snapshot options";
+	return NULL;
+}
+
+int request_check_mounts(struct request *r, const struct site_config *site,
+			 const char *cwd, char *err, size_t errlen)
+{
+	struct mount_list *l = calloc(1, sizeof(*l));
+	const char *why = no_mounts_with(r);
+	size_t i;
+	int rc = -EINVAL;
+
+	if (!l) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	/* The defaults apply where mounts can: else the job runs as
+	 * before, without them. The site's come first: a user's mount on
+	 * one of their guest paths is the one refused. */
+	if (!why && add_entries(l, site->mounts, FROM_SITE,
+				"plugstack.conf mounts", err, errlen) < 0)
+		goto out;
+	if (r->value[REQ_MOUNT] &&
+	    add_entries(l, r->value[REQ_MOUNT], FROM_USER,
+			request_named(r, REQ_MOUNT), err, errlen) < 0)
+		goto out;
+	if (why && l->n) {
+		snprintf(err, errlen, "%s: %s", l->label[0], why);
+		goto out;
+	}
+	for (i = 0; i < l->n; i++)
+		if (check_entry(l, i, site, cwd, err, errlen) < 0)
+			goto out;
+	if (!why && cwd && site->mount_cwd && !l->none) {
+		if (add_cwd(l, cwd, err, errlen) < 0)
+			goto out;
+		if (i < l->n && check_entry(l, i, site, cwd, err, errlen) < 0)
+			goto out;
+	}
+	if (dedup(l, err, errlen) < 0)
+		goto out;
+	rc = write_list(r, l);
+	if (rc == -ENOMEM)
+		snprintf(err, errlen, "out of memory");
+out:
+	free(l);
+	return rc;
+}
