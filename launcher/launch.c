@@ -38,6 +38,7 @@
 #include "fabric.h"
 #include "launch_config.h"
 #include "pin.h"
+#include "agent_setup.h"
 #include "launch_env.h"
 #include "plan.h"
 #include "qmp.h"
@@ -97,7 +98,8 @@ static unsigned long affinity_cpus(void)
 	return n > 0 ? (unsigned long)n : 1;
 }
 
-/* The task's environment without our own variables: what the guest gets. */
+/* The task's environment without our own variables: what the guest gets
+ * (with room for the agent's set-up entries, agent_setup.h). */
 static char **guest_env(void)
 {
 	size_t n = 0, i, j;
@@ -105,7 +107,7 @@ static char **guest_env(void)
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 1, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (i = j = 0; i < n; i++)
@@ -174,7 +176,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 		     hwloc_topology_t topo, const struct pin_plan *plan,
 		     char *argv[], char *err, size_t errlen)
 {
-	char hostname[32], cwd[4096];
+	char hostname[32], cwd[4096], *setup[2] = {NULL, NULL};
 	struct session *s = NULL;
 	struct snapshot *sn = NULL;
 	int ready = 0;
@@ -199,7 +201,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 	}
 	s = session_create(vm, qmp, sfd);
 	env = guest_env();
-	if (!s || !env) {
+	if (!s || !env || launcher_setup_env(env, c->mounts, 0, setup) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
@@ -230,6 +232,8 @@ out:
 		json_decref(r);
 	}
 	free(env);
+	free(setup[0]);
+	free(setup[1]);
 	session_destroy(s);
 	snapshot_destroy(sn);
 	qmp_close(qmp);
