@@ -1,0 +1,89 @@
+#!/bin/sh
+# --vm-mount: the job's files in the guest, as the job's user. A step reads
+# its input by a relative path through the default mount of the directory
+# srun ran in and writes its result there, owned on the host by the user
+# who ran it; the command runs as that user; a read-only mount refuses
+# writes; a symbolic link in a mount that points outside it reaches
+# nothing of the host; bad mounts are refused before any job exists.
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+lab_start 2
+
+user=nobody
+group=$(id -gn "$user")
+id "$user" >/dev/null 2>&1 || skip_all "no user $user"
+uid=$(id -u "$user")
+tmp=$(mktemp -d /tmp/slurm-vm-t46.XXXXXX)
+chmod 755 "$tmp"
+work=$tmp/work
+mkdir -p "$work/ro" "$work/m" "$tmp/outside"
+echo "the input" >"$work/input.dat"
+echo "read only" >"$work/ro/r.txt"
+# World-readable, so only the mount can keep the guest from it.
+echo "host secret" >"$tmp/outside/secret.txt"
+chmod 644 "$tmp/outside/secret.txt"
+ln -s "$tmp/outside/secret.txt" "$work/m/abs"
+ln -s ../../outside/secret.txt "$work/m/rel"
+chown -R "$user:$group" "$work"
+# The user's launchers write their run directories here, as in /tmp.
+chmod 1777 "$RUNDIR"
+as_user() { runuser -u "$user" -- env SLURM_CONF="$SLURM_CONF" "$@"; }
+in_work() { as_user sh -c 'cd "$0" && shift && exec "$@"' "$work" "$@"; }
+vm() { echo --vm-kernel="$KERNEL" --vm-initrd="$INITRD" --vm-mem=256; }
+
+# 1. Two nodes, relative paths, the default mount of the submit directory.
+out=$(in_work srun -Q -N2 -n2 $(vm) sh -c \
+	'cat input.dat >"out.$SLURM_PROCID" && echo "$(id -u) $(id -un) $HOME"' 2>&1)
+rc=$?
+is "$rc" 0 "a 2-node step with relative paths runs (rc $rc)"
+like "$out" "^$uid $user " "the command runs as the job's user (uid and name)"
+is "$(cat "$work/out.0" "$work/out.1" 2>&1)" "the input
+the input" "each rank read input.dat and wrote out.N in the submit directory"
+is "$(stat -c %U "$work/out.0" "$work/out.1" 2>&1 | sort -u)" "$user" \
+	"the results are owned by the job's user on the host"
+
+# 2. Read-only, and links out of a mount.
+out=$(in_work srun -Q -n1 $(vm) --vm-mount="$work/ro:/data:ro,$work/m:/m" sh -c '
+	cat /data/r.txt
+	echo x >/data/new && echo "wrote to ro"
+	cat /m/abs /m/rel 2>&1
+	ls /m/../outside 2>&1; true' 2>&1)
+like "$out" "read only" "a read-only mount reads"
+ok "$(! printf '%s' "$out" | grep -q "wrote to ro"; echo $?)" \
+	"a read-only mount refuses writes in the guest"
+ok "$([ ! -e "$work/ro/new" ]; echo $?)" "and nothing was written on the host"
+ok "$(! printf '%s' "$out" | grep -q "host secret"; echo $?)" \
+	"symbolic links in a mount that point outside it reach nothing of the host"
+diag "$out"
+
+# 3. Bad mounts: refused by srun, before any job exists.
+first_job=$(in_work srun -Q -n1 --vm-exec=endpoint --vm-mount=none printenv SLURM_JOB_ID)
+refused() { # refused DESCRIPTION PATTERN srun-args...
+	desc=$1 pattern=$2
+	shift 2
+	out=$(in_work srun -Q -n1 $(vm) "$@" true 2>&1)
+	rc=$?
+	ok "$([ $rc -ne 0 ]; echo $?)" "$desc: srun fails (rc $rc)"
+	like "$out" "$pattern" "$desc: the message names the option, value and fix"
+}
+refused "missing SRC" "--vm-mount=nodir: $work/nodir is missing; give an existing directory" \
+	--vm-mount=nodir
+refused "relative DST" "--vm-mount=ro:data: the guest path data is relative; give an absolute one" \
+	--vm-mount=ro:data
+refused "DST /proc" "the guest path /proc would hide .* the guest's own /proc" \
+	--vm-mount=ro:/proc
+refused "two mounts on one DST" "--vm-mount=m:/d: the guest path /d is taken by --vm-mount=ro:/d" \
+	--vm-mount=ro:/d,m:/d
+out=$(in_work srun -Q -n1 --vm-exec=endpoint --vm-mount=ro true 2>&1)
+like "$out" "--vm-mount=ro: --vm-exec=endpoint runs no guest" "--vm-mount with --vm-exec=endpoint is refused"
+set_plugstack "$(plugstack_line) mount_dirs=$work/ro"
+refused "a mount outside mount_dirs" "--vm-mount=m: outside the site's mount directories \(plugstack.conf: mount_dirs=$work/ro\)" \
+	--vm-mount=m,none
+refused "the default mount outside mount_dirs" "the directory you run in \($work, .*outside the site's mount directories" \
+	--vm-mount=ro
+set_plugstack "$(plugstack_line)"
+next_job=$(in_work srun -Q -n1 --vm-exec=endpoint --vm-mount=none printenv SLURM_JOB_ID)
+is "$next_job" "$((first_job + 1))" "no refused request created a job"
+
+chmod 755 "$RUNDIR"
+rm -rf "$tmp"
+assert_clean "mount jobs"
