@@ -201,7 +201,8 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 	}
 	s = session_create(vm, qmp, sfd);
 	env = guest_env();
-	if (!s || !env || launcher_setup_env(env, c->mounts, 0, setup) < 0) {
+	if (!s || !env ||
+	    launcher_setup_env(env, c->mounts, c->as_root, setup) < 0) {
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}

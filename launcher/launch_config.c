@@ -161,6 +161,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
 	c->mounts = env_lookup(env, ENV_MOUNTS);
+	c->as_root = env_lookup(env, ENV_USER) &&
+		     !strcmp(env_lookup(env, ENV_USER), "root");
 	c->console = env_lookup(env, ENV_CONSOLE);
 	c->cloud_init = env_lookup(env, ENV_CLOUD_INIT);
 	c->agent = env_lookup(env, ENV_AGENT);

@@ -21,6 +21,7 @@ struct launch_config {
 	/* Host directories the guest mounts: SLURMVM_MOUNTS, one a line,
 	 * "SRC:DST:ro|rw" (a line "none" is skipped), or NULL. */
 	const char *mounts;
+	int as_root; /* --vm-user=root: the command runs as root */
 	/* Extra QEMU arguments, split on whitespace, or NULL. */
 	const char *qemu_args;
 	/* The console file pattern (launch_env.h), or NULL: the run dir. */

@@ -27,7 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-snapshot",	  "--vm-snapshot-signal",
     "--vm-snapshot-then", "--vm-snapshot-at",
     "--vm-restore",	  "--vm-cloud-init",
-    "--vm-mount",
+    "--vm-mount",	  "--vm-user",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -36,7 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
-    ENV_MOUNTS,
+    ENV_MOUNTS,	       ENV_USER,
 };
 
 const char *request_option(enum request_field f)
@@ -609,6 +609,13 @@ static int check_options(struct request *r, const struct site_config *site,
 {
 	char label[128];
 
+	if (r->value[REQ_USER] && strcmp(r->value[REQ_USER], "root")) {
+		snprintf(err, errlen,
+			 "%s=%s: the command runs as you in the guest; the "
+			 "one other choice is root (--vm-user=root)",
+			 request_named(r, REQ_USER), r->value[REQ_USER]);
+		return -EINVAL;
+	}
 	if (r->value[REQ_PIN] && strcmp(r->value[REQ_PIN], "auto") &&
 	    strcmp(r->value[REQ_PIN], "none")) {
 		snprintf(err, errlen,

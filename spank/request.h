@@ -34,6 +34,7 @@ enum request_field {
 			      * directory, not the directory of snapshots) */
 	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
 	REQ_MOUNT,	/* host directories in the guests (mounts.h) */
+	REQ_USER,	/* root: the command runs as root in the guest */
 	REQ_NFIELDS
 };
 

@@ -119,6 +119,10 @@ static struct spank_option options[] = {
      "path), read-write or read-only (repeatable, comma-separated; the "
      "directory you run in is mounted by default, none turns that off)",
      1, REQ_MOUNT, option_cb},
+    {"vm-user", "root",
+     "Run the command as root in the guest (default: as you, with your "
+     "uid, groups and home)",
+     1, REQ_USER, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 

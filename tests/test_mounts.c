@@ -230,6 +230,18 @@ static void test_policy(char *err)
 	       "the site's own mounts are exempt from mount_dirs");
 }
 
+static void test_user(char *err)
+{
+	site_set(NULL, NULL);
+	ok(strcmp(mounts(err, "none", NULL, REQ_USER, "root"), "(refused)") !=
+	       0,
+	   "--vm-user=root is taken");
+	ok(!strcmp(mounts(err, "none", NULL, REQ_USER, "bob"), "(refused)") &&
+	       strstr(err, "--vm-user=bob: the command runs as you in the "
+			   "guest; the one other choice is root"),
+	   "--vm-user=bob is refused: %s", err);
+}
+
 /* On the node: the list from the job's environment, checked again. */
 static void test_node(char *err)
 {
@@ -318,6 +330,7 @@ int main(void)
 	test_modes_without_default(err);
 	test_policy(err);
 	test_node(err);
+	test_user(err);
 	test_unreadable();
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	if (system(path) != 0)
