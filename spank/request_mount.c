@@ -23,6 +23,7 @@ struct mount_list {
 	struct mount_entry e[MOUNT_MAX];
 	enum origin origin[MOUNT_MAX];
 	char label[MOUNT_MAX][PATH_MAX + 64];
+	char given[MOUNT_MAX][PATH_MAX]; /* SRC made absolute, unresolved */
 	size_t n;
 	int none; /* "none": no mount of the directory srun ran in */
 };
@@ -158,11 +159,10 @@ int mount_guest_path(char *dst, char *err, size_t errlen)
 
 /*
  * One entry: the host directory made absolute (cwd; NULL on the node,
- * where it is absolute already), checked, held to mount_dirs (not the
- * site's own mounts) and resolved; the guest path checked.
+ * where it is absolute already), checked and resolved; the guest path
+ * checked.
  */
-static int check_entry(struct mount_list *l, size_t i,
-		       const struct site_config *site, const char *cwd,
+static int check_entry(struct mount_list *l, size_t i, const char *cwd,
 		       char *err, size_t errlen)
 {
 	struct mount_entry *m = &l->e[i];
@@ -201,9 +201,7 @@ static int check_entry(struct mount_list *l, size_t i,
 			 label, m->src, strerror(errno));
 		return -EINVAL;
 	}
-	if (l->origin[i] != FROM_SITE &&
-	    policy_mount(site, m->src, label, err, errlen) < 0)
-		return -EINVAL;
+	strcpy(l->given[i], m->src);
 	/* QEMU gets what was checked, whatever links change later. */
 	if (!realpath(m->src, real)) {
 		snprintf(err, errlen, "%s: cannot be resolved (%s)", label,
@@ -287,6 +285,8 @@ static int dedup(struct mount_list *l, char *err, size_t errlen)
 					(l->n - i - 1) * sizeof(l->origin[0]));
 				memmove(l->label[i], l->label[i + 1],
 					(l->n - i - 1) * sizeof(l->label[0]));
+				memmove(l->given[i], l->given[i + 1],
+					(l->n - i - 1) * sizeof(l->given[0]));
 				l->n--;
 				i--;
 				break;
@@ -409,16 +409,26 @@ int request_check_mounts(struct request *r, const struct site_config *site,
 		goto out;
 	}
 	for (i = 0; i < l->n; i++)
-		if (check_entry(l, i, site, cwd, err, errlen) < 0)
+		if (check_entry(l, i, cwd, err, errlen) < 0)
 			goto out;
 	if (!why && cwd && site->mount_cwd && !l->none) {
 		if (add_cwd(l, cwd, err, errlen) < 0)
 			goto out;
-		if (i < l->n && check_entry(l, i, site, cwd, err, errlen) < 0)
+		if (i < l->n && check_entry(l, i, cwd, err, errlen) < 0)
 			goto out;
 	}
 	if (dedup(l, err, errlen) < 0)
 		goto out;
+	/* After dedup: a site mount carried in a job's list (sbatch to its
+	 * steps, srun to the node) is still the site's. The path as given
+	 * (for the message) and the one QEMU gets are both held. */
+	for (i = 0; i < l->n; i++)
+		if (l->origin[i] != FROM_SITE &&
+		    (policy_mount(site, l->given[i], l->label[i], err, errlen) <
+			 0 ||
+		     policy_mount(site, l->e[i].src, l->label[i], err, errlen) <
+			 0))
+			goto out;
 	rc = write_list(r, l);
 	if (rc == -ENOMEM)
 		snprintf(err, errlen, "out of memory");

@@ -262,6 +262,18 @@ static void test_node(char *err)
 	   "a canonical list passes the node unchanged: %s",
 	   r.value[REQ_MOUNT]);
 	request_clear(&r);
+	site_set(in_dir("mount_dirs=%s/images"), in_dir("mounts=%s/adir"));
+	request_set(&r, REQ_MOUNT, in_dir("%s/adir:%s/adir:rw"),
+		    "SLURMVM_MOUNTS");
+	ok(request_check_policy(&r, &site, err, 1024) == 0,
+	   "a site mount carried in the job's list stays exempt: %s", err);
+	request_clear(&r);
+	request_set(&r, REQ_MOUNT, in_dir("%s/adir:/elsewhere:rw"),
+		    "SLURMVM_MOUNTS");
+	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
+	       strstr(err, "outside the site's mount directories"),
+	   "the site's directory at another guest path is the user's: %s", err);
+	request_clear(&r);
 	request_set(&r, REQ_MOUNT, "images/a:/x:ro", "SLURMVM_MOUNTS");
 	ok(request_check_policy(&r, &site, err, 1024) == -EINVAL &&
 	       strstr(err, "not absolute"),
