@@ -404,6 +404,11 @@ int request_check_mounts(struct request *r, const struct site_config *site,
 	    add_entries(l, r->value[REQ_MOUNT], FROM_USER,
 			request_named(r, REQ_MOUNT), err, errlen) < 0)
 		goto out;
+	/* Refused when asked for with the option; a list in the variable
+	 * alone is dropped: it is how sbatch hands its mounts (its defaults
+	 * too) to the job's steps, one of which may be such a step. */
+	if (why && l->n && r->from[REQ_MOUNT])
+		l->n = 0;
 	if (why && l->n) {
 		snprintf(err, errlen, "%s: %s", l->label[0], why);
 		goto out;

@@ -242,6 +242,30 @@ static void test_user(char *err)
 	   "--vm-user=bob is refused: %s", err);
 }
 
+/* sbatch's list, inherited by a step that cannot mount, is dropped. */
+static void test_inherited(char *err)
+{
+	struct request r = {0};
+
+	site_set(NULL, NULL);
+	request_set(&r, REQ_KERNEL, "vmlinux", NULL);
+	request_set(&r, REQ_SNAPSHOT, "adir", NULL);
+	request_add(&r, REQ_MOUNT, in_dir("%s:%s:rw"), "SLURMVM_MOUNTS");
+	ok(request_validate(&r, &site, dir, err, 1024) == 0 &&
+	       !r.value[REQ_MOUNT],
+	   "a snapshot step drops the list it inherits in SLURMVM_MOUNTS: %s",
+	   err);
+	request_clear(&r);
+	request_set(&r, REQ_KERNEL, "vmlinux", NULL);
+	request_set(&r, REQ_SNAPSHOT, "adir", NULL);
+	request_add(&r, REQ_MOUNT, in_dir("%s:%s:rw"), "SLURMVM_MOUNTS");
+	request_add(&r, REQ_MOUNT, "adir", NULL);
+	ok(request_validate(&r, &site, dir, err, 1024) < 0 &&
+	       strstr(err, "QEMU cannot save"),
+	   "but not a --vm-mount given beside it: %s", err);
+	request_clear(&r);
+}
+
 /* On the node: the list from the job's environment, checked again. */
 static void test_node(char *err)
 {
@@ -342,6 +366,7 @@ int main(void)
 	test_modes_without_default(err);
 	test_policy(err);
 	test_node(err);
+	test_inherited(err);
 	test_user(err);
 	test_unreadable();
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
