@@ -58,7 +58,33 @@ ok "$(! printf '%s' "$out" | grep -q "host secret\|wrote to ro"; echo $?)" \
 like "$out" "^end$" "the command ran to its end"
 diag "$out"
 
-# 3. Bad mounts: refused by srun, before any job exists.
+# 3. A batch job: #SBATCH lines, its step mounts the submit directory.
+cat >"$work/job.sh" <<EOS
+#!/bin/sh
+#SBATCH --vm-kernel=$KERNEL
+#SBATCH --vm-initrd=$INITRD
+#SBATCH --vm-mem=256
+#SBATCH -o $work/job.out
+srun -n1 sh -c 'cat input.dat >batch.out && id -un'
+EOS
+chown "$user:$group" "$work/job.sh"
+job=$(in_work sbatch --parsable job.sh)
+ok $? "sbatch with #SBATCH --vm-* lines is accepted"
+for i in $(seq 600); do
+	squeue -h -j "$job" 2>/dev/null | grep -q . || break
+	sleep 0.5
+done
+like "$(cat "$work/job.out" 2>&1)" "^$user$" "the batch job's step runs as the job's user"
+is "$(cat "$work/batch.out" 2>&1)" "the input" "and reads and writes the submit directory"
+is "$(stat -c %U "$work/batch.out" 2>&1)" "$user" "its result is the user's on the host"
+
+# 4. --vm-user=root: root in the guest, still the user on the host.
+out=$(in_work srun -Q -n1 $(vm) --vm-user=root sh -c 'id -u; echo x >byroot' 2>&1)
+is "$out" 0 "--vm-user=root runs the command as root in the guest"
+is "$(stat -c %U "$work/byroot" 2>&1)" "$user" \
+	"what root in the guest writes is the job user's on the host"
+
+# 5. Bad mounts: refused by srun, before any job exists.
 first_job=$(in_work srun -Q -n1 --vm-exec=endpoint --vm-mount=none printenv SLURM_JOB_ID)
 refused() { # refused DESCRIPTION PATTERN srun-args...
 	desc=$1 pattern=$2
