@@ -336,7 +336,18 @@ static int add_cwd(struct mount_list *l, const char *cwd, char *err,
 	return 0;
 }
 
-static int write_list(struct request *r, const struct mount_list *l)
+static int by_dst(const void *a, const void *b)
+{
+	return strcmp(((const struct mount_entry *)a)->dst,
+		      ((const struct mount_entry *)b)->dst);
+}
+
+/*
+ * Writes the canonical list, sorted by guest path: a directory comes
+ * before what lies below it, so the agent, mounting in order, never hides
+ * one mount under another.
+ */
+static int write_list(struct request *r, struct mount_list *l)
 {
 	char *text = NULL;
 	size_t size = 0, i;
@@ -348,6 +359,7 @@ static int write_list(struct request *r, const struct mount_list *l)
 		r->value[REQ_MOUNT] = NULL;
 		return 0;
 	}
+	qsort(l->e, l->n, sizeof(l->e[0]), by_dst);
 	out = open_memstream(&text, &size);
 	if (!out)
 		return -ENOMEM;

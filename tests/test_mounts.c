@@ -110,8 +110,9 @@ static void test_defaults(char *err)
 	is_str(mounts(err, "none", NULL, 0, NULL), "none",
 	       "--vm-mount=none turns the default off");
 	is_str(mounts(err, "adir", NULL, 0, NULL),
-	       in_dir("%s/adir:%s/adir:rw\n%s:%s:rw"),
-	       "a relative SRC is made absolute; the default is kept");
+	       in_dir("%s:%s:rw\n%s/adir:%s/adir:rw"),
+	       "a relative SRC is made absolute; the default is kept, and "
+	       "mounted first, as the parent");
 	is_str(mounts(err, "adir:/data:ro,none", "sub:ro", 0, NULL),
 	       in_dir("none\n%s/adir:/data:ro\n%s/adir:%s/sub:ro"),
 	       "comma-separated and repeated options add up");
@@ -119,7 +120,7 @@ static void test_defaults(char *err)
 	       in_dir("%s/adir:/d:rw\n%s:%s:rw"),
 	       "one mount given twice is mounted once");
 	is_str(mounts(err, "sub", NULL, 0, NULL),
-	       in_dir("%s/adir:%s/sub:rw\n%s:%s:rw"),
+	       in_dir("%s:%s:rw\n%s/adir:%s/sub:rw"),
 	       "a symbolic link SRC is passed resolved, at the path given");
 	is_str(mounts(err, in_dir("adir:%s"), NULL, 0, NULL),
 	       in_dir("%s/adir:%s:rw"),
