@@ -42,4 +42,12 @@ int mount_parse(const char *entry, struct mount_entry *m, char *err,
  */
 int mount_guest_path(char *dst, char *err, size_t errlen);
 
+/*
+ * Checks the syntax of a list of entries (comma- or newline-separated;
+ * "none" allowed) with absolute host paths, as plugstack.conf mounts=
+ * holds: each entry parses and its guest path is valid. Nothing is looked
+ * up on disk. Returns 0 or -EINVAL with "ENTRY: reason" in err.
+ */
+int mount_list_syntax(const char *list, char *err, size_t errlen);
+
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mounts.h"
 #include "parse.h"
 #include "site.h"
 
@@ -179,6 +180,7 @@ static void unknown_key(const char *arg, size_t n, char *err, size_t errlen)
 int site_parse(int ac, char **av, struct site_config *s, char *err,
 	       size_t errlen)
 {
+	char why[512];
 	int i;
 
 	set_defaults(s);
@@ -205,6 +207,13 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 		}
 		if (apply(s, &keys[j], eq + 1, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (mount_list_syntax(s->mounts, why, sizeof(why)) < 0) {
+		snprintf(err, errlen,
+			 "mounts=%s: %s (write SRC[:DST][:ro|rw],... with "
+			 "absolute paths)",
+			 s->mounts, why);
+		return -EINVAL;
 	}
 	if (s->max_mem && s->default_mem > s->max_mem) {
 		snprintf(err, errlen,

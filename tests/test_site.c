@@ -95,6 +95,18 @@ int main(void)
 	ok(parse("mounts=/home,/scratch:/s:ro", &s, err) == 0 &&
 	       !strcmp(s.mounts, "/home,/scratch:/s:ro"),
 	   "mounts= takes a --vm-mount list");
+	ok(parse("mounts=/data:rel", &s, err) < 0 &&
+	       strstr(err, "mounts=/data:rel: /data:rel: the guest path rel is "
+			   "relative"),
+	   "a site mount with a relative guest path stops the plugin: %s", err);
+	ok(parse("mounts=/a,b", &s, err) < 0 &&
+	       strstr(err, "b: the host path must be absolute"),
+	   "a site mount with a relative host path stops the plugin: %s", err);
+	ok(parse("mounts=/a:/proc/x", &s, err) < 0 &&
+	       strstr(err, "the guest's own /proc"),
+	   "a site mount on /proc stops the plugin: %s", err);
+	ok(parse("mounts=/a:/d:rx", &s, err) < 0 && strstr(err, "'rx'"),
+	   "a site mount with a bad mode stops the plugin: %s", err);
 	ok(parse("mount_dirs=/home:/scratch", &s, err) == 0 &&
 	       !strcmp(s.mount_dirs, "/home:/scratch"),
 	   "mount_dirs= takes a list of directories");
