@@ -16,7 +16,8 @@ COMMON_LIBS = launcher/common/libcommon.la
 # agent: the launcher-agent protocol (the static agent links it too).
 noinst_LIBRARIES += launcher/agent/libagent.a
 launcher_agent_libagent_a_SOURCES = launcher/agent/agent_proto.c \
-	launcher/agent/agent_proto.h
+	launcher/agent/agent_proto.h launcher/agent/agent_setup.c \
+	launcher/agent/agent_setup.h
 
 # snapdir: a snapshot on disk.
 noinst_LIBRARIES += launcher/snapdir/libsnapdir.a
@@ -46,7 +47,8 @@ launcher_boot_libboot_a_SOURCES = launcher/boot/launch_config.c \
 	launcher/boot/seed_text.c launcher/boot/seed_text.h \
 	launcher/boot/memory.c launcher/boot/memory.h launcher/boot/pin.c \
 	launcher/boot/pin.h launcher/boot/qmp.c launcher/boot/qmp.h \
-	launcher/boot/endpoint.c launcher/boot/endpoint.h
+	launcher/boot/endpoint.c launcher/boot/endpoint.h \
+	launcher/boot/guest_setup.c
 launcher_boot_libboot_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \
@@ -79,13 +81,14 @@ launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c \
+	launcher/boot/fuzz_agent_setup.c \
 	launcher/snapdir/fuzz_manifest.c
 
 # Unit tests of the layers.
 check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
-	tests/test_report tests/test_loop tests/test_session tests/test_snapshot
+	tests/test_agent_setup tests/test_report tests/test_loop tests/test_session tests/test_snapshot
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
@@ -100,6 +103,8 @@ tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 tests_test_snapshot_LDADD = launcher/save/libsave.a \
 	$(BOOT_LIBS)
 tests_test_snapshot_LDFLAGS = -pthread
+tests_test_agent_setup_SOURCES = tests/test_agent_setup.c tests/tap.h
+tests_test_agent_setup_LDADD = $(BOOT_LIBS)
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launcher/agent/agent_setup.h"
 #include "launcher/boot/endpoint.h"
 #include "launcher/common/launch_env.h"
 #include "launcher/common/loop.h"
@@ -61,7 +62,8 @@ char **run_env(void)
 
 	while (environ[n])
 		n++;
-	env = calloc(n + 1, sizeof(*env));
+	/* Room for the agent's set-up entries (agent_setup.h). */
+	env = calloc(n + 3, sizeof(*env));
 	if (!env)
 		return NULL;
 	for (i = j = 0; i < n; i++)
@@ -234,7 +236,7 @@ static void watch_snapshots(struct runner *r)
 static int boot_start(struct runner *r, int *code)
 {
 	const struct launch_config *c = r->l->c;
-	char hostname[32], cwd[4096];
+	char hostname[32], cwd[4096], *setup[2] = {NULL, NULL};
 	char **env;
 	int rc;
 
@@ -253,12 +255,15 @@ static int boot_start(struct runner *r, int *code)
 	plan_hostname(c->rank, hostname, sizeof(hostname));
 	r->l->argv[0] = (char *)c->argv0;
 	env = run_env();
-	if (!env) {
+	if (!env || launcher_setup_env(env, c->mounts, c->as_root, setup) < 0) {
+		free(env);
 		snprintf(r->l->err, sizeof(r->l->err), "out of memory");
 		return 1;
 	}
 	rc = session_begin_run(r->s, hostname, cwd, r->l->argv, env);
 	free(env);
+	free(setup[0]);
+	free(setup[1]);
 	return rc < 0 ? 1 : 0;
 }
 

@@ -215,6 +215,11 @@ static int resolve_task(spank_t sp, const struct site_config *site)
 			: spank_unsetenv(sp, request_env(f)) != ESPANK_SUCCESS)
 			goto out;
 	}
+	/* The mounts as checked here, host paths resolved. */
+	if (r.value[REQ_MOUNT]
+		? set_env(sp, ENV_MOUNTS, r.value[REQ_MOUNT], 1)
+		: spank_unsetenv(sp, ENV_MOUNTS) != ESPANK_SUCCESS)
+		goto out;
 	/* An endpoint boots no guest: no memory to choose. */
 	rc = request_is_endpoint(&r) ? 0 : choose_mem(sp, site, &r, rank);
 out:

@@ -19,23 +19,28 @@ static int below(const char *real, const char *dir)
 	return !strncmp(real, dir, n) && (real[n] == '/' || !real[n]);
 }
 
-int policy_path(const struct site_config *site, const char *path,
-		const char *label, char *err, size_t errlen)
+/*
+ * Holds path to the directories in dirs (the value of plugstack key key),
+ * once all are resolved; what names the kind of thing for the messages
+ * ("image", "mount") and noun what path is ("file", "directory").
+ */
+static int within(const char *dirs, const char *key, const char *what,
+		  const char *noun, const char *path, const char *label,
+		  char *err, size_t errlen)
 {
 	char real[PATH_MAX], dir[PATH_MAX], rdir[PATH_MAX];
-	const char *p = site->image_dirs;
+	const char *p = dirs;
 
-	if (!site->image_dirs[0])
+	if (!dirs[0])
 		return 0;
 	/* A path that does not resolve cannot be shown to be inside: it is
 	 * refused, or a file made after the check could land anywhere. */
 	if (!realpath(path, real)) {
-		snprintf(
-		    err, errlen,
-		    "%s: cannot be resolved (%s), so it cannot be checked "
-		    "against the site's image directories (plugstack.conf: "
-		    "image_dirs=%s); give an existing file in one of them",
-		    label, strerror(errno), site->image_dirs);
+		snprintf(err, errlen,
+			 "%s: cannot be resolved (%s), so it cannot be checked "
+			 "against the site's %s directories (plugstack.conf: "
+			 "%s=%s); give an existing %s in one of them",
+			 label, strerror(errno), what, key, dirs, noun);
 		return -EINVAL;
 	}
 	while (*p) {
@@ -47,13 +52,26 @@ int policy_path(const struct site_config *site, const char *path,
 		p += n + (p[n] == ':');
 	}
 	snprintf(err, errlen,
-		 "%s: outside the site's image directories%s%s%s "
-		 "(plugstack.conf: image_dirs=%s); use a file from one of "
-		 "them",
-		 label, strcmp(real, path) ? " (it resolves to " : "",
+		 "%s: outside the site's %s directories%s%s%s "
+		 "(plugstack.conf: %s=%s); use a %s from one of them",
+		 label, what, strcmp(real, path) ? " (it resolves to " : "",
 		 strcmp(real, path) ? real : "", strcmp(real, path) ? ")" : "",
-		 site->image_dirs);
+		 key, dirs, noun);
 	return -EINVAL;
+}
+
+int policy_path(const struct site_config *site, const char *path,
+		const char *label, char *err, size_t errlen)
+{
+	return within(site->image_dirs, "image_dirs", "image", "file", path,
+		      label, err, errlen);
+}
+
+int policy_mount(const struct site_config *site, const char *path,
+		 const char *label, char *err, size_t errlen)
+{
+	return within(site->mount_dirs, "mount_dirs", "mount", "directory",
+		      path, label, err, errlen);
 }
 
 static int limit(unsigned long v, unsigned long max, const char *key,

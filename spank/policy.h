@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The site's policy on one value of a user's request: the plugstack.conf
- * keys image_dirs, max_mem, max_cpus and allow_qemu_args. Each refusal
- * names the plugstack.conf line that made it, so users know it is the
+ * keys image_dirs, mount_dirs, max_mem, max_cpus and allow_qemu_args. Each
+ * refusal names the plugstack.conf line that made it, so users know it is the
  * site's rule and admins know where to change it.
  */
 #ifndef SLURM_VM_POLICY_H
@@ -21,6 +21,11 @@
  */
 int policy_path(const struct site_config *site, const char *path,
 		const char *label, char *err, size_t errlen);
+
+/* As policy_path(), for a directory a user mounts in the guests
+ * (--vm-mount) against site->mount_dirs. */
+int policy_mount(const struct site_config *site, const char *path,
+		 const char *label, char *err, size_t errlen);
 
 /* Checks a guest memory size in MB against max_mem. Returns 0 or -EINVAL
  * with a message in err. */

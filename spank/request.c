@@ -26,6 +26,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-snapshot-then", "--vm-snapshot-at",
     "--vm-restore",	  "--vm-cloud-init",
     "--vm-report",	  "--vm-report-name",
+    "--vm-mount",	  "--vm-user",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -35,6 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
     ENV_REPORT,	       ENV_REPORT_NAME,
+    ENV_MOUNTS,	       ENV_USER,
 };
 
 const char *request_option(enum request_field f)
@@ -337,6 +339,13 @@ static int check_options(struct request *r, const struct site_config *site,
 {
 	char label[128];
 
+	if (r->value[REQ_USER] && strcmp(r->value[REQ_USER], "root")) {
+		snprintf(err, errlen,
+			 "%s=%s: the command runs as you in the guest; the "
+			 "one other choice is root (--vm-user=root)",
+			 request_named(r, REQ_USER), r->value[REQ_USER]);
+		return -EINVAL;
+	}
 	if (r->value[REQ_PIN] && strcmp(r->value[REQ_PIN], "auto") &&
 	    strcmp(r->value[REQ_PIN], "none")) {
 		snprintf(err, errlen,
@@ -387,7 +396,7 @@ static int check_options(struct request *r, const struct site_config *site,
 		if (policy_qemu_args(site, label, err, errlen) < 0)
 			return -EINVAL;
 	}
-	return 0;
+	return request_check_mounts(r, site, cwd, err, errlen);
 }
 
 int request_validate(struct request *r, const struct site_config *site,
@@ -433,8 +442,9 @@ int request_check_policy(struct request *r, const struct site_config *site,
 		if (rc < 0)
 			return rc;
 	}
-	if (r->value[REQ_QEMU_ARGS])
-		return policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS),
-					err, errlen);
-	return 0;
+	if (r->value[REQ_QEMU_ARGS] &&
+	    policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS), err,
+			     errlen) < 0)
+		return -EINVAL;
+	return request_check_mounts(r, site, NULL, err, errlen);
 }

@@ -35,6 +35,8 @@ enum request_field {
 	REQ_CLOUD_INIT,	 /* directory with the user's cloud-init user-data */
 	REQ_REPORT,	 /* junit:PATH or tap:PATH (launch_env.h) */
 	REQ_REPORT_NAME, /* the report's test suite name */
+	REQ_MOUNT,	/* host directories in the guests (mounts.h) */
+	REQ_USER,	/* root: the command runs as root in the guest */
 	REQ_NFIELDS
 };
 
@@ -57,7 +59,8 @@ const char *request_env(enum request_field f);
 int request_set(struct request *r, enum request_field f, const char *value,
 		const char *from);
 
-/* Adds value as one more line of a repeatable field (--vm-disk). Returns 0
+/* Adds value as one more line of a repeatable field (--vm-disk,
+ * --vm-mount). Returns 0
  * or -ENOMEM. */
 int request_add(struct request *r, enum request_field f, const char *value,
 		const char *from);

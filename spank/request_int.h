@@ -55,6 +55,17 @@ int request_check_report(struct request *r, const char *cwd, char *err,
 int request_check_snapshot(struct request *r, const char *cwd, char *err,
 			   size_t errlen);
 
+/*
+ * --vm-mount (request_mount.c): the user's mounts, the site's mounts= and
+ * the default mount of cwd (the directory srun runs in; NULL on the node,
+ * where the list is canonical already and only checked again), each
+ * checked and held to mount_dirs; replaces the value by the canonical list
+ * (mounts.h), or unsets it when there is none. Returns 0, or -EINVAL with
+ * a message naming the option, the value and the fix, or -ENOMEM.
+ */
+int request_check_mounts(struct request *r, const struct site_config *site,
+			 const char *cwd, char *err, size_t errlen);
+
 /* --vm-restore: the snapshot it names, read and checked against the site
  * and ntasks (0: not known yet); cwd is NULL on the node, where the value
  * is absolute already (request_snap.c). Returns 0 or -errno with a

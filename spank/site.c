@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "spank/mounts.h"
 #include "launcher/common/parse.h"
 #include "spank/site.h"
 
@@ -46,6 +47,9 @@ static const struct key keys[] = {
     NUM(max_cpus, 1024),
     {"allow_qemu_args", YESNO, offsetof(struct site_config, allow_qemu_args), 0,
      0},
+    STR(mounts, TEXT),
+    {"mount_cwd", YESNO, offsetof(struct site_config, mount_cwd), 0, 0},
+    STR(mount_dirs, PATHS),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -63,6 +67,7 @@ static void set_defaults(struct site_config *s)
 	s->boot_timeout = 300;
 	snprintf(s->fabric, sizeof(s->fabric), "auto");
 	s->fabric_mtu = 1500;
+	s->mount_cwd = 1;
 }
 
 int fabric_transport_known(const char *name)
@@ -175,6 +180,7 @@ static void unknown_key(const char *arg, size_t n, char *err, size_t errlen)
 int site_parse(int ac, char **av, struct site_config *s, char *err,
 	       size_t errlen)
 {
+	char why[512];
 	int i;
 
 	set_defaults(s);
@@ -201,6 +207,13 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 		}
 		if (apply(s, &keys[j], eq + 1, err, errlen) < 0)
 			return -EINVAL;
+	}
+	if (mount_list_syntax(s->mounts, why, sizeof(why)) < 0) {
+		snprintf(err, errlen,
+			 "mounts=%s: %s (write SRC[:DST][:ro|rw],... with "
+			 "absolute paths)",
+			 s->mounts, why);
+		return -EINVAL;
 	}
 	if (s->max_mem && s->default_mem > s->max_mem) {
 		snprintf(err, errlen,

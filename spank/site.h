@@ -23,6 +23,12 @@ struct site_config {
 	unsigned long max_mem;	/* max_mem= MB per guest */
 	unsigned long max_cpus; /* max_cpus= vCPUs per guest */
 	int allow_qemu_args;	/* allow_qemu_args=yes|no (no) */
+	/* Mounts (mounts.h): mounted for every VM job, as a user's
+	 * --vm-mount list; whether the directory srun ran in is mounted by
+	 * default; the only directories users may mount (none: anywhere). */
+	char mounts[4096];     /* mounts=SRC[:DST][:ro|rw],... */
+	int mount_cwd;	       /* mount_cwd=yes|no (yes) */
+	char mount_dirs[4096]; /* mount_dirs=DIR[:DIR...] */
 	/* The arguments parsed (not owned): the helper program parses the
 	 * same ones, so both sides see one configuration. */
 	int ac;

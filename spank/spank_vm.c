@@ -28,7 +28,7 @@
 
 #include "spank/epilog.h"
 #include "spank/node.h"
-#include "spank/report.h"
+#include "spank/submit_report.h"
 #include "spank/request.h"
 #include "spank/site.h"
 #include "spank/submit.h"
@@ -124,20 +124,29 @@ static struct spank_option options[] = {
      "The test suite's name in --vm-report (default: the job name and the "
      "step)",
      1, REQ_REPORT_NAME, option_cb},
+    {"vm-mount", "SRC[:DST][:ro|rw]",
+     "Mount this host directory in every guest, at DST (default: the same "
+     "path), read-write or read-only (repeatable, comma-separated; the "
+     "directory you run in is mounted by default, none turns that off)",
+     1, REQ_MOUNT, option_cb},
+    {"vm-user", "root",
+     "Run the command as root in the guest (default: as you, with your "
+     "uid, groups and home)",
+     1, REQ_USER, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 
 /*
  * Remote callbacks run twice: request_set() replaces, so that is fine, and
  * the remote side reads the request from the job's environment anyway.
- * --vm-disk is repeatable: each occurrence adds a line.
+ * --vm-disk and --vm-mount are repeatable: each occurrence adds a line.
  */
 static int option_cb(int val, const char *arg, int remote)
 {
 	(void)remote;
 	if (val < 0 || val >= REQ_NFIELDS)
 		return -1;
-	if (val == REQ_DISK)
+	if (val == REQ_DISK || val == REQ_MOUNT)
 		return request_add(&req, val, arg ? arg : "", NULL) < 0 ? -1
 									: 0;
 	return request_set(&req, val, arg ? arg : "", NULL) < 0 ? -1 : 0;

@@ -57,9 +57,9 @@ int submit_wants_vm(void)
 
 /*
  * Takes SLURMVM_* variables for options not given on the command line.
- * Disks add up: sbatch hands a job's srun steps every --vm-disk in
- * SLURMVM_DISK but only the last in its option, and one given twice is
- * attached once.
+ * Disks and mounts add up: sbatch hands a job's srun steps every --vm-disk
+ * in SLURMVM_DISK but only the last in its option, and one given twice is
+ * attached once (mounts likewise).
  */
 static int request_from_env(struct request *req)
 {
@@ -68,7 +68,7 @@ static int request_from_env(struct request *req)
 	for (f = 0; f < REQ_NFIELDS; f++) {
 		const char *v = getenv(request_env(f));
 
-		if (!v || (req->value[f] && f != REQ_DISK))
+		if (!v || (req->value[f] && f != REQ_DISK && f != REQ_MOUNT))
 			continue;
 		if (request_add(req, f, v, request_env(f)) < 0)
 			return -1;

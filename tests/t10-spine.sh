@@ -24,8 +24,10 @@ like "$out" "
 " "it runs in the task's working directory where that exists in the guest"
 like "$out" "/tmp
 $" "the launcher's own SLURMVM_* variables are not passed in"
-out=$(cd "$top_builddir" && vsrun -n1 pwd)
+out=$(cd "$top_builddir" && vsrun -n1 --vm-mount=none pwd)
 is "$out" / "a working directory missing in the guest falls back to /"
+out=$(cd "$top_builddir" && vsrun -n1 pwd)
+is "$out" "$(cd "$top_builddir" && pwd -P)" "by default it is mounted, and the command runs in it"
 
 # Relative paths are resolved against srun's directory.
 out=$(cd "$GUEST" && srun -Q --vm-kernel=vmlinux --vm-initrd=initrd.img --vm-mem=256 -n1 echo relative ok 2>&1)

@@ -201,6 +201,42 @@ static void test_snapshot_config(void)
 	   "nothing to boot names the restore too: %s", err);
 }
 
+/* --vm-mount: one virtio-9p device per mount, in order. */
+static void test_mounts(void)
+{
+	char *env[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+		       "SLURMVM_MOUNTS=none\n/h/a:/g/a:ro\n/h/b:/b:rw", NULL};
+	char *bad[] = {"SLURMVM_MOUNTS=/h/a:/g/a", "SLURMVM_MOUNTS=h:/g:rw",
+		       "SLURMVM_MOUNTS=/h:g:rw", "SLURMVM_MOUNTS=/h:/g:rx",
+		       "SLURMVM_MOUNTS=/h:/g:/x:rw"};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7, .memory = -1};
+	struct launch_config c;
+	char err[256];
+	char **argv;
+	size_t i;
+
+	ok(config_from_env(&c, env, 1, err, sizeof(err)) == 0,
+	   "a mount list reads: %s", err);
+	argv = plan_qemu_argv(&c, "tcg", NULL, 0, "/r/c", "/r/q", &fds);
+	ok(strstr(join(argv),
+		  "-fsdev local,id=mount0,path=/h/a,security_model=none,"
+		  "multidevs=remap,readonly=on -device virtio-9p-pci,"
+		  "fsdev=mount0,mount_tag=slurmvm0 -fsdev local,id=mount1,"
+		  "path=/h/b,security_model=none,multidevs=remap -device "
+		  "virtio-9p-pci,fsdev=mount1,mount_tag=slurmvm1 -kernel") !=
+	       NULL,
+	   "each mount is a 9p device, read-only ones readonly=on (golden)");
+	plan_argv_free(argv);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char *e[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x", bad[i],
+			     NULL};
+
+		ok(config_from_env(&c, e, 1, err, sizeof(err)) < 0 &&
+		       strstr(err, "SLURMVM_MOUNTS is not a list"),
+		   "malformed %s is refused", bad[i]);
+	}
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -297,6 +333,7 @@ int main(void)
 	       strstr(err, "SLURM_PROCID=2"),
 	   "a rank outside the step is refused: %s", err);
 	test_disks_and_args();
+	test_mounts();
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
 	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");

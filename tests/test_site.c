@@ -82,8 +82,38 @@ int main(void)
 		   "a default_mem above max_mem is refused: %s", err);
 	}
 	ok(parse("colour=blue", &s, err) < 0 &&
-	       strstr(err, "image_dirs, max_mem, max_cpus, allow_qemu_args)"),
+	       strstr(err, "image_dirs, max_mem, max_cpus, allow_qemu_args, "
+			   "mounts, mount_cwd, mount_dirs)"),
 	   "the unknown-key message lists the policy keys");
+	ok(parse(NULL, &s, err) == 0 && s.mount_cwd && !s.mounts[0] &&
+	       !s.mount_dirs[0],
+	   "by default the submit directory is mounted, nothing else, and "
+	   "users may mount anything");
+	ok(parse("mount_cwd=no", &s, err) == 0 && !s.mount_cwd, "mount_cwd=no");
+	ok(parse("mount_cwd=off", &s, err) < 0 && strstr(err, "yes or no"),
+	   "mount_cwd=off is refused: %s", err);
+	ok(parse("mounts=/home,/scratch:/s:ro", &s, err) == 0 &&
+	       !strcmp(s.mounts, "/home,/scratch:/s:ro"),
+	   "mounts= takes a --vm-mount list");
+	ok(parse("mounts=/data:rel", &s, err) < 0 &&
+	       strstr(err, "mounts=/data:rel: /data:rel: the guest path rel is "
+			   "relative"),
+	   "a site mount with a relative guest path stops the plugin: %s", err);
+	ok(parse("mounts=/a,b", &s, err) < 0 &&
+	       strstr(err, "b: the host path must be absolute"),
+	   "a site mount with a relative host path stops the plugin: %s", err);
+	ok(parse("mounts=/a:/proc/x", &s, err) < 0 &&
+	       strstr(err, "the guest's own /proc"),
+	   "a site mount on /proc stops the plugin: %s", err);
+	ok(parse("mounts=/a:/d:rx", &s, err) < 0 && strstr(err, "'rx'"),
+	   "a site mount with a bad mode stops the plugin: %s", err);
+	ok(parse("mount_dirs=/home:/scratch", &s, err) == 0 &&
+	       !strcmp(s.mount_dirs, "/home:/scratch"),
+	   "mount_dirs= takes a list of directories");
+	ok(parse("mount_dirs=/home:scratch", &s, err) < 0 &&
+	       strstr(err, "mount_dirs=/home:scratch: each directory must be "
+			   "an absolute path"),
+	   "a relative mount directory is refused: %s", err);
 #ifdef HAVE_VERBS
 	ok(parse("fabric=verbs", &s, err) == 0 && !strcmp(s.fabric, "verbs"),
 	   "fabric=verbs is taken (this build has the verbs transport)");

@@ -33,6 +33,10 @@
  *		2 s), sync the disks and power the guest off. Valid at
  *		any time, also after EXIT.
  *
+ * EXEC environment entries whose name starts with AGENT_SETUP_PREFIX are
+ * for the agent (agent_setup.h): it acts on them before the command starts
+ * and removes them from the command's environment.
+ *
  * One EXEC per boot. Either side treats any other byte sequence (an
  * unknown type, a non-zero pad, an oversized length, a malformed payload)
  * as a protocol error and ends the session.

@@ -7,9 +7,11 @@
  *
  *  1. find the virtio-serial port named AGENT_PORT_NAME and open it;
  *  2. send READY with the guest kernel's release;
- *  3. read one EXEC: set the hostname, enter the working directory (or /
- *     when it does not exist here), start the command in its own process
- *     group with pipes for stdin, stdout and stderr;
+ *  3. read one EXEC: set the hostname, mount the host directories and
+ *     add the job's user (agent_setup.h), enter the working directory (or
+ *     / when it does not exist here), start the command in its own
+ *     process group, as that user, with pipes for stdin, stdout and
+ *     stderr;
  *  4. relay: stdout and stderr become STDOUT/STDERR frames as they are
  *     produced; STDIN frames feed the command's stdin; SIGNAL frames are
  *     delivered to its process group;
@@ -37,8 +39,10 @@
 #include <unistd.h>
 
 #include "launcher/agent/agent_proto.h"
+#include "launcher/agent/agent_setup.h"
 
 static struct agent_rx rx;
+static struct agent_setup setup;
 
 static void say(const char *fmt, const char *arg)
 {
@@ -119,6 +123,13 @@ static void exec_command(const struct agent_exec *ex, int in, int out, int err)
 	dup2(out, 1);
 	dup2(err, 2);
 	signal(SIGPIPE, SIG_DFL);
+	if (agent_setup_become(&setup) < 0) {
+		fprintf(stderr,
+			"slurm-vm-agent: cannot become the job's user %s in "
+			"the guest: %s\n",
+			setup.name, strerror(errno));
+		_exit(126);
+	}
 	environ = ex->env; /* execvp searches the command's own PATH */
 	execvp(ex->argv[0], ex->argv);
 	fprintf(stderr, "slurm-vm-agent: cannot run '%s' in the guest: %s\n",
@@ -304,10 +315,18 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	int in[2], out[2], err[2];
 	uint8_t code[8] = {0};
 	uint32_t how, val;
+	char why[512], msg[600];
 
 	if (ex->hostname[0] &&
 	    sethostname(ex->hostname, strlen(ex->hostname)) < 0)
 		say("sethostname: %s", strerror(errno));
+	/* Before the working directory: it may be on a mount. */
+	if (agent_setup_take(ex->env, &setup, why, sizeof(why)) < 0 ||
+	    agent_setup_apply(&setup, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s\n", why);
+		fail(port, msg);
+		return -1;
+	}
 	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
 		say("chdir: %s", strerror(errno));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||

@@ -91,6 +91,56 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 	return 0;
 }
 
+int config_next_mount(const char **p, const char **src, size_t *srclen,
+		      const char **dst, size_t *dstlen, int *ro)
+{
+	const char *line, *c1, *c2;
+	size_t n;
+
+	for (;;) {
+		line = *p;
+		if (!*line)
+			return 0;
+		n = strcspn(line, "\n");
+		*p = line + n + (line[n] == '\n');
+		if (!(n == 4 && !strncmp(line, "none", 4)) && n)
+			break;
+	}
+	/* SRC:DST:MODE, and neither path holds ':' (spank/mounts.h). */
+	c1 = memchr(line, ':', n);
+	c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - line)) : NULL;
+	if (!c1 || !c2 || line[0] != '/' || c1[1] != '/' ||
+	    (size_t)(line + n - c2) != 3 ||
+	    (strncmp(c2, ":ro", 3) && strncmp(c2, ":rw", 3)))
+		return -EINVAL;
+	*src = line;
+	*srclen = (size_t)(c1 - line);
+	*dst = c1 + 1;
+	*dstlen = (size_t)(c2 - c1 - 1);
+	*ro = c2[2] == 'o';
+	return 1;
+}
+
+/* SLURMVM_MOUNTS: each line well formed, at most 32 (spank/mounts.h). */
+static int check_mounts(const char *mounts, char *err, size_t errlen)
+{
+	const char *p = mounts, *src, *dst;
+	size_t srclen, dstlen, n = 0;
+	int ro, r;
+
+	while ((r = config_next_mount(&p, &src, &srclen, &dst, &dstlen, &ro)) >
+	       0)
+		n++;
+	if (r < 0 || n > 32) {
+		snprintf(err, errlen,
+			 "%s is not a list of at most 32 lines SRC:DST:ro|rw "
+			 "with absolute paths",
+			 ENV_MOUNTS);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_from_env(struct launch_config *c, char *const env[],
 		    unsigned long default_cpus, char *err, size_t errlen)
 {
@@ -110,6 +160,9 @@ int config_from_env(struct launch_config *c, char *const env[],
 	c->disks = env_lookup(env, ENV_DISK);
 	c->persist = env_lookup(env, ENV_DISK_PERSIST);
 	c->qemu_args = env_lookup(env, ENV_QEMU_ARGS);
+	c->mounts = env_lookup(env, ENV_MOUNTS);
+	c->as_root = env_lookup(env, ENV_USER) &&
+		     !strcmp(env_lookup(env, ENV_USER), "root");
 	c->console = env_lookup(env, ENV_CONSOLE);
 	c->report_dir = env_lookup(env, ENV_REPORT_DIR);
 	c->cloud_init = env_lookup(env, ENV_CLOUD_INIT);
@@ -131,7 +184,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&
 		      !strcmp(env_lookup(env, ENV_EXEC), "endpoint");
-	if (snapshot_options(c, env, err, errlen) < 0)
+	if (snapshot_options(c, env, err, errlen) < 0 ||
+	    (c->mounts && check_mounts(c->mounts, err, errlen) < 0))
 		return -EINVAL;
 	if (!c->image && !c->kernel && !c->endpoint && !c->restore) {
 		snprintf(err, errlen,

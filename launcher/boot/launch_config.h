@@ -18,6 +18,10 @@ struct launch_config {
 	/* The agent for the seed, or NULL: beside the launcher, else the
 	 * installed one. */
 	const char *agent;
+	/* Host directories the guest mounts: SLURMVM_MOUNTS, one a line,
+	 * "SRC:DST:ro|rw" (a line "none" is skipped), or NULL. */
+	const char *mounts;
+	int as_root; /* --vm-user=root: the command runs as root */
 	/* Extra QEMU arguments, split on whitespace, or NULL. */
 	const char *qemu_args;
 	/* The console file pattern (launch_env.h), or NULL: the run dir. */
@@ -60,6 +64,14 @@ struct launch_config {
  */
 int config_from_env(struct launch_config *c, char *const env[],
 		    unsigned long default_cpus, char *err, size_t errlen);
+
+/*
+ * The next mount of a SLURMVM_MOUNTS list (launch_env.h) at *p, skipping
+ * "none" lines: src and dst point into the list, with their lengths.
+ * Advances *p. Returns 1, 0 at the end, or -EINVAL for a malformed line.
+ */
+int config_next_mount(const char **p, const char **src, size_t *srclen,
+		      const char **dst, size_t *dstlen, int *ro);
 
 /* Returns the value of name in env, or NULL. */
 const char *env_lookup(char *const env[], const char *name);

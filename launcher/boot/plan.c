@@ -110,6 +110,41 @@ static void add_split(struct argv_builder *b, const char *s)
 	}
 }
 
+/*
+ * Each mount is a virtio-9p device. The launcher (and so QEMU) runs as
+ * the job's user: with security_model=none, what the guest creates is the
+ * user's on the host, and the host's permissions hold for guest root too.
+ * readonly=on makes QEMU itself refuse writes to a read-only mount.
+ */
+static void add_mounts(struct argv_builder *b, const char *mounts)
+{
+	const char *p = mounts, *src, *dst;
+	size_t i, srclen, dstlen;
+	int ro;
+
+	for (i = 0;
+	     config_next_mount(&p, &src, &srclen, &dst, &dstlen, &ro) > 0;
+	     i++) {
+		char *path = strndup(src, srclen), *esc;
+
+		esc = path ? qemu_escape(path) : NULL;
+		free(path);
+		if (!esc) {
+			b->oom = 1;
+			return;
+		}
+		add(b, "-fsdev");
+		add(b,
+		    "local,id=mount%zu,path=%s,security_model=none,"
+		    "multidevs=remap%s",
+		    i, esc, ro ? ",readonly=on" : "");
+		add(b, "-device");
+		add(b, "virtio-9p-pci,fsdev=mount%zu,mount_tag=" PLAN_MOUNT_TAG,
+		    i, i);
+		free(esc);
+	}
+}
+
 int plan_console_path(const char *pattern, const struct launch_config *c,
 		      char *out, size_t len)
 {
@@ -217,6 +252,8 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	    (c->rank >> 8) & 0xff, c->rank & 0xff);
 	for (i = 0; i < ndisks; i++)
 		add_disk(&b, &disks[i]);
+	if (c->mounts)
+		add_mounts(&b, c->mounts);
 	if (c->kernel) {
 		add(&b, "-kernel");
 		add(&b, "%s", c->kernel);

@@ -49,6 +49,9 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 
 void plan_argv_free(char **argv);
 
+/* The 9p mount tag of the i-th mount (the guest agent mounts it). */
+#define PLAN_MOUNT_TAG "slurmvm%zu"
+
 /* Guest hostname of a rank: n%04lu. */
 void plan_hostname(unsigned long rank, char *buf, size_t len);
 

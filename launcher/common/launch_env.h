@@ -32,6 +32,12 @@
 #define ENV_DISK_PERSIST "SLURMVM_DISK_PERSIST"
 /* A directory whose user-data joins the cloud-init seed's own. */
 #define ENV_CLOUD_INIT "SLURMVM_CLOUD_INIT"
+/* Host directories the guest mounts, one a line, "SRC:DST:ro|rw" (and
+ * a line "none" when the user turned off the default; spank/mounts.h). */
+#define ENV_MOUNTS "SLURMVM_MOUNTS"
+/* "root": the command runs as root in the guest (unset: as the job's
+ * user). */
+#define ENV_USER "SLURMVM_USER"
 /* The static agent the seed carries (default: beside the launcher, else
  * the installed one): for tests and unusual installs. */
 #define ENV_AGENT "SLURMVM_AGENT"

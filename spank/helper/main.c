@@ -40,7 +40,7 @@
 #include <unistd.h>
 
 #include "spank/helper/cleanup.h"
-#include "spank/helper/report.h"
+#include "spank/helper/write_report.h"
 #include "launcher/common/parse.h"
 #include "spank/request.h"
 #include "spank/request_int.h"

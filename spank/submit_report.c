@@ -13,7 +13,7 @@
 
 #include "launcher/common/launch_env.h"
 #include "spank/helper_run.h"
-#include "spank/report.h"
+#include "spank/submit_report.h"
 
 #define HELPER_REPORT_S 60
 

@@ -17,7 +17,7 @@
 #include "launcher/common/parse.h"
 #include "launcher/common/safefile.h"
 #include "launcher/report/report.h"
-#include "spank/helper/report.h"
+#include "spank/helper/write_report.h"
 
 /* Largest step a report covers (one test case per rank). */
 #define REPORT_RANKS_MAX 65536
