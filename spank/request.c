@@ -35,8 +35,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
-    ENV_REPORT,	       ENV_REPORT_NAME,
-    ENV_MOUNTS,	       ENV_USER,
+    ENV_REPORT,	       ENV_REPORT_NAME, ENV_MOUNTS,   ENV_USER,
 };
 
 const char *request_option(enum request_field f)

@@ -35,8 +35,8 @@ enum request_field {
 	REQ_CLOUD_INIT,	 /* directory with the user's cloud-init user-data */
 	REQ_REPORT,	 /* junit:PATH or tap:PATH (launch_env.h) */
 	REQ_REPORT_NAME, /* the report's test suite name */
-	REQ_MOUNT,	/* host directories in the guests (mounts.h) */
-	REQ_USER,	/* root: the command runs as root in the guest */
+	REQ_MOUNT,	 /* host directories in the guests (mounts.h) */
+	REQ_USER,	 /* root: the command runs as root in the guest */
 	REQ_NFIELDS
 };
 
