@@ -38,6 +38,7 @@
 #include "fabric.h"
 #include "launch_config.h"
 #include "pin.h"
+#include "guest_env.h"
 #include "launch_env.h"
 #include "plan.h"
 #include "qmp.h"
@@ -203,6 +204,7 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 		snprintf(err, errlen, "out of memory");
 		goto out;
 	}
+	guest_env_strip_host(env);
 	sn = snapshot_create(c, fabric, qmp, vm);
 	session_set_snapshot(s, sn);
 	if (rs) {
