@@ -41,6 +41,7 @@
 #include "guest_env.h"
 #include "launch_env.h"
 #include "plan.h"
+#include "pmi/pmi_step.h"
 #include "qmp.h"
 #include "restore.h"
 #include "session.h"
@@ -86,6 +87,9 @@ static void request_poweroff(struct vm *vm, struct qmp *qmp, struct session *s)
 }
 
 extern char **environ;
+
+/* The PMI service for the command in the guest, or NULL. */
+static struct pmi_step *pmi_service;
 
 static unsigned long affinity_cpus(void)
 {
@@ -205,6 +209,11 @@ static int run_guest(struct vm *vm, const struct launch_config *c,
 		goto out;
 	}
 	guest_env_strip_host(env);
+	if (pmi_service && pmi_step_env(pmi_service, &env) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	session_set_pmi(s, pmi_service);
 	sn = snapshot_create(c, fabric, qmp, vm);
 	session_set_snapshot(s, sn);
 	if (rs) {
@@ -478,6 +487,15 @@ int main(int argc, char *argv[])
 	if (c.restore &&
 	    restore_memory(&rs, vm.memory_fd, err, sizeof(err)) < 0)
 		goto cleanup;
+	/* Before the fabric: the service keeps the PMIx that the fabric's
+	 * bootstrap leaves (pmi_step.h). */
+	if (c.pmi && !c.host && !c.restore) {
+		pmi_service =
+		    pmi_step_create((unsigned)c.rank, (unsigned)c.nranks,
+				    c.job_id, c.step_id, err, sizeof(err));
+		if (!pmi_service)
+			goto cleanup;
+	}
 	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
 		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
@@ -496,6 +514,7 @@ int main(int argc, char *argv[])
 		report_stats(fabric, &c);
 	fabric_destroy(fabric);
 cleanup:
+	pmi_step_destroy(pmi_service);
 	vm_cleanup(&vm);
 report:
 	if (c.restore)

@@ -31,6 +31,7 @@
 
 #include "clock.h"
 #include "agent_proto.h"
+#include "pmi/pmi_step.h"
 #include "session.h"
 #include "snapshot.h"
 
@@ -54,7 +55,13 @@ struct session {
 	int end_signal;	       /* held for a snapshot at the end */
 	long end_until;	       /* ms: when to stop waiting for it */
 	struct snapshot *snap; /* NULL without --vm-snapshot */
+	struct pmi_step *pmi;  /* NULL with --vm-pmi=none */
 };
+
+void session_set_pmi(struct session *s, struct pmi_step *p)
+{
+	s->pmi = p;
+}
 
 void session_set_snapshot(struct session *s, struct snapshot *sn)
 {
@@ -277,6 +284,10 @@ static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 	case AGENT_ERROR:
 		print_guest_text(m);
 		return 0;
+	case AGENT_PMI: /* without a service, nobody asked for it: ignored */
+		if (s->pmi)
+			pmi_step_input(s->pmi, m->data, m->len);
+		return 0;
 	case AGENT_EXIT:
 		how = (uint32_t)m->data[0] << 24 | (uint32_t)m->data[1] << 16 |
 		      (uint32_t)m->data[2] << 8 | m->data[3];
@@ -334,6 +345,21 @@ static int handle_frames(struct session *s, int *code)
 	return r;
 }
 
+/* Queues the PMI service's next frame for the guest when the slot is
+ * free. Returns whether the slot is taken. */
+static int pump_pmi(struct session *s)
+{
+	const uint8_t *data;
+	size_t len;
+
+	if (s->pmi && !s->out_len &&
+	    pmi_step_next(s->pmi, &data, &len, AGENT_CHUNK)) {
+		queue(s, AGENT_PMI, data, len);
+		pmi_step_sent(s->pmi, len);
+	}
+	return s->out_len > 0;
+}
+
 /* Relays the command's I/O until its EXIT: the session's main loop. */
 static int relay(struct session *s, char *err, size_t errlen)
 {
@@ -341,8 +367,8 @@ static int relay(struct session *s, char *err, size_t errlen)
 
 	fcntl(s->vm->agent_fd, F_SETFL, O_NONBLOCK);
 	for (;;) {
-		int busy = s->out_len > 0;
-		struct pollfd p[5] = {
+		int busy = pump_pmi(s);
+		struct pollfd p[6] = {
 		    {.fd = s->vm->agent_fd,
 		     .events = POLLIN | (busy ? POLLOUT : 0)},
 		    {.fd = busy ? -1 : s->stdin_fd, .events = POLLIN},
@@ -350,6 +376,7 @@ static int relay(struct session *s, char *err, size_t errlen)
 		    {.fd = qmp_fd(s->qmp), .events = POLLIN},
 		    {.fd = s->snap ? snapshot_fd(s->snap) : -1,
 		     .events = POLLIN},
+		    {.fd = s->pmi ? pmi_step_fd(s->pmi) : -1, .events = POLLIN},
 		};
 		int timeout = s->end_signal ? 100 : -1;
 		ssize_t n;
@@ -364,7 +391,7 @@ static int relay(struct session *s, char *err, size_t errlen)
 				return 128 + s->stop_signal;
 			}
 		}
-		if (poll(p, 5, timeout) < 0 && errno != EINTR)
+		if (poll(p, 6, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (p[4].revents && snapshot_on_event(s->snap, &s->rx) == 1) {
 			snprintf(err, errlen,
@@ -400,6 +427,8 @@ static int relay(struct session *s, char *err, size_t errlen)
 		}
 		if (p[3].revents)
 			qmp_drain(s->qmp);
+		if (p[5].revents)
+			pmi_step_on_event(s->pmi);
 		if (p[1].revents && !s->out_len)
 			read_stdin(s);
 		if ((p[0].revents & POLLOUT) || s->out_len) {

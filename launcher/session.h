@@ -43,6 +43,10 @@ int session_reattach(struct session *s, const uint8_t *pending, size_t len,
 struct snapshot;
 void session_set_snapshot(struct session *s, struct snapshot *sn);
 
+/* The PMI service for the command (NULL: none; the caller owns it). */
+struct pmi_step;
+void session_set_pmi(struct session *s, struct pmi_step *p);
+
 int session_run(struct session *s, const char *hostname, const char *cwd,
 		char *const argv[], char *const env[], char *err,
 		size_t errlen);

@@ -27,6 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-snapshot",	  "--vm-snapshot-signal",
     "--vm-snapshot-then", "--vm-snapshot-at",
     "--vm-restore",	  "--vm-cloud-init",
+    "--vm-pmi",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -35,6 +36,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_EXEC,	       ENV_PIN,		ENV_DISK,     ENV_DISK_PERSIST,
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
+    ENV_PMI,
 };
 
 const char *request_option(enum request_field f)
@@ -613,6 +615,15 @@ static int check_options(struct request *r, const struct site_config *site,
 			 "%s=%s: give auto (vCPU i on the i-th CPU Slurm gave "
 			 "the task) or none",
 			 request_named(r, REQ_PIN), r->value[REQ_PIN]);
+		return -EINVAL;
+	}
+	if (r->value[REQ_PMI] && strcmp(r->value[REQ_PMI], "pmi1") &&
+	    strcmp(r->value[REQ_PMI], "none")) {
+		snprintf(err, errlen,
+			 "%s=%s: give pmi1 (the launchers serve the PMI-1 "
+			 "wire protocol to the command in each guest, the "
+			 "default) or none",
+			 request_named(r, REQ_PMI), r->value[REQ_PMI]);
 		return -EINVAL;
 	}
 	if (r->value[REQ_FABRIC] &&

@@ -33,6 +33,7 @@ enum request_field {
 	REQ_RESTORE,	     /* a snapshot (once checked: the complete snapshot
 			      * directory, not the directory of snapshots) */
 	REQ_CLOUD_INIT, /* directory with the user's cloud-init user-data */
+	REQ_PMI,	/* pmi1|none */
 	REQ_NFIELDS
 };
 

@@ -2,16 +2,17 @@
 # a guest, and what of the task's environment reaches it (included by the
 # top Makefile.am, after the lists it extends).
 
-launcher_slurm_vm_launch_SOURCES += launcher/guest_env.c launcher/guest_env.h
+PMI_SOURCES = launcher/pmi/pmi_wire.c launcher/pmi/pmi_wire.h \
+	launcher/pmi/pmi_server.c launcher/pmi/pmi_server.h
+
+launcher_slurm_vm_launch_SOURCES += launcher/guest_env.c launcher/guest_env.h \
+	$(PMI_SOURCES) launcher/pmi/pmi_step.c launcher/pmi/pmi_step.h
 
 check_PROGRAMS += tests/test_guest_env
 tests_test_guest_env_SOURCES = tests/test_guest_env.c tests/tap.h \
 	launcher/guest_env.c launcher/guest_env.h
 
 INTEGRATION_TESTS += tests/t63-pmi.sh
-
-PMI_SOURCES = launcher/pmi/pmi_wire.c launcher/pmi/pmi_wire.h \
-	launcher/pmi/pmi_server.c launcher/pmi/pmi_server.h
 check_PROGRAMS += tests/test_pmi
 tests_test_pmi_SOURCES = tests/test_pmi.c tests/tap.h $(PMI_SOURCES)
 tests_test_pmi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher/pmi
