@@ -17,3 +17,10 @@ check_PROGRAMS += tests/test_pmi
 tests_test_pmi_SOURCES = tests/test_pmi.c tests/tap.h $(PMI_SOURCES)
 tests_test_pmi_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher/pmi
 EXTRA_DIST += launcher/pmi/fuzz_pmi.c
+
+# The service against a real MPI library, without guests or Slurm.
+noinst_PROGRAMS += tests/pmi-harness
+tests_pmi_harness_SOURCES = tests/pmi_harness.c $(PMI_SOURCES)
+tests_pmi_harness_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher/pmi
+INTEGRATION_TESTS += tests/t08-pmi-mpich.sh
+EXTRA_DIST += tests/mpi_check.c
