@@ -24,3 +24,10 @@ tests_pmi_harness_SOURCES = tests/pmi_harness.c $(PMI_SOURCES)
 tests_pmi_harness_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher/pmi
 INTEGRATION_TESTS += tests/t08-pmi-mpich.sh
 EXTRA_DIST += tests/mpi_check.c
+
+check_PROGRAMS += tests/test_pmi_step
+tests_test_pmi_step_SOURCES = tests/test_pmi_step.c tests/tap.h $(PMI_SOURCES) \
+	launcher/pmi/pmi_step.c launcher/pmi/pmi_step.h
+tests_test_pmi_step_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/launcher/pmi
+tests_test_pmi_step_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
+tests_test_pmi_step_LDADD = $(PMIX_LIBS)

@@ -383,6 +383,8 @@ void pmi_step_on_event(struct pmi_step *p)
 	if (read(p->efd, &v, sizeof(v)) != sizeof(v) || !p->exchanging)
 		return;
 	p->exchanging = 0;
+	if (p->dead) /* nobody waits for the answer */
+		return;
 	if (p->fence_status != PMIX_SUCCESS) {
 		snprintf(why, sizeof(why),
 			 "the barrier across the step failed: %s (a rank "
