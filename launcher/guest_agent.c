@@ -42,6 +42,9 @@
 
 static struct agent_rx rx;
 
+/* The command's PMI socket, after stdin, stdout and stderr. */
+#define PMI_CHILD_FD 3
+
 static void say(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "slurm-vm-agent: ");
@@ -118,11 +121,15 @@ static void exec_command(const struct agent_exec *ex, int in, int out, int err,
 	extern char **environ;
 
 	setsid();
-	if (pmi >= 0) /* the one descriptor the command inherits */
-		fcntl(pmi, F_SETFD, 0);
 	dup2(in, 0);
 	dup2(out, 1);
 	dup2(err, 2);
+	/* The PMI socket is fd PMI_CHILD_FD, the one more the command gets
+	 * (dup2 clears close-on-exec; the same number keeps it). */
+	if (pmi == PMI_CHILD_FD)
+		fcntl(pmi, F_SETFD, 0);
+	else if (pmi >= 0)
+		dup2(pmi, PMI_CHILD_FD);
 	signal(SIGPIPE, SIG_DFL);
 	environ = ex->env; /* execvp searches the command's own PATH */
 	execvp(ex->argv[0], ex->argv);
@@ -388,7 +395,7 @@ static int pmi_socket(const struct agent_exec *ex, int sv[2], char ***env,
 	}
 	for (i = 0; i < n; i++)
 		(*env)[i] = ex->env[i];
-	snprintf(fdvar, fdlen, "PMI_FD=%d", sv[1]);
+	snprintf(fdvar, fdlen, "PMI_FD=%d", PMI_CHILD_FD);
 	(*env)[n] = fdvar;
 	return 0;
 }
