@@ -444,8 +444,11 @@ static int relay(struct session *s, char *err, size_t errlen)
 		if (n <= 0)
 			goto broken;
 		r = handle_frames(s, &code);
-		if (r == 1)
+		if (r == 1) {
+			if (s->pmi)
+				pmi_step_exited(s->pmi, code);
 			return code;
+		}
 		if (r < 0) {
 			snprintf(err, errlen,
 				 "the guest agent broke the "

@@ -87,4 +87,9 @@ out=$(mpirun_vm 2 4 2 2>&1)
 rc=$?
 ok "$([ "$rc" -ne 0 ]; echo $?)" "MPI_Abort(..., 7) in rank 2 fails the step (exit $rc)"
 like "$out" "rank 2: PMI: the command aborted with exit code 7" "with a message naming rank 2 and the code"
+out=$(mpirun_vm 2 4 1 die 2>&1)
+rc=$?
+ok "$([ "$rc" -ne 0 ]; echo $?)" "rank 1 killed after MPI_Init fails the step (exit $rc)"
+like "$out" "rank 1: PMI: the command ended \(exit code 137\) without PMI finalize" \
+	"with a message naming rank 1"
 assert_clean "MPI jobs"

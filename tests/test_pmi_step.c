@@ -108,6 +108,28 @@ int main(void)
 	ok(closed, "after abort the socket is closed");
 	pmi_step_destroy(p);
 
+	/* How the command ended. */
+	p = pmi_step_create(0, 1, 42, 3, err, sizeof(err));
+	ok(pmi_step_exited(p, 0) == 0,
+	   "a command that never spoke PMI ends the step in no way");
+	pmi_step_destroy(p);
+	p = pmi_step_create(0, 1, 42, 3, err, sizeof(err));
+	in(p, "cmd=init pmi_version=1\ncmd=finalize\n");
+	drain(p);
+	ok(pmi_step_exited(p, 0) == 0, "nor one that finalized");
+	pmi_step_destroy(p);
+	p = pmi_step_create(0, 1, 42, 3, err, sizeof(err));
+	in(p, "cmd=init pmi_version=1\n");
+	drain(p);
+	ok(pmi_step_exited(p, 139) == 1,
+	   "one that initialized and died is an MPI rank lost: the step ends");
+	pmi_step_destroy(p);
+	p = pmi_step_create(0, 1, 42, 3, err, sizeof(err));
+	in(p, "cmd=init pmi_version=1\ncmd=abort exitcode=7\n");
+	drain(p);
+	ok(pmi_step_exited(p, 7) == 0, "one that aborted was dealt with then");
+	pmi_step_destroy(p);
+
 	ok(!pmi_step_create(1, 1, 42, 3, err, sizeof(err)) && err[0],
 	   "rank 1 of 1 is refused: %s", err);
 	pmi_step_destroy(NULL);

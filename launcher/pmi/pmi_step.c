@@ -23,6 +23,8 @@ struct pmi_step {
 	int dead; /* the service ended: close the socket, ignore input */
 	int close_sent;
 	int exchanging;
+	int spoke; /* the command sent PMI bytes */
+	int aborted;
 	unsigned epoch;
 	volatile pmix_status_t fence_status; /* set on PMIx's thread */
 	pmix_proc_t me;
@@ -304,7 +306,7 @@ static void serve(struct pmi_step *p)
 			if (p->pmix)
 				PMIx_Abort(pmi_server_abort_code(p->srv), why,
 					   NULL, 0);
-			p->dead = 1;
+			p->dead = p->aborted = 1;
 			return;
 		default:
 			return;
@@ -318,6 +320,7 @@ void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 
 	if (p->dead)
 		return;
+	p->spoke = 1;
 	if (!len) { /* the command closed its socket */
 		p->dead = p->close_sent = 1;
 		return;
@@ -366,6 +369,24 @@ void pmi_step_sent(struct pmi_step *p, size_t len)
 	pmi_server_out_done(p->srv, len);
 	/* Replies made room: requests held back may go on. */
 	serve(p);
+}
+
+int pmi_step_exited(struct pmi_step *p, int code)
+{
+	char why[300];
+
+	if (!p->spoke || p->aborted ||
+	    pmi_server_state(p->srv) == PMI_FINALIZED)
+		return 0;
+	snprintf(why, sizeof(why),
+		 "the command ended (exit code %d) without PMI finalize, so "
+		 "its MPI peers cannot go on; ending the step",
+		 code);
+	say(p, why);
+	if (p->pmix)
+		PMIx_Abort(code ? code : 1, why, NULL, 0);
+	p->dead = p->aborted = 1;
+	return 1;
 }
 
 int pmi_step_fd(const struct pmi_step *p)

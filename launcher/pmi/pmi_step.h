@@ -60,6 +60,14 @@ int pmi_step_next(struct pmi_step *p, const uint8_t **data, size_t *len,
 		  size_t max);
 void pmi_step_sent(struct pmi_step *p, size_t len);
 
+/*
+ * The command ended with task exit code CODE. One that spoke PMI and
+ * neither finalized nor aborted died as an MPI rank: its peers cannot go
+ * on, so the step is ended (PMIx_Abort), with a message naming the rank.
+ * Returns 1 when it did that, else 0.
+ */
+int pmi_step_exited(struct pmi_step *p, int code);
+
 /* Readable when a barrier's exchange has ended; -1 when none can. */
 int pmi_step_fd(const struct pmi_step *p);
 void pmi_step_on_event(struct pmi_step *p);
