@@ -35,7 +35,7 @@ like "$out" "vm-pmi=pmix: give pmi1" "naming the choices"
 out=$(vsrun -n1 sh -c '
 printf "cmd=init pmi_version=1 pmi_subversion=1\n" >&$PMI_FD
 head -n1 <&$PMI_FD
-head -c 5000 /dev/zero | tr "\0" a >&$PMI_FD
+printf "%05000d" 0 >&$PMI_FD
 cat <&$PMI_FD; echo "socket closed"; exit 3' 2>&1)
 is "$?" 3 "after a line of 5000 bytes the command goes on and its exit code is the task's"
 like "$out" "^cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0" "init was answered first"
