@@ -40,6 +40,7 @@
 #include "launcher/common/file_tail.h"
 #include "launcher/common/launch_env.h"
 #include "launcher/boot/plan.h"
+#include "launcher/pmi/pmi_step.h"
 #include "launcher/report/report.h"
 #include "launcher/save/restore.h"
 #include "launcher/run.h"
@@ -328,8 +329,26 @@ static void report_result(struct launch *l, int code, long t0)
 	l->result = NULL;
 }
 
+/*
+ * The PMI service for the command in the guest (pmi_step.h), before the
+ * fabric: it keeps the PMIx reference the fabric's bootstrap leaves. A
+ * restored guest's command is past its wire-up; host mode runs on the
+ * node. Returns 0, or -1 with l->err set.
+ */
+static int pmi_up(struct launch *l)
+{
+	const struct launch_config *c = l->c;
+
+	if (!c->pmi || c->host || c->restore)
+		return 0;
+	l->pmi = pmi_step_create((unsigned)c->rank, (unsigned)c->nranks,
+				 c->job_id, c->step_id, l->err, sizeof(l->err));
+	return l->pmi ? 0 : -1;
+}
+
 static void launch_free(struct launch *l)
 {
+	pmi_step_destroy(l->pmi);
 	if (l->vm) {
 		vm_cleanup(l->vm);
 		free(l->vm);
@@ -362,7 +381,7 @@ int main(int argc, char *argv[])
 		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
 		return run_endpoint(&c, l.sfd, argv);
-	if (guest_up(&l, &c, accel) == 0) {
+	if (pmi_up(&l) == 0 && guest_up(&l, &c, accel) == 0) {
 		/* The guest boots while the fabric bootstraps. */
 		l.fabric =
 		    join_fabric(l.vm->net_fd, &c, l.rs, l.err, sizeof(l.err));

@@ -48,11 +48,21 @@ launcher_boot_libboot_a_SOURCES = launcher/boot/launch_config.c \
 	launcher/boot/memory.c launcher/boot/memory.h launcher/boot/pin.c \
 	launcher/boot/pin.h launcher/boot/qmp.c launcher/boot/qmp.h \
 	launcher/boot/endpoint.c launcher/boot/endpoint.h \
-	launcher/boot/guest_setup.c
+	launcher/boot/guest_setup.c launcher/boot/guest_env.c \
+	launcher/boot/guest_env.h
 launcher_boot_libboot_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \
 	$(SNAPDIR_LIBS) fabric/libfabric.a $(HWLOC_LIBS)
+
+# pmi: the PMI-1 service for the command in a guest (the wire, one rank's
+# service, and the step's exchange over PMIx).
+noinst_LIBRARIES += launcher/pmi/libpmi.a
+launcher_pmi_libpmi_a_SOURCES = launcher/pmi/pmi_wire.c \
+	launcher/pmi/pmi_wire.h launcher/pmi/pmi_server.c \
+	launcher/pmi/pmi_server.h launcher/pmi/pmi_step.c \
+	launcher/pmi/pmi_step.h
+launcher_pmi_libpmi_a_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
 
 # save: saving and restoring a step.
 noinst_LIBRARIES += launcher/save/libsave.a
@@ -71,7 +81,8 @@ launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
-	launcher/report/libreport.a $(BOOT_LIBS) $(FABRIC_RUN_LIBS)
+	launcher/report/libreport.a launcher/pmi/libpmi.a $(BOOT_LIBS) \
+	$(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
 
 # The guest agent: static, so it runs in any guest.
@@ -80,7 +91,7 @@ launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c
 launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
-EXTRA_DIST += launcher/agent/fuzz_agent_proto.c \
+EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 	launcher/boot/fuzz_agent_setup.c \
 	launcher/snapdir/fuzz_manifest.c
 
@@ -88,14 +99,16 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c \
 check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
-	tests/test_agent_setup tests/test_report tests/test_loop tests/test_session tests/test_snapshot
+	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
+	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
 	launcher/session.c launcher/session.h
 tests_test_session_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
 	-pthread
-tests_test_session_LDADD = launcher/report/libreport.a $(BOOT_LIBS)
+tests_test_session_LDADD = launcher/report/libreport.a launcher/pmi/libpmi.a \
+	$(BOOT_LIBS) $(PMIX_LIBS)
 tests_test_session_LDFLAGS = -pthread
 tests_test_snapshot_SOURCES = tests/test_snapshot.c tests/tap.h
 tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
@@ -105,6 +118,21 @@ tests_test_snapshot_LDADD = launcher/save/libsave.a \
 tests_test_snapshot_LDFLAGS = -pthread
 tests_test_agent_setup_SOURCES = tests/test_agent_setup.c tests/tap.h
 tests_test_agent_setup_LDADD = $(BOOT_LIBS)
+tests_test_guest_env_SOURCES = tests/test_guest_env.c tests/tap.h
+tests_test_guest_env_LDADD = $(BOOT_LIBS)
+tests_test_pmi_SOURCES = tests/test_pmi.c tests/tap.h
+tests_test_pmi_LDADD = launcher/pmi/libpmi.a
+tests_test_pmi_step_SOURCES = tests/test_pmi_step.c tests/tap.h
+tests_test_pmi_step_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
+tests_test_pmi_step_LDADD = launcher/pmi/libpmi.a $(PMIX_LIBS)
+
+# The PMI service against a real MPI library, without guests or Slurm
+# (tests/t08-pmi-mpich.sh).
+noinst_PROGRAMS += tests/pmi-harness
+tests_pmi_harness_SOURCES = tests/pmi_harness.c
+tests_pmi_harness_LDADD = launcher/pmi/libpmi.a
+EXTRA_DIST += tests/mpi_check.c
+
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h

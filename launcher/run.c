@@ -20,11 +20,13 @@
 
 #include "launcher/agent/agent_setup.h"
 #include "launcher/boot/endpoint.h"
+#include "launcher/boot/guest_env.h"
 #include "launcher/common/launch_env.h"
 #include "launcher/common/loop.h"
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
 #include "launcher/report/report.h"
+#include "launcher/pmi/pmi_step.h"
 #include "launcher/run.h"
 #include "launcher/session.h"
 #include "launcher/save/snapshot.h"
@@ -255,11 +257,16 @@ static int boot_start(struct runner *r, int *code)
 	plan_hostname(c->rank, hostname, sizeof(hostname));
 	r->l->argv[0] = (char *)c->argv0;
 	env = run_env();
-	if (!env || launcher_setup_env(env, c->mounts, c->as_root, setup) < 0) {
+	if (env) /* only what works in the guest reaches it */
+		guest_env_strip_host(env);
+	if (!env || launcher_setup_env(env, c->mounts, c->as_root, setup) < 0 ||
+	    (r->l->pmi && pmi_step_env(r->l->pmi, &env) < 0)) {
 		free(env);
 		snprintf(r->l->err, sizeof(r->l->err), "out of memory");
 		return 1;
 	}
+	if (r->l->pmi)
+		session_set_pmi(r->s, r->l->pmi);
 	rc = session_begin_run(r->s, hostname, cwd, r->l->argv, env);
 	free(env);
 	free(setup[0]);

@@ -19,6 +19,7 @@
 
 /* What main() hands over: one guest, started, and how it started. */
 struct report_case;
+struct pmi_step;
 
 struct launch {
 	const struct launch_config *c;
@@ -30,6 +31,7 @@ struct launch {
 	struct pin_plan plan;
 	char **argv;
 	struct report_case *result; /* --vm-report: this rank's, or NULL */
+	struct pmi_step *pmi;	    /* the command's PMI service, or NULL */
 	char err[4096];		    /* why it failed, "" when it did not */
 };
 

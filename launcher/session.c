@@ -33,6 +33,7 @@
 #include "launcher/agent/agent_proto.h"
 #include "launcher/common/clock.h"
 #include "launcher/common/file_tail.h"
+#include "launcher/pmi/pmi_step.h"
 #include "launcher/report/report.h"
 #include "launcher/session.h"
 
@@ -55,12 +56,14 @@ struct session {
 	struct agent_rx rx;
 	uint8_t out[AGENT_HDR_LEN + AGENT_CHUNK]; /* to the guest */
 	size_t out_off, out_len;
-	int stdin_fd;	   /* -1 once EOF was queued */
-	int stdout_broken; /* srun's side went away: discard output */
-	int stop_signal;   /* 0 while none came */
-	int forwarded;	   /* stop_signal went to the command */
-	int pass_signal;   /* USR1/USR2 for the command, 0 when none */
-	char *tail[3];	   /* by fd: stdout's and stderr's tails, or NULL */
+	int stdin_fd;	      /* -1 once EOF was queued */
+	int stdout_broken;    /* srun's side went away: discard output */
+	int stop_signal;      /* 0 while none came */
+	int forwarded;	      /* stop_signal went to the command */
+	int pass_signal;      /* USR1/USR2 for the command, 0 when none */
+	struct pmi_step *pmi; /* the command's PMI service, or NULL */
+	struct loop_fd pmi_ev;
+	char *tail[3]; /* by fd: stdout's and stderr's tails, or NULL */
 	size_t tail_max;
 };
 
@@ -98,6 +101,7 @@ void session_destroy(struct session *s)
 		return;
 	loop_del(&s->agent);
 	loop_del(&s->in);
+	loop_del(&s->pmi_ev);
 	loop_timer_stop(s->loop, &s->deadline);
 	loop_timer_stop(s->loop, &s->stdin_tick);
 	free(s);
@@ -217,6 +221,10 @@ static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 		return 0;
 	case AGENT_ERROR:
 		print_guest_text(m);
+		return 0;
+	case AGENT_PMI: /* without a service, nobody asked for it: ignored */
+		if (s->pmi)
+			pmi_step_input(s->pmi, m->data, m->len);
 		return 0;
 	case AGENT_EXIT:
 		how = (uint32_t)m->data[0] << 24 | (uint32_t)m->data[1] << 16 |
@@ -349,10 +357,13 @@ static void want(struct session *s)
 	loop_mod(&s->in, busy ? 0 : EPOLLIN);
 }
 
-/* Queues what the launcher handed over for the command, one at a time. */
+/* Queues what goes to the command next, one frame at a time: a signal the
+ * launcher handed over, else what its PMI service answers. */
 static void pass_signals(struct session *s)
 {
 	uint8_t sig[4] = {0};
+	const uint8_t *data;
+	size_t len;
 
 	if (s->out_len)
 		return;
@@ -365,6 +376,9 @@ static void pass_signals(struct session *s)
 		queue(s, AGENT_SIGNAL, sig, sizeof(sig));
 		s->forwarded = 1;
 		loop_timer_in(s->loop, &s->deadline, GRACE_MS);
+	} else if (s->pmi && pmi_step_next(s->pmi, &data, &len, AGENT_CHUNK)) {
+		queue(s, AGENT_PMI, data, len);
+		pmi_step_sent(s->pmi, len);
 	}
 }
 
@@ -490,9 +504,13 @@ static void on_agent(struct loop_fd *e, uint32_t ev)
 		return;
 	}
 	r = handle_frames(s, &code);
+	if (r == 1 && s->pmi)
+		pmi_step_exited(s->pmi, code);
 	if (r == 1)
 		finish(s, code);
-	else if (r < 0)
+	else if (r == 0)
+		pump(s); /* the PMI service may have answered */
+	else
 		fail(s, -EPROTO,
 		     "the guest agent broke the protocol; stopping the guest",
 		     0);
@@ -509,6 +527,22 @@ static void on_stdin(struct loop_fd *e, uint32_t ev)
 	if (s->stdin_fd < 0)
 		loop_del(&s->in);
 	pump(s);
+}
+
+static void on_pmi(struct loop_fd *e, uint32_t ev)
+{
+	struct session *s = OF(e, struct session, pmi_ev);
+
+	(void)ev;
+	pmi_step_on_event(s->pmi);
+	if (s->phase == RUN)
+		pump(s);
+}
+
+void session_set_pmi(struct session *s, struct pmi_step *p)
+{
+	s->pmi = p;
+	s->pmi_ev = (struct loop_fd){.fd = pmi_step_fd(p), .fn = on_pmi};
 }
 
 static void on_stdin_tick(struct loop_timer *t)
@@ -541,6 +575,9 @@ static int begin_relay(struct session *s)
 	if (!s->agent.loop && (r = loop_add(s->loop, &s->agent, EPOLLIN)) < 0)
 		return r;
 	s->phase = RUN;
+	if (s->pmi && !s->pmi_ev.loop &&
+	    (r = loop_add(s->loop, &s->pmi_ev, EPOLLIN)) < 0)
+		return r;
 	if (s->stdin_fd >= 0 && loop_add(s->loop, &s->in, EPOLLIN) < 0)
 		s->stdin_plain = 1;
 	pump(s);

@@ -73,6 +73,10 @@ void session_keep_tails(struct session *s, char *out, char *err, size_t max);
 /* QEMU exited: the loop returns -ECHILD with the console's last lines. */
 void session_qemu_gone(struct session *s);
 
+/* The PMI service for the command (NULL: none; the caller owns it). */
+struct pmi_step;
+void session_set_pmi(struct session *s, struct pmi_step *p);
+
 /*
  * Asks the guest's agent on agent_fd to power off: what the session s
  * still had to send (a frame in part written) goes out first, then

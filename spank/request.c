@@ -27,6 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-restore",	  "--vm-cloud-init",
     "--vm-report",	  "--vm-report-name",
     "--vm-mount",	  "--vm-user",
+    "--vm-pmi",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -36,6 +37,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
     ENV_REPORT,	       ENV_REPORT_NAME, ENV_MOUNTS,   ENV_USER,
+    ENV_PMI,
 };
 
 const char *request_option(enum request_field f)
@@ -351,6 +353,15 @@ static int check_options(struct request *r, const struct site_config *site,
 			 "%s=%s: give auto (vCPU i on the i-th CPU Slurm gave "
 			 "the task) or none",
 			 request_named(r, REQ_PIN), r->value[REQ_PIN]);
+		return -EINVAL;
+	}
+	if (r->value[REQ_PMI] && strcmp(r->value[REQ_PMI], "pmi1") &&
+	    strcmp(r->value[REQ_PMI], "none")) {
+		snprintf(err, errlen,
+			 "%s=%s: give pmi1 (the launchers serve the PMI-1 "
+			 "wire protocol to the command in each guest, the "
+			 "default) or none",
+			 request_named(r, REQ_PMI), r->value[REQ_PMI]);
 		return -EINVAL;
 	}
 	if (r->value[REQ_FABRIC] &&

@@ -37,6 +37,7 @@ enum request_field {
 	REQ_REPORT_NAME, /* the report's test suite name */
 	REQ_MOUNT,	 /* host directories in the guests (mounts.h) */
 	REQ_USER,	 /* root: the command runs as root in the guest */
+	REQ_PMI,	 /* pmi1|none */
 	REQ_NFIELDS
 };
 

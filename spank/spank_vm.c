@@ -87,6 +87,10 @@ static struct spank_option options[] = {
      "Add DIR/user-data (cloud-config or script) to the cloud-init seed "
      "each --vm-image guest gets",
      1, REQ_CLOUD_INIT, option_cb},
+    {"vm-pmi", "pmi1|none",
+     "The PMI service MPI libraries find in each guest (PMI_FD, PMI_RANK, "
+     "PMI_SIZE): pmi1, served by the launchers (the default), or none",
+     1, REQ_PMI, option_cb},
     {"vm-qemu-args", "STRING",
      "Extra QEMU arguments, split on whitespace (only where the site sets "
      "allow_qemu_args=yes)",

@@ -45,6 +45,18 @@ static void test_parse(void)
 	agent_msg_header(f, AGENT_POWEROFF, 2);
 	ok(agent_msg_parse(f, 10, &m) == -EPROTO,
 	   "POWEROFF with a payload is refused");
+	agent_msg_header(f, AGENT_PMI, 0);
+	ok(agent_msg_parse(f, 8, &m) == 8 && m.type == AGENT_PMI && !m.len,
+	   "an empty PMI frame (the socket closed) is taken");
+	agent_msg_header(f, AGENT_PMI, AGENT_CHUNK);
+	ok(agent_msg_parse(f, 8, &m) == 0,
+	   "a PMI frame of AGENT_CHUNK bytes waits for its payload");
+	agent_msg_header(f, AGENT_PMI, AGENT_CHUNK + 1);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "a PMI frame longer than AGENT_CHUNK is refused from its header");
+	f[0] = AGENT_PMI + 1;
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "the type after PMI is still unknown");
 }
 
 static void test_exec(void)

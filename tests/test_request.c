@@ -165,6 +165,19 @@ static void test_cloud_init(char *err)
 	ok(strstr(err, "give --vm-image=DISK too"), "%s", err);
 }
 
+/* --vm-pmi: pmi1 or none; anything else is refused, naming both. */
+static void test_pmi(char *err)
+{
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_PMI, "pmi1") == 0,
+	   "--vm-pmi=pmi1 is taken");
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_PMI, "none") == 0,
+	   "--vm-pmi=none is taken");
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_PMI, "pmix") < 0 &&
+	       strstr(err, "--vm-pmi=pmix: give pmi1") &&
+	       strstr(err, "or none"),
+	   "--vm-pmi=pmix is refused, naming the choices: %s", err);
+}
+
 /* --vm-disk: repeatable, PATH[,ro], checked like an image. */
 static void test_disks(char *err)
 {
@@ -716,6 +729,7 @@ int main(void)
 	touch("images/in.qcow2", "QFI\xfb....");
 	touch("images/vmlinux", "ELF");
 	site_parse(0, NULL, &site, err, sizeof(err));
+	test_pmi(err);
 
 	ok(check(err, 1, REQ_IMAGE, "disk.qcow2") == 0,
 	   "a relative image is fine");

@@ -16,7 +16,7 @@
 
 static int type_known(uint8_t t)
 {
-	return (t >= AGENT_READY && t <= AGENT_ERROR) ||
+	return (t >= AGENT_READY && t <= AGENT_PMI) ||
 	       (t >= AGENT_EXEC && t <= AGENT_POWEROFF);
 }
 
@@ -34,7 +34,8 @@ ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
 	if ((buf[0] == AGENT_EXIT && len != 8) ||
 	    (buf[0] == AGENT_SIGNAL && len != 4) ||
 	    ((buf[0] == AGENT_STDIN_EOF || buf[0] == AGENT_POWEROFF) &&
-	     len != 0))
+	     len != 0) ||
+	    (buf[0] == AGENT_PMI && len > AGENT_CHUNK))
 		return -EPROTO;
 	if (n - AGENT_HDR_LEN < len)
 		return 0;

@@ -19,6 +19,8 @@
  *		Sent after the command's last STDOUT/STDERR frame.
  *	ERROR	payload: text for the user (the command could not start).
  *		An EXIT frame follows (status 126 or 127).
+ *	PMI	payload: at most AGENT_CHUNK bytes the command wrote on its
+ *		PMI socket, in order; empty: the command closed it.
  *
  * Launcher -> guest
  *	EXEC	payload: u32 argc, u32 envc (big-endian), then exactly
@@ -32,6 +34,13 @@
  *	POWEROFF  empty: end every process (SIGTERM, then SIGKILL after
  *		2 s), sync the disks and power the guest off. Valid at
  *		any time, also after EXIT.
+ *	PMI	payload: at most AGENT_CHUNK bytes for the command's PMI
+ *		socket; empty: close it (the service gave up on it).
+ *
+ * The PMI socket: when EXEC's env holds PMI_RANK, the agent gives the
+ * command one end of a stream socket pair and adds its number as PMI_FD;
+ * the PMI frames carry the bytes of the other end both ways. The launcher
+ * serves the PMI wire protocol on them (launcher/pmi/).
  *
  * EXEC environment entries whose name starts with AGENT_SETUP_PREFIX are
  * for the agent (agent_setup.h): it acts on them before the command starts
@@ -60,6 +69,7 @@ enum agent_msg_type {
 	AGENT_STDERR = 3,
 	AGENT_EXIT = 4,
 	AGENT_ERROR = 5,
+	AGENT_PMI = 6, /* both ways */
 	AGENT_EXEC = 16,
 	AGENT_STDIN = 17,
 	AGENT_STDIN_EOF = 18,

@@ -14,7 +14,8 @@
  *     stderr;
  *  4. relay: stdout and stderr become STDOUT/STDERR frames as they are
  *     produced; STDIN frames feed the command's stdin; SIGNAL frames are
- *     delivered to its process group;
+ *     delivered to its process group; the command's PMI socket (when EXEC
+ *     asks for one with PMI_RANK) and PMI frames carry each other's bytes;
  *  5. when the command ends, send what is left of its output, then EXIT;
  *  6. wait for the launcher to power the guest off, reaping orphans.
  *
@@ -34,6 +35,7 @@
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +45,9 @@
 
 static struct agent_rx rx;
 static struct agent_setup setup;
+
+/* The command's PMI socket, after stdin, stdout and stderr. */
+#define PMI_CHILD_FD 3
 
 static void say(const char *fmt, const char *arg)
 {
@@ -114,7 +119,8 @@ static void fail(int port, const char *what)
 }
 
 /* Runs in the child: never returns. */
-static void exec_command(const struct agent_exec *ex, int in, int out, int err)
+static void exec_command(const struct agent_exec *ex, int in, int out, int err,
+			 int pmi)
 {
 	extern char **environ;
 
@@ -122,6 +128,12 @@ static void exec_command(const struct agent_exec *ex, int in, int out, int err)
 	dup2(in, 0);
 	dup2(out, 1);
 	dup2(err, 2);
+	/* The PMI socket is fd PMI_CHILD_FD, the one more the command gets
+	 * (dup2 clears close-on-exec; the same number keeps it). */
+	if (pmi == PMI_CHILD_FD)
+		fcntl(pmi, F_SETFD, 0);
+	else if (pmi >= 0)
+		dup2(pmi, PMI_CHILD_FD);
 	signal(SIGPIPE, SIG_DFL);
 	if (agent_setup_become(&setup) < 0) {
 		fprintf(stderr,
@@ -159,7 +171,24 @@ struct session {
 	const uint8_t *pending; /* stdin bytes not yet written */
 	size_t pending_len;
 	int stdin_eof;
+	int pmi; /* our end of the command's PMI socket, or -1 */
+	const uint8_t *pmi_pending; /* PMI bytes not yet written */
+	size_t pmi_pending_len;
 };
+
+/* Frames wait in rx while bytes of the last one are not written. */
+static int busy(const struct session *s)
+{
+	return s->pending_len || s->pmi_pending_len;
+}
+
+static void close_pmi(struct session *s)
+{
+	if (s->pmi >= 0)
+		close(s->pmi);
+	s->pmi = -1;
+	s->pmi_pending_len = 0;
+}
 
 /*
  * Ends every process, syncs and powers off. As PID 1 the agent does it all
@@ -215,6 +244,14 @@ static int handle_frame(struct session *s, const struct agent_msg *m)
 	case AGENT_STDIN_EOF:
 		s->stdin_eof = 1;
 		return 0;
+	case AGENT_PMI:
+		if (!m->len)
+			close_pmi(s);
+		else if (s->pmi >= 0) {
+			s->pmi_pending = m->data;
+			s->pmi_pending_len = m->len;
+		}
+		return 0;
 	case AGENT_POWEROFF:
 		power_off();
 		return -1;
@@ -246,15 +283,47 @@ static void write_stdin(struct session *s)
 	s->pending_len -= (size_t)n;
 }
 
+static void write_pmi(struct session *s)
+{
+	ssize_t n = write(s->pmi, s->pmi_pending, s->pmi_pending_len);
+
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n < 0) { /* the command closed its PMI socket */
+		close_pmi(s);
+		return;
+	}
+	s->pmi_pending += n;
+	s->pmi_pending_len -= (size_t)n;
+}
+
+/* The command wrote on its PMI socket, or closed it. Returns -1 on a port
+ * error. */
+static int forward_pmi(struct session *s)
+{
+	static uint8_t buf[4096];
+	ssize_t n = read(s->pmi, buf, sizeof(buf));
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0) {
+		close_pmi(s);
+		return agent_send(s->port, AGENT_PMI, NULL, 0);
+	}
+	return agent_send(s->port, AGENT_PMI, buf, (size_t)n);
+}
+
 static int relay(struct session *s)
 {
 	while (!s->done || s->out >= 0 || s->err >= 0) {
-		struct pollfd p[5] = {
+		struct pollfd p[7] = {
 		    {.fd = s->sfd, .events = POLLIN},
 		    {.fd = s->out, .events = POLLIN},
 		    {.fd = s->err, .events = POLLIN},
 		    {.fd = s->pending_len ? s->in : -1, .events = POLLOUT},
-		    {.fd = s->pending_len ? -1 : s->port, .events = POLLIN},
+		    {.fd = busy(s) ? -1 : s->port, .events = POLLIN},
+		    {.fd = s->done ? -1 : s->pmi, .events = POLLIN},
+		    {.fd = s->pmi_pending_len ? s->pmi : -1, .events = POLLOUT},
 		};
 		struct agent_msg m;
 		int r;
@@ -265,7 +334,7 @@ static int relay(struct session *s)
 		}
 		/* After the command ended, take what its pipes still hold
 		 * without waiting for writers it left behind. */
-		if (poll(p, 5, s->done ? 0 : -1) < 0 && errno != EINTR)
+		if (poll(p, 7, s->done ? 0 : -1) < 0 && errno != EINTR)
 			return -1;
 		if (s->done && !(p[1].revents | p[2].revents))
 			break;
@@ -293,28 +362,63 @@ static int relay(struct session *s)
 		}
 		if (p[3].revents)
 			write_stdin(s);
+		if (p[5].revents && forward_pmi(s) < 0)
+			return -1;
+		if (p[6].revents)
+			write_pmi(s);
 		if (p[4].revents) {
 			if (agent_rx_fill(&rx, s->port) <= 0)
 				return -1; /* the launcher is gone */
-			while (!s->pending_len &&
-			       (r = agent_rx_next(&rx, &m)) == 1)
+			while (!busy(s) && (r = agent_rx_next(&rx, &m)) == 1)
 				if (handle_frame(s, &m) < 0)
 					return -1;
 		}
 		/* Frames already buffered when stdin drains. */
-		while (!s->pending_len && (r = agent_rx_next(&rx, &m)) == 1)
+		while (!busy(s) && (r = agent_rx_next(&rx, &m)) == 1)
 			if (handle_frame(s, &m) < 0)
 				return -1;
 	}
 	return 0;
 }
 
+/* With PMI_RANK in the command's environment: a PMI socket pair, the
+ * command's end named in PMI_FD (an environment of its own in *ENV).
+ * Returns 0 (nothing asked, or done) or -1. */
+static int pmi_socket(const struct agent_exec *ex, int sv[2], char ***env,
+		      char *fdvar, size_t fdlen)
+{
+	size_t n = 0, i;
+	int asked = 0;
+
+	sv[0] = sv[1] = -1;
+	*env = ex->env;
+	for (; ex->env[n]; n++)
+		asked |= !strncmp(ex->env[n], "PMI_RANK=", 9);
+	if (!asked)
+		return 0;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -1;
+	*env = calloc(n + 2, sizeof(**env));
+	if (!*env) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		(*env)[i] = ex->env[i];
+	snprintf(fdvar, fdlen, "PMI_FD=%d", PMI_CHILD_FD);
+	(*env)[n] = fdvar;
+	return 0;
+}
+
 static int run(int port, int sfd, const struct agent_exec *ex)
 {
-	struct session s = {.port = port, .sfd = sfd};
-	int in[2], out[2], err[2];
+	struct session s = {.port = port, .sfd = sfd, .pmi = -1};
+	int in[2], out[2], err[2], pmi[2];
 	uint8_t code[8] = {0};
 	uint32_t how, val;
+	struct agent_exec cmd = *ex;
+	char fdvar[32];
 	char why[512], msg[600];
 
 	if (ex->hostname[0] &&
@@ -330,7 +434,8 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
 		say("chdir: %s", strerror(errno));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
-	    pipe2(err, O_CLOEXEC) < 0) {
+	    pipe2(err, O_CLOEXEC) < 0 ||
+	    pmi_socket(ex, pmi, &cmd.env, fdvar, sizeof(fdvar)) < 0) {
 		fail(port, "slurm-vm-agent: cannot create pipes");
 		return -1;
 	}
@@ -340,10 +445,17 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		return -1;
 	}
 	if (!s.pid)
-		exec_command(ex, in[0], out[1], err[1]);
+		exec_command(&cmd, in[0], out[1], err[1], pmi[1]);
+	if (cmd.env != ex->env)
+		free(cmd.env);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
+	if (pmi[1] >= 0) {
+		close(pmi[1]);
+		s.pmi = pmi[0];
+		fcntl(s.pmi, F_SETFL, O_NONBLOCK);
+	}
 	s.in = in[1];
 	s.out = out[0];
 	s.err = err[0];
@@ -360,6 +472,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	}
 	if (s.in >= 0)
 		close(s.in);
+	close_pmi(&s);
 	how = WIFSIGNALED(s.status) ? AGENT_SIGNALED : AGENT_EXITED;
 	val = how == AGENT_SIGNALED ? (uint32_t)WTERMSIG(s.status)
 				    : (uint32_t)WEXITSTATUS(s.status);

@@ -180,6 +180,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 		c->rundir = "/tmp";
 	c->pin = !env_lookup(env, ENV_PIN) ||
 		 strcmp(env_lookup(env, ENV_PIN), "none");
+	c->pmi = !env_lookup(env, ENV_PMI) ||
+		 strcmp(env_lookup(env, ENV_PMI), "none");
 	c->host = env_lookup(env, ENV_EXEC) &&
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&

@@ -26,6 +26,8 @@
 #define ENV_STATS "SLURMVM_STATS"
 #define ENV_EXEC "SLURMVM_EXEC"
 #define ENV_PIN "SLURMVM_PIN"
+/* The PMI service for the command in a guest: pmi1 (the default) or none. */
+#define ENV_PMI "SLURMVM_PMI"
 /* Extra disks, one a line: PATH, or PATH,ro for a read-only one. */
 #define ENV_DISK "SLURMVM_DISK"
 /* A directory: rank r's image overlay is DIR/n%04d.qcow2, kept. */
