@@ -71,8 +71,18 @@ int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
 		 uint32_t events)
 {
 	struct epoll_event ev = {.events = events, .data.ptr = ref};
+	int r = epoll_ctl(f->epfd, op, fd, &ev);
 
-	return epoll_ctl(f->epfd, op, fd, &ev);
+	if (r == 0)
+		ref->events = events;
+	return r;
+}
+
+int fabric_rearm(struct fabric *f, int fd, struct ref *ref, uint32_t events)
+{
+	if (ref->events == events)
+		return 0;
+	return fabric_watch(f, EPOLL_CTL_MOD, fd, ref, events);
 }
 
 void fabric_unix_name(const struct fabric_config *cfg, uint32_t rank,
@@ -406,6 +416,8 @@ int fabric_start(struct fabric *f, char *err, size_t errlen)
 		snprintf(err, errlen, "fabric: thread: %s", strerror(r));
 		return -r;
 	}
+	/* Named, so the thread can be told apart (top -H, /proc). */
+	pthread_setname_np(f->thread, "slurmvm-fabric");
 	f->running = 1;
 	return 0;
 }

@@ -53,6 +53,7 @@ enum ref_kind {
 
 struct ref {
 	enum ref_kind kind;
+	uint32_t events; /* as last given to epoll for its one fd */
 };
 
 /* C_VERBS: authenticated, swapping queue-pair cards (link_verbs.c). */
@@ -180,6 +181,13 @@ void fabric_read_guest(struct fabric *f);
 
 /* fabric.c */
 long fabric_now_ms(void);
+/*
+ * fabric_watch(EPOLL_CTL_MOD) unless ref's fd already waits for exactly
+ * events: the data path re-arms after every batch, and most of the time
+ * nothing changed (a system call saved per wake-up). Only for a ref that
+ * belongs to one fd (not the listeners' shared one).
+ */
+int fabric_rearm(struct fabric *f, int fd, struct ref *ref, uint32_t events);
 int fabric_watch(struct fabric *f, int op, int fd, struct ref *ref,
 		 uint32_t events);
 /* The abstract unix address of the node-local listener of rank, whose

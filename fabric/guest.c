@@ -27,7 +27,7 @@ void fabric_guest_arm(struct fabric *f)
 
 	if (queue_len(&f->guest_q) && !f->held)
 		ev |= EPOLLOUT;
-	fabric_watch(f, EPOLL_CTL_MOD, f->guest_fd, &f->guest_ref, ev);
+	fabric_rearm(f, f->guest_fd, &f->guest_ref, ev);
 }
 
 /* Queues a frame for the guest. Returns 0, or -ENOSPC when full. */

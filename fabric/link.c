@@ -312,7 +312,7 @@ void link_arm(struct fabric *f, struct conn *c)
 	else if (c->state == C_CONNECTING ||
 		 (pr && pr->tx == c && queue_len(&pr->q)))
 		ev |= EPOLLOUT;
-	fabric_watch(f, EPOLL_CTL_MOD, c->fd, &c->ref, ev);
+	fabric_rearm(f, c->fd, &c->ref, ev);
 }
 
 void link_flush(struct fabric *f, struct peer *pr)
@@ -375,7 +375,7 @@ void link_read(struct fabric *f, struct conn *c)
 	size_t len, room;
 	uint8_t *p;
 	ssize_t n;
-	int r;
+	int r, drained = 0;
 
 	for (;;) {
 		/* Deliver what is buffered before reading more. */
@@ -396,6 +396,10 @@ void link_read(struct fabric *f, struct conn *c)
 			link_close(f, c);
 			return;
 		}
+		/* A short read drained the socket: the next one is left to
+		 * epoll (level-triggered), not spent on an EAGAIN. */
+		if (drained)
+			return;
 		if (c->v) {
 			n = link_verbs_recv(f, c);
 		} else {
@@ -408,6 +412,7 @@ void link_read(struct fabric *f, struct conn *c)
 			}
 			if (n > 0)
 				fabric_rx_commit(c->rx, (size_t)n);
+			drained = n > 0 && (size_t)n < room;
 		}
 		if (n <= 0)
 			return;

@@ -84,6 +84,10 @@ tests_test_fabric_handshake_LDADD = fabric/libfabric_run.a $(CRYPTO_LIBS)
 noinst_PROGRAMS = fabric/bench/slurm-vm-netbench
 fabric_bench_slurm_vm_netbench_SOURCES = fabric/bench/netbench.c
 
+# A TCP request/response rate between two guests (contrib/bench-guest-net).
+noinst_PROGRAMS += fabric/bench/slurm-vm-tcprr
+fabric_bench_slurm_vm_tcprr_SOURCES = fabric/bench/tcprr.c
+
 # One fabric outside Slurm, bootstrapped over a TCP rendezvous, with a
 # command as its endpoint: for the verbs test inside guests.
 noinst_PROGRAMS += fabric/bench/slurm-vm-fabric-peer

@@ -2,8 +2,9 @@
 /*
  * The links (link.c): how long a failed connection waits before the next
  * try, and that an accepted connection carries nothing of ours before its
- * connector has confirmed the handshake. The second runs a real fabric of
- * rank 0 in a step of two; this test plays rank 1 over loopback TCP.
+ * connector has confirmed the handshake, and that frames over a link reach
+ * the guest whatever pieces its bytes come in. The last two run a real fabric
+ * of rank 0 in a step of two; this test plays rank 1 over loopback TCP.
  */
 #include "config.h"
 
@@ -84,6 +85,36 @@ static int read_in(int fd, uint8_t *buf, size_t n, int ms)
 	return 1;
 }
 
+/*
+ * Rank 1's frames for rank 0 reach the guest however the link's bytes
+ * come: a frame cut in two with a pause between the halves (a short read
+ * of the first half must not end the reading of that link), then a burst
+ * of frames in one write.
+ */
+static void back_in_pieces(int link, int guest)
+{
+	enum { N = 200, FL = 4 + 64 };
+	static uint8_t burst[N * FL], got[N * FL];
+	uint8_t one[FL] = {0, 0,    0,	  64, 0x52, 0x55, 0, 0,	   0,
+			   0, 0x52, 0x55, 0,  0,    0,	  1, 0x88, 0xb5};
+	int i;
+
+	ok(write(link, one, 10) == 10, "rank 1 sends half a frame");
+	usleep(100000);
+	ok(write(link, one + 10, FL - 10) == FL - 10, "and the rest later");
+	ok(read_in(guest, got, FL, 5000) && !memcmp(got, one, FL),
+	   "the guest gets the whole frame");
+	for (i = 0; i < N; i++) {
+		memcpy(burst + i * FL, one, FL);
+		burst[i * FL + FL - 1] = (uint8_t)i;
+	}
+	ok(write(link, burst, sizeof(burst)) == (ssize_t)sizeof(burst),
+	   "rank 1 sends %d frames in one write", N);
+	ok(read_in(guest, got, sizeof(got), 5000) &&
+	       !memcmp(got, burst, sizeof(burst)),
+	   "the guest gets all %d, in order", N);
+}
+
 static void confirm_before_frames(void)
 {
 	struct fabric_config cfg = {.rank = 0,
@@ -139,6 +170,7 @@ static void confirm_before_frames(void)
 	ok(read_in(fd, got, sizeof(got), 5000) &&
 	       !memcmp(got, frame, sizeof(frame)),
 	   "then the waiting frame comes over it");
+	back_in_pieces(fd, sv[1]);
 	fabric_stop(f);
 	fabric_destroy(f);
 	close(fd);
