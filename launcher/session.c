@@ -210,8 +210,6 @@ static void print_guest_text(const struct agent_msg *m)
 /* Returns 1 with *code set on EXIT, 0 to go on, -EPROTO. */
 static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 {
-	uint32_t how, val;
-
 	switch (m->type) {
 	case AGENT_STDOUT:
 		write_out(s, 1, m->data, m->len);
@@ -227,15 +225,8 @@ static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 			pmi_step_input(s->pmi, m->data, m->len);
 		return 0;
 	case AGENT_EXIT:
-		how = (uint32_t)m->data[0] << 24 | (uint32_t)m->data[1] << 16 |
-		      (uint32_t)m->data[2] << 8 | m->data[3];
-		val = (uint32_t)m->data[4] << 24 | (uint32_t)m->data[5] << 16 |
-		      (uint32_t)m->data[6] << 8 | m->data[7];
-		if (how == AGENT_EXITED && val <= 255)
-			*code = (int)val;
-		else if (how == AGENT_SIGNALED && val >= 1 && val < 128)
-			*code = 128 + (int)val;
-		else
+		*code = agent_exit_decode(m);
+		if (*code < 0)
 			return -EPROTO;
 		return 1;
 	default:
@@ -361,18 +352,18 @@ static void want(struct session *s)
  * launcher handed over, else what its PMI service answers. */
 static void pass_signals(struct session *s)
 {
-	uint8_t sig[4] = {0};
+	uint8_t sig[AGENT_SIGNAL_LEN];
 	const uint8_t *data;
 	size_t len;
 
 	if (s->out_len)
 		return;
 	if (s->pass_signal) {
-		sig[3] = (uint8_t)s->pass_signal;
+		agent_signal_encode(sig, s->pass_signal);
 		queue(s, AGENT_SIGNAL, sig, sizeof(sig));
 		s->pass_signal = 0;
 	} else if (s->stop_signal && !s->forwarded) {
-		sig[3] = (uint8_t)s->stop_signal;
+		agent_signal_encode(sig, s->stop_signal);
 		queue(s, AGENT_SIGNAL, sig, sizeof(sig));
 		s->forwarded = 1;
 		loop_timer_in(s->loop, &s->deadline, GRACE_MS);

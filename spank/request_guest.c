@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/common/launch_env.h"
 #include "launcher/common/parse.h"
 #include "spank/policy.h"
 #include "spank/rankspec.h"
@@ -160,8 +161,8 @@ static int check_value(enum request_field f, char *buf, size_t len,
 	if (request_is_path(f))
 		return check_path(f, buf, len, site, cwd, label, err, errlen);
 	if (f == REQ_MEM) {
-		if (check_count(buf, 1UL << 24, "megabytes", "--vm-mem", "2048",
-				label, &v, err, errlen) < 0)
+		if (check_count(buf, LAUNCH_MEM_MB_MAX, "megabytes", "--vm-mem",
+				"2048", label, &v, err, errlen) < 0)
 			return -EINVAL;
 		return policy_mem(site, v, label, err, errlen);
 	}

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launcher/common/launch_env.h"
 #include "spank/mounts.h"
 #include "launcher/common/parse.h"
 #include "spank/site.h"
@@ -38,12 +39,12 @@ static const struct key keys[] = {
     STR(default_kernel, PATH),
     STR(default_initrd, PATH),
     STR(default_append, TEXT),
-    NUM(default_mem, 1UL << 24),
+    NUM(default_mem, LAUNCH_MEM_MB_MAX),
     NUM(boot_timeout, 86400),
     STR(fabric, FABRIC),
     NUM(fabric_mtu, 65521),
     STR(image_dirs, PATHS),
-    NUM(max_mem, 1UL << 24),
+    NUM(max_mem, LAUNCH_MEM_MB_MAX),
     NUM(max_cpus, 1024),
     {"allow_qemu_args", YESNO, offsetof(struct site_config, allow_qemu_args), 0,
      0},

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 
+#include "launcher/common/launch_env.h"
 #include "launcher/common/parse.h"
 #include "spank/task_mem.h"
 
@@ -15,7 +16,7 @@ int task_mem_choose(const struct task_mem *t, const char *asked,
 	unsigned long share = total / tasks, want;
 
 	if (asked && asked[0]) {
-		if (parse_count(asked, 1UL << 24, &want) < 0) {
+		if (parse_count(asked, LAUNCH_MEM_MB_MAX, &want) < 0) {
 			snprintf(err, errlen,
 				 "--vm-mem=%s: not a whole number of megabytes",
 				 asked);

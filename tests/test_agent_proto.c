@@ -125,10 +125,42 @@ static void test_rx_partial(void)
 	close(fds[1]);
 }
 
+/* EXIT and SIGNAL payloads: only the codec reads and writes them. */
+static void test_exit_signal(void)
+{
+	uint8_t b[AGENT_EXIT_LEN], sig[AGENT_SIGNAL_LEN];
+	struct agent_msg m = {
+	    .type = AGENT_EXIT, .len = AGENT_EXIT_LEN, .data = b};
+
+	agent_exit_encode(b, AGENT_EXITED, 3);
+	ok(agent_exit_decode(&m) == 3, "EXIT: status 3 is exit code 3");
+	agent_exit_encode(b, AGENT_SIGNALED, 9);
+	ok(agent_exit_decode(&m) == 137, "EXIT: signal 9 is exit code 137");
+	agent_exit_encode(b, AGENT_EXITED, 256);
+	ok(agent_exit_decode(&m) == -EPROTO, "EXIT: status 256 is refused");
+	agent_exit_encode(b, AGENT_SIGNALED, 0);
+	ok(agent_exit_decode(&m) == -EPROTO, "EXIT: signal 0 is refused");
+	agent_exit_encode(b, 7, 0);
+	ok(agent_exit_decode(&m) == -EPROTO, "EXIT: an unknown how is refused");
+	m.len = 4;
+	ok(agent_exit_decode(&m) == -EPROTO,
+	   "EXIT: a short payload is refused");
+	agent_signal_encode(sig, 15);
+	m = (struct agent_msg){
+	    .type = AGENT_SIGNAL, .len = sizeof(sig), .data = sig};
+	ok(agent_signal_decode(&m) == 15, "SIGNAL: 15 round-trips");
+	agent_signal_encode(sig, 200);
+	ok(agent_signal_decode(&m) == -EPROTO, "SIGNAL: 200 is refused");
+	m.type = AGENT_EXIT;
+	ok(agent_signal_decode(&m) == -EPROTO,
+	   "SIGNAL: another type is refused");
+}
+
 int main(void)
 {
 	test_parse();
 	test_exec();
 	test_rx_partial();
+	test_exit_signal();
 	return done_testing();
 }

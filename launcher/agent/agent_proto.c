@@ -31,8 +31,8 @@ ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
 	len = fabric_get_be32(buf + 4);
 	if (len > AGENT_MAX_PAYLOAD)
 		return -EPROTO;
-	if ((buf[0] == AGENT_EXIT && len != 8) ||
-	    (buf[0] == AGENT_SIGNAL && len != 4) ||
+	if ((buf[0] == AGENT_EXIT && len != AGENT_EXIT_LEN) ||
+	    (buf[0] == AGENT_SIGNAL && len != AGENT_SIGNAL_LEN) ||
 	    ((buf[0] == AGENT_STDIN_EOF || buf[0] == AGENT_POWEROFF) &&
 	     len != 0) ||
 	    (buf[0] == AGENT_PMI && len > AGENT_CHUNK))
@@ -208,4 +208,41 @@ void agent_exec_free(struct agent_exec *ex)
 	free(ex->argv);
 	free(ex->env);
 	memset(ex, 0, sizeof(*ex));
+}
+
+void agent_exit_encode(uint8_t out[AGENT_EXIT_LEN], enum agent_exit_how how,
+		       uint32_t val)
+{
+	fabric_put_be32(out, (uint32_t)how);
+	fabric_put_be32(out + 4, val);
+}
+
+int agent_exit_decode(const struct agent_msg *m)
+{
+	uint32_t how, val;
+
+	if (m->type != AGENT_EXIT || m->len != AGENT_EXIT_LEN)
+		return -EPROTO;
+	how = fabric_get_be32(m->data);
+	val = fabric_get_be32(m->data + 4);
+	if (how == AGENT_EXITED && val <= 255)
+		return (int)val;
+	if (how == AGENT_SIGNALED && val >= 1 && val < 128)
+		return 128 + (int)val;
+	return -EPROTO;
+}
+
+void agent_signal_encode(uint8_t out[AGENT_SIGNAL_LEN], int sig)
+{
+	fabric_put_be32(out, (uint32_t)sig);
+}
+
+int agent_signal_decode(const struct agent_msg *m)
+{
+	uint32_t sig;
+
+	if (m->type != AGENT_SIGNAL || m->len != AGENT_SIGNAL_LEN)
+		return -EPROTO;
+	sig = fabric_get_be32(m->data);
+	return sig >= 1 && sig < 128 ? (int)sig : -EPROTO;
 }

@@ -81,6 +81,8 @@ enum agent_exit_how {
 	AGENT_EXITED = 0,
 	AGENT_SIGNALED = 1,
 };
+#define AGENT_EXIT_LEN 8   /* u32 how, u32 status or signal */
+#define AGENT_SIGNAL_LEN 4 /* u32 signal */
 
 /* A parsed frame; data points into the caller's buffer. */
 struct agent_msg {
@@ -150,5 +152,18 @@ int agent_exec_decode(const uint8_t *data, size_t len, struct agent_exec *ex);
 
 /* Frees what agent_exec_decode() allocated; NULL-safe. */
 void agent_exec_free(struct agent_exec *ex);
+
+/* EXIT's payload: how (AGENT_EXITED, AGENT_SIGNALED) and the status or
+ * the signal. */
+void agent_exit_encode(uint8_t out[AGENT_EXIT_LEN], enum agent_exit_how how,
+		       uint32_t val);
+/* The task's exit code an EXIT frame carries: its status (0-255), or 128+N
+ * for signal N. Returns it, or -EPROTO for anything else. */
+int agent_exit_decode(const struct agent_msg *m);
+
+/* SIGNAL's payload, and the signal a SIGNAL frame carries (1 to 127), or
+ * -EPROTO. */
+void agent_signal_encode(uint8_t out[AGENT_SIGNAL_LEN], int sig);
+int agent_signal_decode(const struct agent_msg *m);
 
 #endif

@@ -112,8 +112,9 @@ static int recv_msg(int port, struct agent_msg *m)
 
 static void fail(int port, const char *what)
 {
-	uint8_t code[8] = {0, 0, 0, AGENT_EXITED, 0, 0, 0, 125};
+	uint8_t code[AGENT_EXIT_LEN];
 
+	agent_exit_encode(code, AGENT_EXITED, 125);
 	agent_send(port, AGENT_ERROR, what, strlen(what));
 	agent_send(port, AGENT_EXIT, code, sizeof(code));
 }
@@ -256,8 +257,8 @@ static int handle_frame(struct session *s, const struct agent_msg *m)
 		power_off();
 		return -1;
 	case AGENT_SIGNAL: {
-		int sig = (int)((uint32_t)m->data[0] << 24 | m->data[1] << 16 |
-				m->data[2] << 8 | m->data[3]);
+		int sig = agent_signal_decode(m);
+
 		if (sig > 0 && sig < NSIG)
 			kill(-s->pid, sig);
 		return 0;
@@ -415,7 +416,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 {
 	struct session s = {.port = port, .sfd = sfd, .pmi = -1};
 	int in[2], out[2], err[2], pmi[2];
-	uint8_t code[8] = {0};
+	uint8_t code[AGENT_EXIT_LEN];
 	uint32_t how, val;
 	struct agent_exec cmd = *ex;
 	char fdvar[32];
@@ -476,11 +477,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	how = WIFSIGNALED(s.status) ? AGENT_SIGNALED : AGENT_EXITED;
 	val = how == AGENT_SIGNALED ? (uint32_t)WTERMSIG(s.status)
 				    : (uint32_t)WEXITSTATUS(s.status);
-	code[3] = (uint8_t)how;
-	code[4] = val >> 24;
-	code[5] = val >> 16;
-	code[6] = val >> 8;
-	code[7] = val;
+	agent_exit_encode(code, how, val);
 	return agent_send(port, AGENT_EXIT, code, sizeof(code));
 }
 

@@ -95,6 +95,11 @@
  * socket as this fd and speaks QEMU's stream protocol on it itself. */
 #define ENV_NET_FD "SLURMVM_NET_FD"
 
+/* The largest guest memory, in megabytes, anyone may ask for or a site
+ * may set (16 TiB): the one bound --vm-mem, SLURMVM_MEM, default_mem=,
+ * max_mem= and a snapshot's manifest are checked against. */
+#define LAUNCH_MEM_MB_MAX (1UL << 24)
+
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the
  * command. Documented in the README. */

@@ -13,6 +13,7 @@
 
 #include <jansson.h>
 
+#include "launcher/common/launch_env.h"
 #include "launcher/snapdir/manifest.h"
 
 /* The key of each kind of file in a rank's "files". */
@@ -159,7 +160,7 @@ static int read_rank(struct reader *rd, json_t *o, const char *field,
 		return -EINVAL;
 	r->rank = (uint32_t)n;
 	if (get_str(rd, o, "node", field, r->node, sizeof(r->node)) < 0 ||
-	    get_uint(rd, o, "mem_mb", field, 1UL << 24, &n) < 0)
+	    get_uint(rd, o, "mem_mb", field, LAUNCH_MEM_MB_MAX, &n) < 0)
 		return -EINVAL;
 	r->mem_mb = (unsigned long)n;
 	if (get_uint(rd, o, "cpus", field, 1024, &n) < 0)
