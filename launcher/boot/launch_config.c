@@ -206,7 +206,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 		return -EINVAL;
 	if (default_cpus > max_cpus)
 		default_cpus = max_cpus;
-	if (number(env, ENV_MEM, 512, LAUNCH_MEM_MB_MAX, &c->mem_mb, err, errlen) ||
+	if (number(env, ENV_MEM, 512, LAUNCH_MEM_MB_MAX, &c->mem_mb, err,
+		   errlen) ||
 	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
 	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,
 		   errlen) ||
