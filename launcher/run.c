@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fabric/addr.h"
 #include "launcher/agent/agent_setup.h"
 #include "launcher/boot/endpoint.h"
 #include "launcher/boot/guest_env.h"
@@ -390,7 +391,7 @@ int run_beside(struct launch *l)
 	const struct launch_config *c = l->c;
 	char ip[64], host[64], console[4300], qmp_path[4300];
 	char *extra[] = {ip, host, console, qmp_path, NULL};
-	uint32_t a = (uint32_t)c->rank + 1;
+	uint32_t a = fabric_addr_ip((uint32_t)c->rank);
 	char **env = run_env();
 	struct qmp *qmp;
 	int code = LAUNCH_EXIT_FAILED, fd = l->vm->qmp_fd;
@@ -406,9 +407,11 @@ int run_beside(struct launch *l)
 	}
 	if (l->topo && pin_vcpus(l, qmp) < 0)
 		goto out;
-	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=10.%u.%u.%u", a >> 16 & 255,
-		 a >> 8 & 255, a & 255);
-	snprintf(host, sizeof(host), "SLURMVM_GUEST_HOSTNAME=n%04lu", c->rank);
+	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=%u.%u.%u.%u", a >> 24,
+		 a >> 16 & 255, a >> 8 & 255, a & 255);
+	strcpy(host, "SLURMVM_GUEST_HOSTNAME=");
+	plan_hostname(c->rank, host + strlen(host),
+		      sizeof(host) - strlen(host));
 	snprintf(console, sizeof(console), "SLURMVM_CONSOLE=%s",
 		 l->vm->console);
 	snprintf(qmp_path, sizeof(qmp_path), "SLURMVM_QMP=%s", l->vm->user_qmp);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fabric/addr.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/boot/plan.h"
 
@@ -21,7 +22,8 @@ const char *plan_accel(const char *want, int kvm_module)
 
 void plan_hostname(unsigned long rank, char *buf, size_t len)
 {
-	snprintf(buf, len, "n%04lu", rank);
+	if (fabric_addr_hostname((uint32_t)rank, buf, len) < 0 && len)
+		buf[0] = 0;
 }
 
 struct argv_builder {
@@ -183,6 +185,107 @@ int plan_console_path(const char *pattern, const struct launch_config *c,
 	return 0;
 }
 
+/* The machine: name, accelerator, memory (the launcher's, when it holds
+ * it), vCPUs, and nothing implicit. */
+static void add_machine(struct argv_builder *b, const struct launch_config *c,
+			const char *accel, const struct plan_fds *fds)
+{
+	add(b, "%s", c->qemu);
+	add(b, "-name");
+	add(b, "slurm-vm.%lu.%lu.%lu,debug-threads=on", c->job_id, c->step_id,
+	    c->rank);
+	add(b, "-accel");
+	add(b, "%s", accel);
+	add(b, "-m");
+	add(b, "%lu", c->mem_mb);
+	/* Memory the launcher holds too, so it can save and restore it
+	 * itself (memory.h); QEMU's migration then skips it (restore.c). */
+	if (fds->memory >= 0) {
+		add(b, "-object");
+		add(b,
+		    "memory-backend-file,id=slurmvm-memory,size=%luM,"
+		    "mem-path=/proc/self/fd/%d,share=on",
+		    c->mem_mb, fds->memory);
+		add(b, "-machine");
+		add(b, "memory-backend=slurmvm-memory");
+	}
+	add(b, "-smp");
+	add(b, "%lu", c->cpus);
+	/* Nothing implicit: no default NIC, VGA, monitor or user config. */
+	add(b, "-nodefaults");
+	add(b, "-no-user-config");
+	add(b, "-display");
+	add(b, "none");
+	add(b, "-no-reboot");
+}
+
+/* The console, the launcher's and the user's QMP, the agent's channel. */
+static void add_channels(struct argv_builder *b, const char *con,
+			 const char *uq, const struct plan_fds *fds)
+{
+	add(b, "-chardev");
+	add(b, "file,id=console,path=%s", con ? con : "");
+	add(b, "-serial");
+	add(b, "chardev:console");
+	add(b, "-chardev");
+	add(b, "socket,id=qmp,fd=%d", fds->qmp);
+	add(b, "-mon");
+	add(b, "chardev=qmp,mode=control");
+	add(b, "-chardev");
+	add(b, "socket,id=user-qmp,path=%s,server=on,wait=off", uq ? uq : "");
+	add(b, "-mon");
+	add(b, "chardev=user-qmp,mode=control");
+	add(b, "-device");
+	add(b, "virtio-serial-pci,id=vser");
+	add(b, "-chardev");
+	add(b, "socket,id=agent,fd=%d", fds->agent);
+	add(b, "-device");
+	add(b, "virtserialport,bus=vser.0,chardev=agent,name=%s",
+	    AGENT_PORT_NAME);
+}
+
+/* The fabric NIC: QEMU's stream netdev on a socket the launcher's fabric
+ * holds the other end of, with the rank's MAC (fabric/addr.h). */
+static void add_nic(struct argv_builder *b, const struct launch_config *c,
+		    const struct plan_fds *fds)
+{
+	uint8_t mac[FABRIC_MAC_LEN];
+
+	if (fabric_addr_mac((uint32_t)c->rank, mac) < 0) {
+		b->oom = 1; /* no such rank: plan nothing */
+		return;
+	}
+	add(b, "-netdev");
+	add(b, "stream,id=net0,server=off,addr.type=fd,addr.str=%d", fds->net);
+	add(b, "-device");
+	add(b,
+	    "virtio-net-pci,netdev=net0,mac=%02x:%02x:%02x:%02x:%02x:%02x,"
+	    "romfile=",
+	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
+/* A kernel to boot directly, and a restored guest's wait for its state. */
+static void add_boot(struct argv_builder *b, const struct launch_config *c)
+{
+	if (c->kernel) {
+		add(b, "-kernel");
+		add(b, "%s", c->kernel);
+		if (c->initrd) {
+			add(b, "-initrd");
+			add(b, "%s", c->initrd);
+		}
+		add(b, "-append");
+		add(b, "console=ttyS0 quiet panic=-1%s%s", c->append ? " " : "",
+		    c->append ? c->append : "");
+	}
+	/* Restored: paused, waiting for the saved state (restore.c). */
+	if (c->restore) {
+		add(b, "-incoming");
+		add(b, "defer");
+		add(b, "-S");
+	}
+}
+
 char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		      const struct plan_disk *disks, size_t ndisks,
 		      const char *console, const char *user_qmp,
@@ -194,83 +297,14 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 
 	if (!con || !uq)
 		b.oom = 1;
-	add(&b, "%s", c->qemu);
-	add(&b, "-name");
-	add(&b, "slurm-vm.%lu.%lu.%lu,debug-threads=on", c->job_id, c->step_id,
-	    c->rank);
-	add(&b, "-accel");
-	add(&b, "%s", accel);
-	add(&b, "-m");
-	add(&b, "%lu", c->mem_mb);
-	/* Memory the launcher holds too, so it can save and restore it
-	 * itself (memory.h); QEMU's migration then skips it (restore.c). */
-	if (fds->memory >= 0) {
-		add(&b, "-object");
-		add(&b,
-		    "memory-backend-file,id=slurmvm-memory,size=%luM,"
-		    "mem-path=/proc/self/fd/%d,share=on",
-		    c->mem_mb, fds->memory);
-		add(&b, "-machine");
-		add(&b, "memory-backend=slurmvm-memory");
-	}
-	add(&b, "-smp");
-	add(&b, "%lu", c->cpus);
-	/* Nothing implicit: no default NIC, VGA, monitor or user config. */
-	add(&b, "-nodefaults");
-	add(&b, "-no-user-config");
-	add(&b, "-display");
-	add(&b, "none");
-	add(&b, "-no-reboot");
-	add(&b, "-chardev");
-	add(&b, "file,id=console,path=%s", con ? con : "");
-	add(&b, "-serial");
-	add(&b, "chardev:console");
-	add(&b, "-chardev");
-	add(&b, "socket,id=qmp,fd=%d", fds->qmp);
-	add(&b, "-mon");
-	add(&b, "chardev=qmp,mode=control");
-	add(&b, "-chardev");
-	add(&b, "socket,id=user-qmp,path=%s,server=on,wait=off", uq ? uq : "");
-	add(&b, "-mon");
-	add(&b, "chardev=user-qmp,mode=control");
-	add(&b, "-device");
-	add(&b, "virtio-serial-pci,id=vser");
-	add(&b, "-chardev");
-	add(&b, "socket,id=agent,fd=%d", fds->agent);
-	add(&b, "-device");
-	add(&b, "virtserialport,bus=vser.0,chardev=agent,name=%s",
-	    AGENT_PORT_NAME);
-	/* The fabric NIC: QEMU's stream netdev on a socket the launcher's
-	 * fabric holds the other end of. */
-	add(&b, "-netdev");
-	add(&b, "stream,id=net0,server=off,addr.type=fd,addr.str=%d", fds->net);
-	add(&b, "-device");
-	add(&b,
-	    "virtio-net-pci,netdev=net0,mac=52:55:%02lx:%02lx:%02lx:%02lx,"
-	    "romfile=",
-	    (c->rank >> 24) & 0xff, (c->rank >> 16) & 0xff,
-	    (c->rank >> 8) & 0xff, c->rank & 0xff);
+	add_machine(&b, c, accel, fds);
+	add_channels(&b, con, uq, fds);
+	add_nic(&b, c, fds);
 	for (i = 0; i < ndisks; i++)
 		add_disk(&b, &disks[i]);
 	if (c->mounts)
 		add_mounts(&b, c->mounts);
-	if (c->kernel) {
-		add(&b, "-kernel");
-		add(&b, "%s", c->kernel);
-		if (c->initrd) {
-			add(&b, "-initrd");
-			add(&b, "%s", c->initrd);
-		}
-		add(&b, "-append");
-		add(&b, "console=ttyS0 quiet panic=-1%s%s",
-		    c->append ? " " : "", c->append ? c->append : "");
-	}
-	/* Restored: paused, waiting for the saved state (restore.c). */
-	if (c->restore) {
-		add(&b, "-incoming");
-		add(&b, "defer");
-		add(&b, "-S");
-	}
+	add_boot(&b, c);
 	if (c->qemu_args)
 		add_split(&b, c->qemu_args);
 	free(con);

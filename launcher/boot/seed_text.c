@@ -50,7 +50,10 @@ static const char merge_type[] =
 
 static void put_hostname(FILE *f, unsigned long rank)
 {
-	fprintf(f, "n%04lu", rank);
+	char name[FABRIC_HOSTNAME_MAX];
+
+	if (fabric_addr_hostname((uint32_t)rank, name, sizeof(name)) > 0)
+		fputs(name, f);
 }
 
 /* One ssh key line as a YAML double-quoted scalar; a line with control
