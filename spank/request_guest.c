@@ -167,8 +167,8 @@ static int check_value(enum request_field f, char *buf, size_t len,
 		return policy_mem(site, v, label, err, errlen);
 	}
 	if (f == REQ_CPUS) {
-		if (check_count(buf, 1024, "vCPUs", "--vm-cpus", "2", label, &v,
-				err, errlen) < 0)
+		if (check_count(buf, LAUNCH_CPUS_MAX, "vCPUs", "--vm-cpus", "2",
+				label, &v, err, errlen) < 0)
 			return -EINVAL;
 		return policy_cpus(site, v, label, err, errlen);
 	}

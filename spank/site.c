@@ -40,12 +40,12 @@ static const struct key keys[] = {
     STR(default_initrd, PATH),
     STR(default_append, TEXT),
     NUM(default_mem, LAUNCH_MEM_MB_MAX),
-    NUM(boot_timeout, 86400),
+    NUM(boot_timeout, LAUNCH_BOOT_TIMEOUT_MAX_S),
     STR(fabric, FABRIC),
-    NUM(fabric_mtu, 65521),
+    NUM(fabric_mtu, LAUNCH_MTU_MAX),
     STR(image_dirs, PATHS),
     NUM(max_mem, LAUNCH_MEM_MB_MAX),
-    NUM(max_cpus, 1024),
+    NUM(max_cpus, LAUNCH_CPUS_MAX),
     {"allow_qemu_args", YESNO, offsetof(struct site_config, allow_qemu_args), 0,
      0},
     STR(mounts, TEXT),
@@ -61,13 +61,13 @@ static void set_defaults(struct site_config *s)
 	snprintf(s->launcher, sizeof(s->launcher), "%s",
 		 SLURM_VM_LAUNCHER_PATH);
 	snprintf(s->helper, sizeof(s->helper), "%s", SLURM_VM_HELPER_PATH);
-	snprintf(s->qemu, sizeof(s->qemu), "qemu-system-x86_64");
+	snprintf(s->qemu, sizeof(s->qemu), "%s", LAUNCH_QEMU_DEFAULT);
 	snprintf(s->accel, sizeof(s->accel), "auto");
-	snprintf(s->rundir, sizeof(s->rundir), "/tmp");
-	s->default_mem = 512;
-	s->boot_timeout = 300;
+	snprintf(s->rundir, sizeof(s->rundir), "%s", LAUNCH_RUNDIR_DEFAULT);
+	s->default_mem = LAUNCH_MEM_MB_DEFAULT;
+	s->boot_timeout = LAUNCH_BOOT_TIMEOUT_S;
 	snprintf(s->fabric, sizeof(s->fabric), "auto");
-	s->fabric_mtu = 1500;
+	s->fabric_mtu = LAUNCH_MTU_DEFAULT;
 	s->mount_cwd = 1;
 }
 

@@ -141,11 +141,9 @@ static int check_mounts(const char *mounts, char *err, size_t errlen)
 	return 0;
 }
 
-int config_from_env(struct launch_config *c, char *const env[],
-		    unsigned long default_cpus, char *err, size_t errlen)
+/* The string settings, with their defaults. */
+static void strings_from_env(struct launch_config *c, char *const env[])
 {
-	unsigned long max_cpus;
-
 	memset(c, 0, sizeof(*c));
 	c->image = env_lookup(env, ENV_IMAGE);
 	c->kernel = env_lookup(env, ENV_KERNEL);
@@ -173,11 +171,19 @@ int config_from_env(struct launch_config *c, char *const env[],
 	if (!c->node)
 		c->node = "localhost";
 	if (!c->qemu)
-		c->qemu = "qemu-system-x86_64";
+		c->qemu = LAUNCH_QEMU_DEFAULT;
 	if (!c->accel)
 		c->accel = "auto";
 	if (!c->rundir)
-		c->rundir = "/tmp";
+		c->rundir = LAUNCH_RUNDIR_DEFAULT;
+}
+
+int config_from_env(struct launch_config *c, char *const env[],
+		    unsigned long default_cpus, char *err, size_t errlen)
+{
+	unsigned long max_cpus;
+
+	strings_from_env(c, env);
 	c->pin = !env_lookup(env, ENV_PIN) ||
 		 strcmp(env_lookup(env, ENV_PIN), "none");
 	c->pmi = !env_lookup(env, ENV_PMI) ||
@@ -202,16 +208,19 @@ int config_from_env(struct launch_config *c, char *const env[],
 			 ENV_ARGV0);
 		return -EINVAL;
 	}
-	if (number(env, ENV_MAX_CPUS, 1024, 1024, &max_cpus, err, errlen))
+	if (number(env, ENV_MAX_CPUS, LAUNCH_CPUS_MAX, LAUNCH_CPUS_MAX,
+		   &max_cpus, err, errlen))
 		return -EINVAL;
 	if (default_cpus > max_cpus)
 		default_cpus = max_cpus;
-	if (number(env, ENV_MEM, 512, LAUNCH_MEM_MB_MAX, &c->mem_mb, err,
+	if (number(env, ENV_MEM, LAUNCH_MEM_MB_DEFAULT, LAUNCH_MEM_MB_MAX,
+		   &c->mem_mb, err, errlen) ||
+	    number(env, ENV_CPUS, default_cpus, LAUNCH_CPUS_MAX, &c->cpus, err,
 		   errlen) ||
-	    number(env, ENV_CPUS, default_cpus, 1024, &c->cpus, err, errlen) ||
-	    number(env, ENV_BOOT_TIMEOUT, 300, 86400, &c->boot_timeout, err,
-		   errlen) ||
-	    number(env, ENV_MTU, 1500, 65521, &c->mtu, err, errlen) ||
+	    number(env, ENV_BOOT_TIMEOUT, LAUNCH_BOOT_TIMEOUT_S,
+		   LAUNCH_BOOT_TIMEOUT_MAX_S, &c->boot_timeout, err, errlen) ||
+	    number(env, ENV_MTU, LAUNCH_MTU_DEFAULT, LAUNCH_MTU_MAX, &c->mtu,
+		   err, errlen) ||
 	    number(env, "SLURM_STEP_NUM_TASKS", 1, 16777213, &c->nranks, err,
 		   errlen) ||
 	    number(env, "SLURM_JOB_ID", 0, ~0UL, &c->job_id, err, errlen))

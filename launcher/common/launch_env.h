@@ -95,10 +95,21 @@
  * socket as this fd and speaks QEMU's stream protocol on it itself. */
 #define ENV_NET_FD "SLURMVM_NET_FD"
 
-/* The largest guest memory, in megabytes, anyone may ask for or a site
- * may set (16 TiB): the one bound --vm-mem, SLURMVM_MEM, default_mem=,
- * max_mem= and a snapshot's manifest are checked against. */
+/*
+ * Defaults and limits: the one home of each, for the plugin (site.c,
+ * request checks) and the launcher (launch_config.c) alike.
+ * LAUNCH_MEM_MB_MAX bounds --vm-mem, SLURMVM_MEM, default_mem=, max_mem=
+ * and a snapshot's manifest (16 TiB).
+ */
 #define LAUNCH_MEM_MB_MAX (1UL << 24)
+#define LAUNCH_MEM_MB_DEFAULT 512
+#define LAUNCH_CPUS_MAX 1024
+#define LAUNCH_BOOT_TIMEOUT_S 300
+#define LAUNCH_BOOT_TIMEOUT_MAX_S 86400
+#define LAUNCH_MTU_DEFAULT 1500
+#define LAUNCH_MTU_MAX 65521
+#define LAUNCH_QEMU_DEFAULT "qemu-system-x86_64"
+#define LAUNCH_RUNDIR_DEFAULT "/tmp"
 
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the
