@@ -82,7 +82,7 @@ is "$got" "fabric/up.c: launcher/common/parse.h;launcher/boot/vm.c: fabric/fabri
 	"the check finds each kind of wrong include in a scratch tree"
 
 bad=$(violations "$top_srcdir")
-diag $bad
+diag "$bad"
 is "$bad" "" "every include of the tree keeps to the layers"
 n=$(find "$top_srcdir/fabric" "$top_srcdir/launcher" "$top_srcdir/spank" -name '*.[ch]' | xargs grep -ho '^#include "[^"]*/[^"]*"' | wc -l)
 ok "$([ "$n" -gt 100 ]; echo $?)" "and it read them ($n includes with a folder)"
