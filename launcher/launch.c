@@ -487,17 +487,20 @@ int main(int argc, char *argv[])
 	if (c.restore &&
 	    restore_memory(&rs, vm.memory_fd, err, sizeof(err)) < 0)
 		goto cleanup;
+	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
+		goto cleanup;
 	/* Before the fabric: the service keeps the PMIx that the fabric's
-	 * bootstrap leaves (pmi_step.h). */
+	 * bootstrap leaves (pmi_step.h). After QEMU's fork: PMIx starts
+	 * threads. */
 	if (c.pmi && !c.host && !c.restore) {
 		pmi_service =
 		    pmi_step_create((unsigned)c.rank, (unsigned)c.nranks,
 				    c.job_id, c.step_id, err, sizeof(err));
-		if (!pmi_service)
+		if (!pmi_service) {
+			stop_guest(&vm, &c, 0);
 			goto cleanup;
+		}
 	}
-	if (vm_start(&vm, &c, accel, err, sizeof(err)) < 0)
-		goto cleanup;
 	/* The guest boots while the fabric bootstraps. */
 	fabric = join_fabric(vm.net_fd, &c, c.restore ? &rs : NULL, err,
 			     sizeof(err));
