@@ -330,10 +330,11 @@ static void report_result(struct launch *l, int code, long t0)
 }
 
 /*
- * The PMI service for the command in the guest (pmi_step.h), before the
- * fabric: it keeps the PMIx reference the fabric's bootstrap leaves. A
- * restored guest's command is past its wire-up; host mode runs on the
- * node. Returns 0, or -1 with l->err set.
+ * The PMI service for the command in the guest (pmi_step.h): after
+ * QEMU's fork, since PMIx starts threads, and before the fabric, since it
+ * keeps the PMIx reference the fabric's bootstrap leaves. A restored
+ * guest's command is past its wire-up; host mode runs on the node.
+ * Returns 0, or -1 with l->err set (the guest is then stopped).
  */
 static int pmi_up(struct launch *l)
 {
@@ -381,11 +382,14 @@ int main(int argc, char *argv[])
 		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
 		return run_endpoint(&c, l.sfd, argv);
-	if (pmi_up(&l) == 0 && guest_up(&l, &c, accel) == 0) {
-		/* The guest boots while the fabric bootstraps. */
-		l.fabric =
-		    join_fabric(l.vm->net_fd, &c, l.rs, l.err, sizeof(l.err));
-		l.vm->net_fd = -1;
+	if (guest_up(&l, &c, accel) == 0) {
+		/* The guest boots while the PMI service (after QEMU's fork:
+		 * PMIx starts threads) and the fabric come up. */
+		if (pmi_up(&l) == 0) {
+			l.fabric = join_fabric(l.vm->net_fd, &c, l.rs, l.err,
+					       sizeof(l.err));
+			l.vm->net_fd = -1;
+		}
 		if (l.fabric)
 			code = c.host ? run_beside(&l) : run_guest(&l);
 		stop_guest(l.vm, &c, l.fabric != NULL);

@@ -30,6 +30,26 @@ out=$(vsrun -n1 --vm-pmi=pmix true 2>&1)
 ok "$([ $? -ne 0 ]; echo $?)" "--vm-pmi=pmix is refused"
 like "$out" "vm-pmi=pmix: give pmi1" "naming the choices"
 
+# The service keeps PMIx open for the whole step: a launcher killed
+# (SIGKILL, no PMIx_Finalize) must still not cancel the other ranks.
+vsrun -N2 -n2 -J t63-kill sh -c 'sleep 25; echo "rank $SLURM_PROCID survived"' \
+	>"$TESTS_DIR/t63.kill.out" 2>&1 &
+step=$!
+rank1() {
+	for p in $(pgrep -x slurm-vm-launch); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_PROCID=1" &&
+			echo "$p" && return 0
+	done
+	return 1
+}
+wait_for 120 rank1
+sleep 15 # past the fabric's bootstrap: rank 1 holds PMIx alone now
+kill -9 "$(rank1)"
+wait "$step"
+like "$(cat "$TESTS_DIR/t63.kill.out")" "^rank 0 survived" \
+	"rank 0 runs on after rank 1's launcher is killed holding PMIx"
+assert_clean "killed launcher"
+
 # A command that breaks the protocol gets its PMI socket closed, with the
 # reason on stderr naming the rank; the command and the launcher go on.
 out=$(vsrun -n1 sh -c '

@@ -79,9 +79,10 @@ struct pmi_step *pmi_step_create(unsigned rank, unsigned size,
 		rc = PMIx_Init(&p->me, NULL, 0);
 		if (rc != PMIX_SUCCESS) {
 			snprintf(err, errlen,
-				 "PMI: PMIx_Init: %s (the PMI service runs "
-				 "over Slurm's PMIx; or turn it off with "
-				 "--vm-pmi=none)",
+				 "PMI: PMIx_Init: %s (the PMI service and "
+				 "the fabric need Slurm's PMIx: the mpi/pmix "
+				 "plugin with libpmix-dev, and no --mpi other "
+				 "than pmix)",
 				 PMIx_Error_string(rc));
 			goto fail;
 		}

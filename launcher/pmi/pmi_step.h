@@ -16,9 +16,10 @@
  * finalizing does not cancel the step (measured: the other rank of a
  * two-node step runs on and exits 0), so keeping it open is safe.
  *
- * Lifecycle: pmi_step_create() before the fabric joins (it takes PMIx
- * when the step has more than one task); pmi_step_env() adds PMI_RANK and
- * PMI_SIZE to the command's environment (the agent adds PMI_FD); the
+ * Lifecycle: pmi_step_create() after QEMU starts and before the fabric
+ * joins (it takes PMIx when the step has more than one task);
+ * pmi_step_env() adds PMI_RANK and PMI_SIZE to the command's environment
+ * (the agent adds PMI_FD); the
  * session hands PMI frames to pmi_step_input(), sends what
  * pmi_step_next() gives, and calls pmi_step_on_event() when
  * pmi_step_fd() is readable; pmi_step_destroy() leaves PMIx.
