@@ -10,7 +10,7 @@ launcher_common_libcommon_la_SOURCES = launcher/common/launch_env.h \
 	launcher/common/parse.h launcher/common/safefile.c \
 	launcher/common/safefile.h launcher/common/file_tail.c \
 	launcher/common/file_tail.h launcher/common/loop.c \
-	launcher/common/loop.h
+	launcher/common/loop.h launcher/common/io.c launcher/common/io.h
 COMMON_LIBS = launcher/common/libcommon.la
 
 # agent: the launcher-agent protocol (the static agent links it too).

@@ -33,6 +33,7 @@
 #include "launcher/agent/agent_proto.h"
 #include "launcher/common/clock.h"
 #include "launcher/common/file_tail.h"
+#include "launcher/common/io.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/report/report.h"
 #include "launcher/session.h"
@@ -193,20 +194,6 @@ static void read_stdin(struct session *s)
 	queue(s, AGENT_STDIN, buf, (size_t)n);
 }
 
-static void print_guest_text(const struct agent_msg *m)
-{
-	char text[512];
-	size_t i, n = m->len < sizeof(text) - 1 ? m->len : sizeof(text) - 1;
-
-	for (i = 0; i < n; i++) {
-		unsigned char ch = m->data[i];
-
-		text[i] = (ch >= 32 && ch < 127) || ch == '\n' ? (char)ch : '?';
-	}
-	text[n] = 0;
-	fprintf(stderr, "%s\n", text);
-}
-
 /* Returns 1 with *code set on EXIT, 0 to go on, -EPROTO. */
 static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 {
@@ -217,9 +204,13 @@ static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 	case AGENT_STDERR:
 		write_out(s, 2, m->data, m->len);
 		return 0;
-	case AGENT_ERROR:
-		print_guest_text(m);
+	case AGENT_ERROR: {
+		char text[512];
+
+		agent_error_text(m, text, sizeof(text));
+		fprintf(stderr, "%s\n", text);
 		return 0;
+	}
 	case AGENT_PMI: /* without a service, nobody asked for it: ignored */
 		if (s->pmi)
 			pmi_step_input(s->pmi, m->data, m->len);
@@ -273,32 +264,6 @@ static int handle_frames(struct session *s, int *code)
 			break;
 	}
 	return r;
-}
-
-/* Writes n bytes to the non-blocking fd, waiting for room until until
- * (ms). Returns 0, -ETIMEDOUT or -errno. */
-static int write_until(int fd, const uint8_t *p, size_t n, long until)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-		struct pollfd pfd = {.fd = fd, .events = POLLOUT};
-		long left;
-
-		if (w > 0) {
-			p += w;
-			n -= (size_t)w;
-			continue;
-		}
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0 && errno != EAGAIN)
-			return -errno;
-		left = until - now_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		poll(&pfd, 1, (int)left);
-	}
-	return 0;
 }
 
 int session_poweroff(struct session *s, int agent_fd, int timeout_ms)

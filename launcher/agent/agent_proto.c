@@ -246,3 +246,18 @@ int agent_signal_decode(const struct agent_msg *m)
 	sig = fabric_get_be32(m->data);
 	return sig >= 1 && sig < 128 ? (int)sig : -EPROTO;
 }
+
+void agent_error_text(const struct agent_msg *m, char *out, size_t len)
+{
+	size_t i, n;
+
+	if (!len)
+		return;
+	n = m->len < len - 1 ? m->len : len - 1;
+	for (i = 0; i < n; i++) {
+		unsigned char ch = m->data[i];
+
+		out[i] = (ch >= 32 && ch < 127) || ch == '\n' ? (char)ch : '?';
+	}
+	out[n] = 0;
+}

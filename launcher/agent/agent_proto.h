@@ -161,6 +161,11 @@ void agent_exit_encode(uint8_t out[AGENT_EXIT_LEN], enum agent_exit_how how,
  * for signal N. Returns it, or -EPROTO for anything else. */
 int agent_exit_decode(const struct agent_msg *m);
 
+/* ERROR's text (a message from the agent for the user) made printable
+ * into out (len bytes, NUL-terminated): other bytes than printable ASCII
+ * and newlines become '?'. */
+void agent_error_text(const struct agent_msg *m, char *out, size_t len);
+
 /* SIGNAL's payload, and the signal a SIGNAL frame carries (1 to 127), or
  * -EPROTO. */
 void agent_signal_encode(uint8_t out[AGENT_SIGNAL_LEN], int sig);

@@ -258,6 +258,27 @@ static int do_abort(struct pmi_server *s, const struct pmi_line *l)
 }
 
 /* Handles one request line (no newline). */
+/* A line of a multi-line command (mcmd=spawn...endcmd): counted, bounded,
+ * and the whole command refused at its end. */
+static int multi_line(struct pmi_server *s, const char *line, size_t len,
+		      char *err, size_t errlen)
+{
+	if (len == 6 && !memcmp(line, "endcmd", 6)) {
+		s->multi = 0;
+		return reply(s, "cmd=%s_result rc=-1 msg=%s\n",
+			     s->multi_spawn ? "spawn" : "mcmd",
+			     s->multi_spawn ? "spawn_is_not_supported_in_guests"
+					    : "unknown_command");
+	}
+	if (++s->multi_lines > PMI_MULTI_LINES_MAX) {
+		snprintf(err, errlen,
+			 "a multi-line command of more than %d lines",
+			 PMI_MULTI_LINES_MAX);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 static int handle(struct pmi_server *s, const char *line, size_t len, char *err,
 		  size_t errlen)
 {
@@ -266,23 +287,8 @@ static int handle(struct pmi_server *s, const char *line, size_t len, char *err,
 	const char *cmd;
 	int r;
 
-	if (s->multi) {
-		if (len == 6 && !memcmp(line, "endcmd", 6)) {
-			s->multi = 0;
-			return reply(s, "cmd=%s_result rc=-1 msg=%s\n",
-				     s->multi_spawn ? "spawn" : "mcmd",
-				     s->multi_spawn
-					 ? "spawn_is_not_supported_in_guests"
-					 : "unknown_command");
-		}
-		if (++s->multi_lines > PMI_MULTI_LINES_MAX) {
-			snprintf(err, errlen,
-				 "a multi-line command of more than %d lines",
-				 PMI_MULTI_LINES_MAX);
-			return -E2BIG;
-		}
-		return 0;
-	}
+	if (s->multi)
+		return multi_line(s, line, len, err, errlen);
 	r = pmi_line_parse(line, len, &l, err, errlen);
 	if (r < 0)
 		return r;
