@@ -321,11 +321,11 @@ void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 
 	if (p->dead)
 		return;
-	p->spoke = 1;
-	if (!len) { /* the command closed its socket */
+	if (!len) { /* the command closed its socket (or ended) */
 		p->dead = p->close_sent = 1;
 		return;
 	}
+	p->spoke = 1;
 	if (len > sizeof(p->backlog) - p->backlog_len) {
 		snprintf(why, sizeof(why),
 			 "the command sent more than %d bytes of requests "
