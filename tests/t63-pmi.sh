@@ -114,4 +114,5 @@ rc=$?
 ok "$([ "$rc" -ne 0 ]; echo $?)" "rank 1 killed after MPI_Init fails the step (exit $rc)"
 like "$out" "rank 1: PMI: the command ended \(exit code 137\) without PMI finalize" \
 	"with a message naming rank 1"
+rm -f "$TESTS_DIR/t63.mpi_check" "$TESTS_DIR/t63.kill.out"
 assert_clean "MPI jobs"
