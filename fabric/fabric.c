@@ -294,8 +294,9 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 		goto fail;
 	}
 	/* PMIx has done the fabric's part: it drops its reference. The PMI
-	 * service may hold one of its own (launcher/pmi/pmi_step.h: a
-	 * launcher killed while holding PMIx does not cancel the step). */
+	 * service may hold one of its own (launcher/pmi/pmi_step.h); without
+	 * it, a launcher that dies later is not a PMIx client lost mid-job,
+	 * for which Slurm would cancel the whole step. */
 	boot_finalize();
 	f->bootstrap_ms = fabric_now_ms() - t0;
 	return f;

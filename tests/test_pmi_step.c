@@ -110,6 +110,7 @@ int main(void)
 
 	/* How the command ended. */
 	p = pmi_step_create(0, 1, 42, 3, err, sizeof(err));
+	pmi_step_input(p, NULL, 0); /* its socket closes as it exits */
 	ok(pmi_step_exited(p, 0) == 0,
 	   "a command that never spoke PMI ends the step in no way");
 	pmi_step_destroy(p);

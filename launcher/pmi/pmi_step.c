@@ -11,9 +11,9 @@
 
 #include <pmix.h>
 
-#include "launcher/pmi/pmi_server.h"
-#include "launcher/pmi/pmi_step.h"
-#include "launcher/pmi/pmi_wire.h"
+#include "pmi_server.h"
+#include "pmi_step.h"
+#include "pmi_wire.h"
 
 struct pmi_step {
 	struct pmi_server *srv;
@@ -321,7 +321,7 @@ void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 
 	if (p->dead)
 		return;
-	if (!len) { /* the command closed its socket (or never used it) */
+	if (!len) { /* the command closed its socket (or ended) */
 		p->dead = p->close_sent = 1;
 		return;
 	}

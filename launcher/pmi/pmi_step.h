@@ -10,11 +10,11 @@
  * collected data is exactly a barrier with an all-gather, and its time
  * limit is Slurm's (SLURM_PMIX_TIMEOUT, 300 s by default). The service
  * takes its own PMIx reference before the fabric's bootstrap, so the
- * fabric's PMIx_Finalize leaves PMIx open for it. Leaving PMIx early
- * used to be what kept one task's death from cancelling the step; with
- * Slurm 22.05 and PMIx 4 on this platform, a client killed without
- * finalizing does not cancel the step (measured: the other rank of a
- * two-node step runs on and exits 0), so keeping it open is safe.
+ * fabric's PMIx_Finalize leaves PMIx open for it. The price: a launcher
+ * killed while it holds PMIx makes Slurm cancel the whole step (t63
+ * measures it, Slurm 22.05, PMIx 4), which for MPI is what a lost rank
+ * means anyway; --vm-pmi=none keeps the old behaviour (the launchers
+ * leave PMIx after the fabric's bootstrap and the other ranks go on).
  *
  * Lifecycle: pmi_step_create() after QEMU starts and before the fabric
  * joins (it takes PMIx when the step has more than one task);
