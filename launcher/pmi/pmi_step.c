@@ -11,9 +11,9 @@
 
 #include <pmix.h>
 
-#include "pmi_server.h"
-#include "pmi_step.h"
-#include "pmi_wire.h"
+#include "launcher/pmi/pmi_server.h"
+#include "launcher/pmi/pmi_step.h"
+#include "launcher/pmi/pmi_wire.h"
 
 struct pmi_step {
 	struct pmi_server *srv;
