@@ -95,6 +95,11 @@
  * socket as this fd and speaks QEMU's stream protocol on it itself. */
 #define ENV_NET_FD "SLURMVM_NET_FD"
 
+/* Tests only (the plugin never sets it): caps QEMU's migration at this
+ * many bytes/s, so that a save takes long on any disk and a test can stop
+ * the step in the middle of one (t98). */
+#define ENV_TEST_SAVE_BPS "SLURMVM_TEST_SAVE_BPS"
+
 /*
  * Defaults and limits: the one home of each, for the plugin (site.c,
  * request checks) and the launcher (launch_config.c) alike.

@@ -21,6 +21,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "launcher/common/launch_env.h"
 #include "launcher/common/clock.h"
 #include "launcher/boot/memory.h"
 #include "launcher/snapdir/snapdir.h"
@@ -28,12 +29,6 @@
 
 #define MIGRATE_BANDWIDTH (1ULL << 40) /* bytes/s: no cap */
 #define COPY_CHUNK (4u << 20)
-/*
- * Tests only (the plugin never sets it): caps QEMU's migration at this
- * many bytes/s, so that a save takes long on any disk and a test can stop
- * the step in the middle of one.
- */
-#define TEST_SAVE_BPS "SLURMVM_TEST_SAVE_BPS"
 
 /* True when dir's file system has (next to) no room left: QEMU only says
  * its writer failed. */
@@ -174,7 +169,7 @@ static int open_dir(struct snapshot *sn, char *err, size_t errlen)
 
 static json_int_t bandwidth(void)
 {
-	const char *s = getenv(TEST_SAVE_BPS);
+	const char *s = getenv(ENV_TEST_SAVE_BPS);
 	char *end;
 	long long n;
 
