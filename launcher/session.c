@@ -531,7 +531,8 @@ static int begin_relay(struct session *s)
 	if (!s->agent.loop && (r = loop_add(s->loop, &s->agent, EPOLLIN)) < 0)
 		return r;
 	s->phase = RUN;
-	if (s->pmi && !s->pmi_ev.loop &&
+	/* A step of one task has no exchange to wait for: no fd. */
+	if (s->pmi && s->pmi_ev.fd >= 0 && !s->pmi_ev.loop &&
 	    (r = loop_add(s->loop, &s->pmi_ev, EPOLLIN)) < 0)
 		return r;
 	if (s->stdin_fd >= 0 && loop_add(s->loop, &s->in, EPOLLIN) < 0)
