@@ -1,0 +1,57 @@
+#!/bin/sh
+# A real MPI program (MPICH) in guests under srun alone, 4 ranks on 2
+# nodes: NOT in make check. On this lab, in the merged tree, the ranks wire
+# up through the PMI service (each gets its rank, size and the Allreduce
+# where it gets that far), but UCX's TCP connections between the guests
+# time out ("connection establishment ... was unsuccessful"), so the run
+# fails; on the PMI service's own branch it passed. Kept to reproduce that.
+#   flock /work/lab.lock make check TESTS=tests/t64-mpi.sh   (or run it by hand)
+. "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+lab_start 2
+# A real MPI program (MPICH, the host's, reached over 9p: the guests mount
+# the host's root read-only and run it chrooted), 4 ranks on 2 nodes.
+command -v mpicc >/dev/null || {
+	ok 0 "# SKIP no mpicc (apt-get install mpich libmpich-dev)"
+	exit 0
+}
+PG=$TESTS_DIR/pmi-guest
+"$top_srcdir/contrib/slurm-vm-mkguest" --agent "$AGENT" --out "$PG" \
+	--extra-modules "9p 9pnet_virtio" >"$TESTS_DIR/t63-guest.log" 2>&1 ||
+	{ echo "Bail out! cannot build the 9p guest"; exit 1; }
+mpicc -o "$TESTS_DIR/t63.mpi_check" "$top_srcdir/tests/mpi_check.c" ||
+	{ echo "Bail out! mpicc cannot build tests/mpi_check.c"; exit 1; }
+set_plugstack "$(plugstack_line) allow_qemu_args=yes"
+inhost='mkdir -p /host &&
+mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=262144 hostroot /host &&
+mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys &&
+mount -t devtmpfs devtmpfs /host/dev && mkdir -p /host/dev/shm &&
+mount -t tmpfs tmpfs /host/dev/shm &&
+exec chroot /host env TMPDIR=/dev/shm "$@"'
+mpirun_vm() { # NODES TASKS ARGS...
+	local nodes=$1 tasks=$2
+	shift 2
+	srun -Q -t 8 -N"$nodes" -n"$tasks" --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
+		--vm-mem=384 --vm-qemu-args="-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
+		sh -c "$inhost" sh "$TESTS_DIR/t63.mpi_check" "$@"
+}
+t0=$(date +%s)
+out=$(mpirun_vm 2 4 2>&1)
+rc=$?
+diag "srun -N2 -n4 of the MPI program: $(($(date +%s) - t0)) s"
+is "$rc" 0 "srun -N2 -n4 of an MPI program in guests exits 0"
+for r in 0 1 2 3; do
+	like "$out" "^mpi rank $r of 4 on n000$r procid $r sum 6 right$" \
+		"rank $r: MPI_Comm_rank is SLURM_PROCID, in guest n000$r, and MPI_Allreduce gives 6"
+done
+[ "$rc" = 0 ] || diag "$out"
+out=$(mpirun_vm 2 4 2 2>&1)
+rc=$?
+ok "$([ "$rc" -ne 0 ]; echo $?)" "MPI_Abort(..., 7) in rank 2 fails the step (exit $rc)"
+like "$out" "rank 2: PMI: the command aborted with exit code 7" "with a message naming rank 2 and the code"
+out=$(mpirun_vm 2 4 1 die 2>&1)
+rc=$?
+ok "$([ "$rc" -ne 0 ]; echo $?)" "rank 1 killed after MPI_Init fails the step (exit $rc)"
+like "$out" "rank 1: PMI: the command ended \(exit code 137\) without PMI finalize" \
+	"with a message naming rank 1"
+rm -f "$TESTS_DIR/t63.mpi_check" "$TESTS_DIR/t63.kill.out"
+assert_clean "MPI jobs"
