@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Guest addressing on the fabric, compatible with mvpnet:
+ * Guest addressing on the fabric:
  *
  *	MAC       52:55:<rank as a 32-bit big-endian number>
  *	IPv4      10.a.b.c with (a << 16 | b << 8 | c) == rank + 1, netmask /8
@@ -10,7 +10,7 @@
  * subnet's broadcast address and 10.255.255.254 is the fabric's own
  * address (the DHCP server identifier, answered for by ARP). So the
  * highest usable rank is 16777212 (10.255.255.253) and a step has at most
- * FABRIC_RANKS_MAX ranks; mvpnet's formula would give rank 16777214 the
+ * FABRIC_RANKS_MAX ranks; the formula alone would give rank 16777214 the
  * broadcast address, which no guest can use. 10.0.0.0 (the network
  * address) is not a rank either: rank 0 is 10.0.0.1.
  *
