@@ -134,15 +134,16 @@ int report_begin(spank_t sp, const struct request *req)
 	return 0;
 }
 
+/* Each line the helper prints; the last is kept to say why it failed. */
 static void log_line(void *arg, const char *line)
 {
-	(void)arg;
+	snprintf(arg, 512, "%s", line);
 	slurm_info("vm: %s", line);
 }
 
 void report_end(const struct site_config *site)
 {
-	char uid[16], gid[16], start[24], ntasks[16];
+	char uid[16], gid[16], start[24], ntasks[16], last[512] = "";
 	const char *words[] = {"report", uid,	    gid,   rep.format, rep.path,
 			       rep.dir,	 rep.suite, start, ntasks,     NULL};
 	int rc;
@@ -154,9 +155,10 @@ void report_end(const struct site_config *site)
 	snprintf(gid, sizeof(gid), "%u", (unsigned)getgid());
 	snprintf(start, sizeof(start), "%ld", rep.start);
 	snprintf(ntasks, sizeof(ntasks), "%" PRIu32, rep.ntasks);
-	rc = helper_run(site, words, HELPER_REPORT_S, log_line, NULL);
+	rc = helper_run(site, words, HELPER_REPORT_S, log_line, last);
 	if (rc != 0)
-		slurm_error("vm: the report %s was not written (%s)", rep.path,
+		slurm_error("vm: the report %s was not written: %s", rep.path,
 			    rc == -ETIMEDOUT ? "the helper ran out of time"
-					     : "see above");
+			    : last[0]	     ? last
+					     : "the helper failed");
 }
