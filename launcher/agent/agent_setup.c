@@ -132,19 +132,29 @@ static int mount_one(const char *tag, int ro, const char *dst, char *err,
 	if (mount(tag, dst, "9p", flags,
 		  "trans=virtio,version=9p2000.L,msize=524288") < 0 &&
 	    mount(tag, dst, "9p", flags, "trans=virtio,version=9p2000.L") < 0) {
+		int e = errno;
+
 		snprintf(err, errlen,
 			 "cannot mount the host directory for %s in the guest "
 			 "(9p share %s): %s; the guest kernel needs the 9p and "
 			 "9pnet_virtio modules",
-			 dst, tag, strerror(errno));
+			 dst, tag, strerror(e));
+		errno = e;
 		return -1;
 	}
 	return 0;
 }
 
+/*
+ * Mounts each line of list. Returns 0, -1 with the reason in err, or 1
+ * when the guest kernel has no 9p file system at all (the first mount
+ * fails with ENODEV: a stock image without the module): then nothing is
+ * mounted, as before mounts existed, and err says so for the user.
+ */
 static int setup_mounts(const char *list, char *err, size_t errlen)
 {
 	const char *p = list;
+	int first = 1;
 
 	while (*p) {
 		size_t n = strcspn(p, "\n");
@@ -165,8 +175,17 @@ static int setup_mounts(const char *list, char *err, size_t errlen)
 			return -1;
 		}
 		*c1 = 0;
-		if (mount_one(line, c1[2] == 'o', c2 + 1, err, errlen) < 0)
-			return -1;
+		if (mount_one(line, c1[2] == 'o', c2 + 1, err, errlen) < 0) {
+			if (!first || errno != ENODEV)
+				return -1;
+			snprintf(err, errlen,
+				 "the guest kernel has no 9p file system: the "
+				 "job's directories are not mounted and the "
+				 "command runs without them (give the image "
+				 "the 9p and 9pnet_virtio modules)");
+			return 1;
+		}
+		first = 0;
 	}
 	return 0;
 }
@@ -240,11 +259,18 @@ static int setup_user(const struct agent_setup *s, char *err, size_t errlen)
 
 int agent_setup_apply(const struct agent_setup *s, char *err, size_t errlen)
 {
-	if (s->mounts && setup_mounts(s->mounts, err, errlen) < 0)
+	int r = s->mounts ? setup_mounts(s->mounts, err, errlen) : 0;
+	char why[512];
+
+	if (r < 0)
 		return -1;
-	if (s->has_user && setup_user(s, err, errlen) < 0)
+	if (s->has_user &&
+	    setup_user(s, r ? why : err, r ? sizeof(why) : errlen) < 0) {
+		if (r)
+			snprintf(err, errlen, "%s", why);
 		return -1;
-	return 0;
+	}
+	return r;
 }
 
 int agent_setup_become(const struct agent_setup *s)

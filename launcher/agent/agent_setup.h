@@ -46,7 +46,8 @@ int agent_setup_take(char **env, struct agent_setup *s, char *err,
 		     size_t errlen);
 
 /* Mounts, passwd and group entries, the home directory (as root). Returns
- * 0 or -1 with the reason in err. */
+ * 0, -1 with the reason in err, or 1 when the guest kernel has no 9p:
+ * nothing was mounted, the rest was done, and err says so for the user. */
 int agent_setup_apply(const struct agent_setup *s, char *err, size_t errlen);
 
 /* In the command's process before exec: becomes the user. Returns 0 or

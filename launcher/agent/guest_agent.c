@@ -415,7 +415,7 @@ static int pmi_socket(const struct agent_exec *ex, int sv[2], char ***env,
 static int run(int port, int sfd, const struct agent_exec *ex)
 {
 	struct session s = {.port = port, .sfd = sfd, .pmi = -1};
-	int in[2], out[2], err[2], pmi[2];
+	int in[2], out[2], err[2], pmi[2], r;
 	uint8_t code[AGENT_EXIT_LEN];
 	uint32_t how, val;
 	struct agent_exec cmd = *ex;
@@ -427,10 +427,14 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		say("sethostname: %s", strerror(errno));
 	/* Before the working directory: it may be on a mount. */
 	if (agent_setup_take(ex->env, &setup, why, sizeof(why)) < 0 ||
-	    agent_setup_apply(&setup, why, sizeof(why)) < 0) {
+	    (r = agent_setup_apply(&setup, why, sizeof(why))) < 0) {
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s\n", why);
 		fail(port, msg);
 		return -1;
+	}
+	if (r == 1) { /* no 9p in this guest: said, and the command runs */
+		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s", why);
+		agent_send(port, AGENT_ERROR, msg, strlen(msg));
 	}
 	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
 		say("chdir: %s", strerror(errno));
