@@ -20,7 +20,7 @@ assert_clean "environment job"
 
 # The PMI service for the command in each guest: PMI_RANK and PMI_SIZE are
 # the task's, PMI_FD an open socket; --vm-pmi=none gives none of them.
-out=$(vsrun -N2 -n2 sh -c 'echo "pmi $SLURM_PROCID $PMI_RANK/$PMI_SIZE fd $([ -S /proc/self/fd/$PMI_FD ] && echo socket)"' 2>&1)
+out=$(vsrun -N2 -n2 --vm-pmi=pmi1 sh -c 'echo "pmi $SLURM_PROCID $PMI_RANK/$PMI_SIZE fd $([ -S /proc/self/fd/$PMI_FD ] && echo socket)"' 2>&1)
 like "$out" "^pmi 0 0/2 fd socket$" "rank 0's guest command gets PMI_RANK=0, PMI_SIZE=2 and a PMI socket"
 like "$out" "^pmi 1 1/2 fd socket$" "rank 1's gets PMI_RANK=1 of 2"
 out=$(vsrun -n1 --vm-pmi=none env 2>&1)
@@ -34,7 +34,7 @@ like "$out" "vm-pmi=pmix: give pmi1" "naming the choices"
 # (SIGKILL, no PMIx_Finalize) makes Slurm cancel the step (measured here;
 # with --vm-pmi=none the launchers leave PMIx after the fabric's bootstrap
 # and the other ranks go on).
-vsrun -N2 -n2 -J t63-kill sh -c 'sleep 25; echo "rank $SLURM_PROCID survived"' \
+vsrun -N2 -n2 --vm-pmi=pmi1 -J t63-kill sh -c 'sleep 25; echo "rank $SLURM_PROCID survived"' \
 	>"$TESTS_DIR/t63.kill.out" 2>&1 &
 step=$!
 rank1() {
@@ -57,7 +57,7 @@ assert_clean "killed launcher"
 
 # A command that breaks the protocol gets its PMI socket closed, with the
 # reason on stderr naming the rank; the command and the launcher go on.
-out=$(vsrun -n1 sh -c '
+out=$(vsrun -n1 --vm-pmi=pmi1 sh -c '
 printf "cmd=init pmi_version=1 pmi_subversion=1\n" >&$PMI_FD
 head -n1 <&$PMI_FD
 (printf "%05000d" 0 >&$PMI_FD) 2>/dev/null
@@ -67,7 +67,7 @@ like "$out" "^cmd=response_to_init pmi_version=1 pmi_subversion=1 rc=0" "init wa
 like "$out" "rank 0: PMI: the command broke the PMI protocol: a line longer than 4096 bytes" \
 	"the launcher names the rank and the reason"
 like "$out" "^socket closed$" "the command's PMI socket is closed"
-out=$(vsrun -n1 sh -c 'printf "cmd=get key=\001\n" >&$PMI_FD; cat <&$PMI_FD; echo "socket closed"' 2>&1)
+out=$(vsrun -n1 --vm-pmi=pmi1 sh -c 'printf "cmd=get key=\001\n" >&$PMI_FD; cat <&$PMI_FD; echo "socket closed"' 2>&1)
 like "$out" "PMI: the command broke the PMI protocol: bad character" "a control byte in a line is refused"
 like "$out" "^socket closed$" "and closes the socket"
 assert_clean "PMI attacks"

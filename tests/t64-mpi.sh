@@ -30,7 +30,7 @@ exec chroot /host env TMPDIR=/dev/shm "$@"'
 mpirun_vm() { # NODES TASKS ARGS...
 	local nodes=$1 tasks=$2
 	shift 2
-	srun -Q -t 8 -N"$nodes" -n"$tasks" --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
+	srun -Q -t 8 -N"$nodes" -n"$tasks" --vm-pmi=pmi1 --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
 		--vm-mem=384 --vm-qemu-args="-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		sh -c "$inhost" sh "$TESTS_DIR/t63.mpi_check" "$@"
 }

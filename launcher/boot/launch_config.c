@@ -186,8 +186,10 @@ int config_from_env(struct launch_config *c, char *const env[],
 	strings_from_env(c, env);
 	c->pin = !env_lookup(env, ENV_PIN) ||
 		 strcmp(env_lookup(env, ENV_PIN), "none");
-	c->pmi = !env_lookup(env, ENV_PMI) ||
-		 strcmp(env_lookup(env, ENV_PMI), "none");
+	/* Asked for only: the service holds PMIx, and a launcher killed
+	 * holding it makes Slurm end the whole step (README). */
+	c->pmi = env_lookup(env, ENV_PMI) &&
+		 !strcmp(env_lookup(env, ENV_PMI), "pmi1");
 	c->host = env_lookup(env, ENV_EXEC) &&
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&
