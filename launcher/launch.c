@@ -312,7 +312,7 @@ static int guest_up(struct launch *l, struct launch_config *c,
 static void report_result(struct launch *l, int code, long t0)
 {
 	struct report_case *r = l->result;
-	char err[512];
+	char err[512], path[4200];
 
 	if (!r)
 		return;
@@ -320,8 +320,8 @@ static void report_result(struct launch *l, int code, long t0)
 	snprintf(r->node, sizeof(r->node), "%s", l->c->node ? l->c->node : "");
 	r->status = code & 255;
 	r->seconds = (double)(now_ms() - t0) / 1000;
-	if (code && l->vm)
-		file_tail(l->vm->console, 40, r->console, sizeof(r->console));
+	if (code && l->vm && vm_console_path(l->vm, path, sizeof(path)) == 0)
+		file_tail(path, 40, r->console, sizeof(r->console));
 	if (report_record_write(l->c->report_dir, r, err, sizeof(err)) < 0)
 		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-report: %s\n",
 			l->c->rank, err);

@@ -412,9 +412,12 @@ int run_beside(struct launch *l)
 	strcpy(host, "SLURMVM_GUEST_HOSTNAME=");
 	plan_hostname(c->rank, host + strlen(host),
 		      sizeof(host) - strlen(host));
-	snprintf(console, sizeof(console), "SLURMVM_CONSOLE=%s",
-		 l->vm->console);
-	snprintf(qmp_path, sizeof(qmp_path), "SLURMVM_QMP=%s", l->vm->user_qmp);
+	strcpy(console, "SLURMVM_CONSOLE=");
+	vm_console_path(l->vm, console + strlen(console),
+			sizeof(console) - strlen(console));
+	strcpy(qmp_path, "SLURMVM_QMP=");
+	vm_path(l->vm, VM_USER_QMP, qmp_path + strlen(qmp_path),
+		sizeof(qmp_path) - strlen(qmp_path));
 	code = endpoint_run(c->argv0, l->argv, env, extra, -1, l->sfd, l->err,
 			    sizeof(l->err));
 	if (code < 0)

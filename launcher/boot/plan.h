@@ -19,7 +19,7 @@ struct plan_fds {
 
 /* One virtio-blk drive: the boot disk (vda) first, then --vm-disk ones. */
 struct plan_disk {
-	const char *file;   /* an overlay, or the base of a read-only disk */
+	char *file;	    /* an overlay, or the base of a read-only disk */
 	const char *format; /* qcow2 or raw */
 	int readonly;	    /* attached with readonly=on */
 	int keep;	    /* outlives the task: written back, not unsafe */

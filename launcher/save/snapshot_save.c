@@ -139,7 +139,7 @@ static int describe(struct snapshot *sn, struct snap_rank *r, char *err,
 		       sizeof(r->frames.name));
 	snap_file_name(r->rank, SNAP_AGENT, r->agent.name,
 		       sizeof(r->agent.name));
-	if (sn->vm->overlay[0]) {
+	if (vm_overlay(sn->vm)) {
 		r->has_disk = 1;
 		snap_file_name(r->rank, SNAP_DISK, r->disk.name,
 			       sizeof(r->disk.name));
@@ -278,7 +278,7 @@ static void *writer(void *arg)
 	if (rc == -ENOSPC || (rc < 0 && rc != -ECANCELED && disk_full(v->dir)))
 		rc = disk_full_error(v->dir, v->err, sizeof(v->err));
 	if (rc == 0 && r->has_disk)
-		rc = copy_file(v, sn->vm->overlay, r->disk.name, v->err,
+		rc = copy_file(v, vm_overlay(sn->vm), r->disk.name, v->err,
 			       sizeof(v->err));
 	if (rc == 0 &&
 	    ((rc = snap_file_hash(v->dir, r->vmstate.name, &r->vmstate)) < 0 ||
