@@ -375,13 +375,17 @@ int main(int argc, char *argv[])
 	int code = LAUNCH_EXIT_FAILED;
 	long t0 = now_ms();
 
-	(void)argc;
 	if (!accel)
 		return code;
+	/* The command from argv[1] on, whichever way the plugin made the
+	 * launcher the task's program (launch_env.h); its argv[0] is
+	 * c.argv0. */
+	if (c.argv_prepended && argc > 1)
+		l.argv = argv + 1;
 	if (c.report_dir && !c.endpoint)
 		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
-		return run_endpoint(&c, l.sfd, argv);
+		return run_endpoint(&c, l.sfd, l.argv);
 	if (guest_up(&l, &c, accel) == 0) {
 		/* The guest boots while the PMI service (after QEMU's fork:
 		 * PMIx starts threads) and the fabric come up. */

@@ -153,6 +153,7 @@ static void strings_from_env(struct launch_config *c, char *const env[])
 	c->accel = env_lookup(env, ENV_ACCEL);
 	c->rundir = env_lookup(env, ENV_RUNDIR);
 	c->argv0 = env_lookup(env, ENV_ARGV0);
+	c->argv_prepended = env_lookup(env, ENV_ARGV_PREPENDED) != NULL;
 	c->fabric = env_lookup(env, ENV_FABRIC);
 	c->stats = env_lookup(env, ENV_STATS);
 	c->disks = env_lookup(env, ENV_DISK);

@@ -52,6 +52,7 @@ struct launch_config {
 	unsigned long boot_timeout; /* seconds */
 	/* The task. */
 	const char *argv0;
+	int argv_prepended; /* argv[1..] is the command: skip argv[0] */
 	unsigned long job_id, step_id, rank, nranks;
 	const char *node; /* Slurm's name for this node */
 };

@@ -5,8 +5,10 @@
  * User options: srun/sbatch --vm-X and the variable SLURMVM_X mean the same
  * thing (the option wins). The plugin's local side validates them, makes
  * paths absolute and exports them to the job under these names; the remote
- * side adds the site settings from plugstack.conf and swaps the task's
- * argv[0] for the launcher, keeping the original in SLURMVM_ARGV0.
+ * side adds the site settings from plugstack.conf and makes the launcher
+ * the task's program: put before the command where Slurm can
+ * (SLURMVM_ARGV_PREPENDED=1), else in place of its argv[0]; either way
+ * the command's argv[0] is in SLURMVM_ARGV0.
  * The launcher removes every SLURMVM_ variable before the command runs in
  * the guest.
  */
@@ -87,6 +89,9 @@
 #define ENV_RUNDIR "SLURMVM_RUNDIR"
 #define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
 #define ENV_ARGV0 "SLURMVM_ARGV0"
+/* "1": the launcher's argv[1..] is the whole command (Slurm put the
+ * launcher before it); unset: argv[0] was swapped for the launcher. */
+#define ENV_ARGV_PREPENDED "SLURMVM_ARGV_PREPENDED"
 #define ENV_MTU "SLURMVM_MTU"
 /* plugstack.conf max_cpus: caps the default vCPU count (unset: no cap). */
 #define ENV_MAX_CPUS "SLURMVM_MAX_CPUS"
