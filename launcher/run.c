@@ -255,7 +255,9 @@ static int boot_start(struct runner *r, int *code)
 		return -1;
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "/");
-	plan_hostname(c->rank, hostname, sizeof(hostname));
+	if (fabric_addr_hostname((uint32_t)c->rank, hostname,
+				 sizeof(hostname)) < 0)
+		hostname[0] = 0;
 	r->l->argv[0] = (char *)c->argv0;
 	env = run_env();
 	if (env) /* only what works in the guest reaches it */
@@ -395,6 +397,7 @@ int run_beside(struct launch *l)
 	char **env = run_env();
 	struct qmp *qmp;
 	int code = LAUNCH_EXIT_FAILED, fd = l->vm->qmp_fd;
+	size_t n;
 
 	l->vm->qmp_fd = -1;
 	/* QEMU answers QMP once its sockets exist: then the command may
@@ -409,9 +412,10 @@ int run_beside(struct launch *l)
 		goto out;
 	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=%u.%u.%u.%u", a >> 24,
 		 a >> 16 & 255, a >> 8 & 255, a & 255);
-	strcpy(host, "SLURMVM_GUEST_HOSTNAME=");
-	plan_hostname(c->rank, host + strlen(host),
-		      sizeof(host) - strlen(host));
+	n = strlen(strcpy(host, "SLURMVM_GUEST_HOSTNAME="));
+	if (fabric_addr_hostname((uint32_t)c->rank, host + n,
+				 sizeof(host) - n) < 0)
+		host[n] = 0;
 	strcpy(console, "SLURMVM_CONSOLE=");
 	vm_console_path(l->vm, console + strlen(console),
 			sizeof(console) - strlen(console));

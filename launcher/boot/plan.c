@@ -20,12 +20,6 @@ const char *plan_accel(const char *want, int kvm_module)
 	return NULL;
 }
 
-void plan_hostname(unsigned long rank, char *buf, size_t len)
-{
-	if (fabric_addr_hostname((uint32_t)rank, buf, len) < 0 && len)
-		buf[0] = 0;
-}
-
 struct argv_builder {
 	char **v;
 	size_t n, cap;

@@ -52,9 +52,6 @@ void plan_argv_free(char **argv);
 /* The 9p mount tag of the i-th mount (the guest agent mounts it). */
 #define PLAN_MOUNT_TAG "slurmvm%zu"
 
-/* Guest hostname of a rank: n%04lu. */
-void plan_hostname(unsigned long rank, char *buf, size_t len);
-
 /*
  * Expands a console file pattern: %j job, %s step, %t rank, %N node, %%
  * a '%'. Returns 0, -EINVAL for another field, -ENAMETOOLONG when the
