@@ -100,7 +100,10 @@ check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
-	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot
+	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
+	tests/test_snapshot tests/test_parse
+tests_test_parse_SOURCES = tests/test_parse.c tests/tap.h
+tests_test_parse_LDADD = $(COMMON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
