@@ -95,7 +95,9 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 	launcher/boot/fuzz_agent_setup.c \
 	launcher/snapdir/fuzz_manifest.c
 
-# Unit tests of the layers.
+# Unit tests of the layers. Those that link the boot or save layers run
+# their threads (the snapshot writer) and read JSON.
+THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
@@ -108,14 +110,12 @@ tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
 	launcher/session.c launcher/session.h
-tests_test_session_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_session_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_session_LDADD = launcher/report/libreport.a launcher/pmi/libpmi.a \
 	$(BOOT_LIBS) $(PMIX_LIBS)
 tests_test_session_LDFLAGS = -pthread
 tests_test_snapshot_SOURCES = tests/test_snapshot.c tests/tap.h
-tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
-	$(CRYPTO_CFLAGS) -pthread
+tests_test_snapshot_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_snapshot_LDADD = launcher/save/libsave.a \
 	$(BOOT_LIBS)
 tests_test_snapshot_LDFLAGS = -pthread
@@ -144,8 +144,7 @@ tests_test_pin_SOURCES = tests/test_pin.c tests/tap.h
 tests_test_pin_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 tests_test_pin_LDADD = $(BOOT_LIBS)
 tests_test_disk_SOURCES = tests/test_disk.c tests/tap.h
-tests_test_disk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_disk_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_disk_LDADD = $(BOOT_LIBS)
 tests_test_disk_LDFLAGS = -pthread
 tests_test_manifest_SOURCES = tests/test_manifest.c tests/tap.h
@@ -154,8 +153,7 @@ tests_test_manifest_LDADD = $(SNAPDIR_LIBS)
 tests_test_seed_text_SOURCES = tests/test_seed_text.c tests/tap.h
 tests_test_seed_text_LDADD = $(BOOT_LIBS)
 tests_test_memory_SOURCES = tests/test_memory.c tests/tap.h
-tests_test_memory_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_memory_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_memory_LDADD = $(BOOT_LIBS)
 tests_test_memory_LDFLAGS = -pthread
 tests_test_snap_attack_SOURCES = tests/test_snap_attack.c tests/tap.h
