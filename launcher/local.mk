@@ -33,7 +33,8 @@ SNAPDIR_LIBS = launcher/snapdir/libsnapdir.a $(COMMON_LIBS) $(JANSSON_LIBS) \
 # report: a step's results as JUnit or TAP.
 noinst_LIBRARIES += launcher/report/libreport.a
 launcher_report_libreport_a_SOURCES = launcher/report/report.c \
-	launcher/report/report.h launcher/report/record.c
+	launcher/report/report.h launcher/report/record.c \
+	launcher/report/merge.c launcher/report/merge.h
 launcher_report_libreport_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 REPORT_LIBS = launcher/report/libreport.a $(COMMON_LIBS) $(JANSSON_LIBS)
 
@@ -75,7 +76,9 @@ launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 
 # The launcher, one process per task: main, how a guest starts (run.c) and
 # the agent session, on the layers above and the fabric.
-bin_PROGRAMS = launcher/slurm-vm-launch
+bin_PROGRAMS = launcher/slurm-vm-launch launcher/report/slurm-vm-report-merge
+launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
+launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 	launcher/run.h launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
@@ -103,7 +106,10 @@ check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
-	tests/test_snapshot tests/test_parse
+	tests/test_snapshot tests/test_parse tests/test_report_merge
+tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
+tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_report_merge_LDADD = $(REPORT_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c tests/tap.h
 tests_test_parse_LDADD = $(COMMON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h

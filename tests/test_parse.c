@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The common layer's parsers: counts, numbers, signals, --vm-report. */
+/* The common layer's parsers: counts, numbers, signals (--vm-report's
+ * spec: test_report). */
 #include "config.h"
 
 #include <errno.h>
@@ -50,25 +51,9 @@ static void test_signals(void)
 	is_str(signal_name(SIGUSR1), "USR1", "USR1 named back");
 }
 
-static void test_report_spec(void)
-{
-	enum report_format f;
-	char a[] = "junit:/r/x.xml", b[] = "tap:rel.tap", c[] = "xml:/r",
-	     d[] = "junit:";
-	char *path;
-
-	ok(report_spec_parse(a, &f, &path) == 0 && f == REPORT_JUNIT,
-	   "junit:PATH");
-	is_str(path, "/r/x.xml", "its path");
-	ok(report_spec_parse(b, &f, &path) == 0 && f == REPORT_TAP, "tap:PATH");
-	ok(report_spec_parse(c, &f, &path) == -EINVAL, "an unknown format");
-	ok(report_spec_parse(d, &f, &path) == -EINVAL, "no path");
-}
-
 int main(void)
 {
 	test_counts();
 	test_signals();
-	test_report_spec();
 	return done_testing();
 }
