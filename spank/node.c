@@ -215,6 +215,11 @@ static int resolve_task(spank_t sp, const struct site_config *site)
 			: spank_unsetenv(sp, request_env(f)) != ESPANK_SUCCESS)
 			goto out;
 	}
+	/* The outside network: only as the site and the job say, whatever
+	 * the job's environment holds. */
+	if (set_env(sp, ENV_EGRESS, request_egress(&r, site) ? "nat" : "none",
+		    1))
+		goto out;
 	/* The mounts as checked here, host paths resolved. */
 	if (r.value[REQ_MOUNT]
 		? set_env(sp, ENV_MOUNTS, r.value[REQ_MOUNT], 1)

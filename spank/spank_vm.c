@@ -133,6 +133,11 @@ static struct spank_option options[] = {
      "path), read-write or read-only (repeatable, comma-separated; the "
      "directory you run in is mounted by default, none turns that off)",
      1, REQ_MOUNT, option_cb},
+    {"vm-egress", "nat|none",
+     "Reach the node's networks from the guests through user-mode NAT "
+     "(nat), or only each other (none); where the site allows it "
+     "(egress=nat in plugstack.conf), nat is the default",
+     1, REQ_EGRESS, option_cb},
     {"vm-user", "root",
      "Run the command as root in the guest (default: as you, with your "
      "uid, groups and home)",

@@ -115,9 +115,10 @@ finish() {
 	[ "$tap_failed" -eq 0 ]
 }
 
-# Builds the test guest when the agent is newer than it.
+# Builds the test guest when the agent or its /init is newer than it.
 guest_build() {
-	if [ ! -f "$GUEST/disk.qcow2" ] || [ "$AGENT" -nt "$GUEST/disk.qcow2" ]; then
+	if [ ! -f "$GUEST/disk.qcow2" ] || [ "$AGENT" -nt "$GUEST/disk.qcow2" ] ||
+		[ "$top_srcdir/contrib/guest-init" -nt "$GUEST/disk.qcow2" ]; then
 		"$top_srcdir/contrib/slurm-vm-mkguest" --agent "$AGENT" \
 			--out "$GUEST" --disk >/dev/null || return 1
 	fi

@@ -191,6 +191,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 	 * holding it makes Slurm end the whole step (README). */
 	c->pmi = env_lookup(env, ENV_PMI) &&
 		 !strcmp(env_lookup(env, ENV_PMI), "pmi1");
+	c->egress = env_lookup(env, ENV_EGRESS) &&
+		    !strcmp(env_lookup(env, ENV_EGRESS), "nat");
 	c->host = env_lookup(env, ENV_EXEC) &&
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&

@@ -46,6 +46,7 @@ struct launch_config {
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */
 	int pmi;      /* serve PMI-1 to the command (--vm-pmi=none: 0) */
+	int egress;   /* a second NIC with user-mode NAT (ENV_EGRESS=nat) */
 	unsigned long mtu;
 	/* Site settings. */
 	const char *qemu, *accel, *rundir;

@@ -7,6 +7,7 @@
 #define SLURM_VM_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "launcher/boot/launch_config.h"
 
@@ -48,6 +49,10 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 		      const struct plan_fds *fds);
 
 void plan_argv_free(char **argv);
+
+/* The MAC of the outside network's NIC (launch_env.h): 52:56 and the
+ * rank. */
+void plan_egress_mac(unsigned long rank, uint8_t mac[6]);
 
 /* The 9p mount tag of the i-th mount (the guest agent mounts it). */
 #define PLAN_MOUNT_TAG "slurmvm%zu"

@@ -30,6 +30,19 @@
 #define ENV_PIN "SLURMVM_PIN"
 /* The PMI service for the command in a guest: pmi1 (the default) or none. */
 #define ENV_PMI "SLURMVM_PMI"
+/* nat: a second NIC with user-mode NAT to the node's networks; set by the
+ * plugin's node side from the site's egress= and the job's --vm-egress. */
+#define ENV_EGRESS "SLURMVM_EGRESS"
+/* The NAT NIC's network inside the guest (apart from the fabric's
+ * 10.0.0.0/8): the gateway, which is the node itself, .2, its resolver .3,
+ * the guest .15 (by DHCP); its MAC is 52:56 and the rank, 32 bits, so a
+ * guest tells it from the fabric's 52:55 NIC. */
+#define LAUNCH_EGRESS_NET "192.168.247.0/24"
+#define LAUNCH_EGRESS_HOST "192.168.247.2"
+#define LAUNCH_EGRESS_DNS "192.168.247.3"
+#define LAUNCH_EGRESS_GUEST "192.168.247.15"
+#define LAUNCH_EGRESS_MAC0 0x52
+#define LAUNCH_EGRESS_MAC1 0x56
 /* Extra disks, one a line: PATH, or PATH,ro for a read-only one. */
 #define ENV_DISK "SLURMVM_DISK"
 /* A directory: rank r's image overlay is DIR/n%04d.qcow2, kept. */
