@@ -17,7 +17,8 @@ COMMON_LIBS = launcher/common/libcommon.la
 noinst_LIBRARIES += launcher/agent/libagent.a
 launcher_agent_libagent_a_SOURCES = launcher/agent/agent_proto.c \
 	launcher/agent/agent_proto.h launcher/agent/agent_setup.c \
-	launcher/agent/agent_setup.h
+	launcher/agent/agent_setup.h launcher/agent/agent_fresh.c \
+	launcher/agent/agent_fresh.h
 
 # snapdir: a snapshot on disk.
 noinst_LIBRARIES += launcher/snapdir/libsnapdir.a

@@ -36,6 +36,9 @@ struct launch_config {
 	 * commands end (--vm-snapshot-at=end). */
 	const char *snapshot;
 	int snapshot_signal, snapshot_stop, snapshot_at_end;
+	/* --vm-snapshot-at=ready: the step saves once every agent is ready,
+	 * before any command. */
+	int snapshot_at_ready;
 	/* A snapshot (or a directory of them) to start the guests from
 	 * instead of booting, or NULL; image and kernel are then NULL. */
 	const char *restore;

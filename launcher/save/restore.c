@@ -97,6 +97,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	rs->r = m.ranks[c->rank];
 	snprintf(rs->qemu_version, sizeof(rs->qemu_version), "%s",
 		 m.qemu_version);
+	rs->at_ready = m.at_ready;
 	manifest_free(&m);
 	r = &rs->r;
 	if (r->has_disk)
