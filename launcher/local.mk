@@ -71,6 +71,7 @@ noinst_LIBRARIES += launcher/save/libsave.a
 launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 	launcher/save/snapshot.h launcher/save/snapshot_int.h \
 	launcher/save/snapshot_part.c launcher/save/snapshot_save.c \
+	launcher/save/snapshot_disk.c \
 	launcher/save/restore.c launcher/save/restore.h
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread

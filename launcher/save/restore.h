@@ -32,6 +32,7 @@ struct restore {
 	 * loaded; close-on-exec, -1 when closed. */
 	int fd[RS_FILES];
 	char path[RS_FILES][4400]; /* their paths, for messages */
+	int disk_fd; /* the saved overlay, checked and held open, or -1 */
 };
 
 /*

@@ -111,6 +111,15 @@ int save_migrated(struct snapshot *sn, char *err, size_t errlen);
 int save_write(struct snapshot *sn, char *err, size_t errlen);
 int save_end(struct snapshot *sn, char *err, size_t errlen);
 void save_abandon(struct snapshot *sn);
+/* Copies in (read from offset 0) or src into a new file dfd/name, synced,
+ * stopping within a chunk once told to. 0 or -errno with err. */
+int save_copy_fd(const struct save *v, int in, const char *name, char *err,
+		 size_t errlen);
+int save_copy_file(const struct save *v, const char *src, const char *name,
+		   char *err, size_t errlen);
+/* snapshot_disk.c: a restored guest's disk, made over the image again
+ * (launch_config.h's restored_image). On the writer thread. */
+int save_restored_disk(struct snapshot *sn, char *err, size_t errlen);
 void save_remove(struct snapshot *sn, uint32_t seq);
 
 #endif
