@@ -529,6 +529,86 @@ static void test_ready_both(void)
 	rig_close(&r);
 }
 
+/* Runs a shell command in the rig's directory; its exit status. */
+static int sh(const struct rig *r, const char *fmt, const char *arg)
+{
+	char cmd[1024], line[900];
+
+	snprintf(line, sizeof(line), fmt, arg);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && { %s; } >>qemu-img.log 2>&1",
+		 r->dir, line);
+	return system(cmd);
+}
+
+/*
+ * A restored guest with a disk, saved again into the directory it was
+ * restored from: its overlay is over the snapshot's saved overlay, whose
+ * name goes (removed here before the save, as a publish removes the
+ * previous snapshot). The new snapshot's disk must be over the image,
+ * hold what the guest sees, and not need the removed file.
+ */
+static void test_restored_disk(void)
+{
+	struct rig r;
+	char base[128], old[128], top[128], path[256];
+	int fd;
+
+	if (system("command -v qemu-img >/dev/null && command -v qemu-io "
+		   ">/dev/null") != 0) {
+		ok(1, "# SKIP no qemu-img or qemu-io");
+		return;
+	}
+	rig_open(&r, 1, 0);
+	snprintf(base, sizeof(base), "%s/base.img", r.dir);
+	snprintf(old, sizeof(old), "%s/old.qcow2", r.dir);
+	snprintf(top, sizeof(top), "%s/top.qcow2", r.dir);
+	ok(sh(&r,
+	      "qemu-img create -q -f raw base.img 1M && qemu-io -f raw -c "
+	      "'write -P 0xaa 0 1M' base.img && qemu-img create -q -f qcow2 "
+	      "-F raw -b %s old.qcow2 && qemu-io -c 'write -P 0xbb 0 64k' "
+	      "old.qcow2",
+	      base) == 0,
+	   "an image and a snapshot's saved overlay over it");
+	ok(sh(&r,
+	      "qemu-img create -q -f qcow2 -F qcow2 -b %s top.qcow2 && "
+	      "qemu-io -c 'write -P 0xcc 128k 64k' top.qcow2 && "
+	      "qemu-img convert -O raw top.qcow2 expect.raw",
+	      old) == 0,
+	   "and the restored guest's overlay over that, written to");
+	fd = open(old, O_RDONLY | O_CLOEXEC);
+	unlink(old); /* the previous snapshot, removed */
+	snprintf(r.vm.overlay, sizeof(r.vm.overlay), "%s", top);
+	snprintf(r.vm.qemu_log, sizeof(r.vm.qemu_log), "%s/qemu-img.log",
+		 r.dir);
+	r.c.qemu = "qemu-system-x86_64";
+	r.c.image = old;
+	r.c.restored_image = base;
+	r.c.restored_disk_fd = fd;
+	snapshot_on_signal(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && !snapshot_failed(r.sn),
+	   "the restored guest is saved");
+	snprintf(path, sizeof(path), "%s/latest/rank-0.disk.qcow2", r.snap);
+	ok(sh(&r, "qemu-img info %s | grep -q '^backing file: .*/base.img'",
+	      path) == 0,
+	   "its disk is over the image, not over the removed overlay");
+	ok(sh(&r, "qemu-img compare -q -F raw %s expect.raw", path) == 0,
+	   "and holds what the guest saw: the snapshot's and its own writes");
+	ok(sh(&r, "test -z \"$(ls -A %s/latest | grep top)\"", r.snap) == 0,
+	   "no work file is left in the snapshot");
+	{
+		struct snap_manifest m = {0};
+		char dir[200], err[512];
+
+		snprintf(dir, sizeof(dir), "%s/latest", r.snap);
+		ok(manifest_read(dir, &m, err, sizeof(err)) == 0 &&
+		       !strcmp(m.ranks[0].image.path, base),
+		   "the manifest names the image, not the removed file");
+		manifest_free(&m);
+	}
+	close(fd);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -540,5 +620,6 @@ int main(void)
 	test_ready_lost();
 	test_ready_timeout();
 	test_ready_both();
+	test_restored_disk();
 	return done_testing();
 }
