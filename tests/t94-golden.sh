@@ -9,10 +9,44 @@ lab_start 2
 
 S=$TESTS_DIR/t94.snap
 C=$TESTS_DIR/t94.cont
+D=$TESTS_DIR/t94.disk
 W=$TESTS_DIR/t94.tmp
-rm -rf "$S" "$C" "$W"
-mkdir -p "$S" "$C" "$W"
-trap 'rm -rf "$S" "$C" "$W"; finish' EXIT
+rm -rf "$S" "$C" "$D" "$W"
+mkdir -p "$S" "$C" "$D" "$W"
+trap 'rm -rf "$S" "$C" "$D" "$W"; finish' EXIT
+
+# A restored guest with a disk, saved into the directory it came from,
+# which removes the snapshot it was restored from: the new snapshot's disk
+# must not need it.
+disk_chain() {
+	srun -Q -n1 -l -J t94d --vm-image="$DISK" --vm-mem=256 --vm-snapshot="$D" \
+		--vm-snapshot-at=ready --vm-snapshot-then=stop true >"$W/d0.out" 2>&1
+	is "$?" 0 "an image-booted guest is saved at ready"
+	loop='echo gen1 | dd of=/dev/vda bs=512 seek=4096 conv=notrunc 2>/dev/null; sync
+while :; do echo 3 >/proc/sys/vm/drop_caches
+echo "disk $(dd if=/dev/vda bs=512 skip=4096 count=1 2>/dev/null | head -c 4)"; sleep 1; done'
+	srun -Q -n1 -l -J t94d1 --vm-restore="$D" --vm-snapshot="$D" sh -c "$loop" \
+		>"$W/d1.out" 2>&1 &
+	pid=$!
+	wait_for 200 grep -q "disk gen1" "$W/d1.out"
+	ok $? "restored from it, the guest writes its disk"
+	job=$(squeue -h -n t94d1 -o %i | head -n 1)
+	scancel --signal=USR1 "$job.0"
+	wait_for 120 grep -q "snapshot [0-9]*: done" "$W/d1.out"
+	ok $? "and is saved into the directory it was restored from"
+	scancel -n t94d1
+	wait "$pid"
+	is "$(ls "$D" | grep -c '^snap\.')" 1 "the snapshot it was restored from is gone"
+	srun -Q -n1 -l -J t94d2 --vm-restore="$D" true >"$W/d2.out" 2>&1 &
+	pid=$!
+	wait_for 200 at_least "$W/d2.out" "disk gen1" 2
+	ok $? "the new snapshot restores, its disk whole without the removed one"
+	[ $? = 0 ] || sed 's/^/# /' "$W/d1.out" "$W/d2.out" | tail -n 30
+	scancel -n t94d2
+	wait "$pid"
+	assert_clean "after the disk's generations"
+}
+disk_chain
 
 # Each file of the snapshot directory with its checksum (through latest).
 sums() { (cd "$1" && find . -type f | LC_ALL=C sort | xargs sha256sum); }
