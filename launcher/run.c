@@ -268,9 +268,13 @@ static void on_ready_wait(struct loop_timer *t)
 static int ready_save(struct runner *r, int *code)
 {
 	const struct launch_config *c = r->l->c;
-	int rc;
+	int rc, asked = r->snap_asked;
 
+	/* A signal that came while booting asks for a save of the command:
+	 * after it starts (run_guest()). */
+	r->snap_asked = 0;
 	watch_snapshots(r);
+	r->snap_asked = asked;
 	if (!r->sn) {
 		snprintf(r->l->err, sizeof(r->l->err), "out of memory");
 		return 1;
@@ -293,6 +297,11 @@ static int ready_save(struct runner *r, int *code)
 	}
 	if (rc > 0) { /* a stop signal */
 		*code = rc;
+		return 1;
+	}
+	if (r->stop_seen) { /* a stop signal during the save: given up */
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "stopped by a signal during the snapshot at ready");
 		return 1;
 	}
 	if (snapshot_failed(r->sn) && c->snapshot_stop) {

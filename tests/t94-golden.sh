@@ -40,8 +40,9 @@ echo "disk $(dd if=/dev/vda bs=512 skip=4096 count=1 2>/dev/null | head -c 4)"; 
 	srun -Q -n1 -l -J t94d2 --vm-restore="$D" true >"$W/d2.out" 2>&1 &
 	pid=$!
 	wait_for 200 at_least "$W/d2.out" "disk gen1" 2
-	ok $? "the new snapshot restores, its disk whole without the removed one"
-	[ $? = 0 ] || sed 's/^/# /' "$W/d1.out" "$W/d2.out" | tail -n 30
+	rc=$?
+	ok $rc "the new snapshot restores, its disk whole without the removed one"
+	[ $rc = 0 ] || sed 's/^/# /' "$W/d1.out" "$W/d2.out" | tail -n 30
 	scancel -n t94d2
 	wait "$pid"
 	assert_clean "after the disk's generations"
