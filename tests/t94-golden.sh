@@ -35,7 +35,7 @@ echo "disk $(dd if=/dev/vda bs=512 skip=4096 count=1 2>/dev/null | head -c 4)"; 
 	wait_for 120 grep -q "snapshot [0-9]*: done" "$W/d1.out"
 	ok $? "and is saved into the directory it was restored from"
 	scancel -n t94d1
-	wait "$pid"
+	wait_pid 900 "$pid"
 	is "$(ls "$D" | grep -c '^snap\.')" 1 "the snapshot it was restored from is gone"
 	srun -Q -n1 -l -J t94d2 --vm-restore="$D" true >"$W/d2.out" 2>&1 &
 	pid=$!
@@ -44,7 +44,7 @@ echo "disk $(dd if=/dev/vda bs=512 skip=4096 count=1 2>/dev/null | head -c 4)"; 
 	ok $rc "the new snapshot restores, its disk whole without the removed one"
 	[ $rc = 0 ] || sed 's/^/# /' "$W/d1.out" "$W/d2.out" | tail -n 30
 	scancel -n t94d2
-	wait "$pid"
+	wait_pid 900 "$pid"
 	assert_clean "after the disk's generations"
 }
 disk_chain

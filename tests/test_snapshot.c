@@ -577,9 +577,10 @@ static void test_restored_disk(void)
 	   "and the restored guest's overlay over that, written to");
 	fd = open(old, O_RDONLY | O_CLOEXEC);
 	unlink(old); /* the previous snapshot, removed */
-	snprintf(r.vm.overlay, sizeof(r.vm.overlay), "%s", top);
-	snprintf(r.vm.qemu_log, sizeof(r.vm.qemu_log), "%s/qemu-img.log",
-		 r.dir);
+	snprintf(r.vm.dir, sizeof(r.vm.dir), "%s", r.dir);
+	r.vm.c = &r.c;
+	r.vm.drive[0].file = top;
+	r.vm.ndrives = 1;
 	r.c.qemu = "qemu-system-x86_64";
 	r.c.image = old;
 	r.c.restored_image = base;
