@@ -17,7 +17,8 @@ COMMON_LIBS = launcher/common/libcommon.la
 noinst_LIBRARIES += launcher/agent/libagent.a
 launcher_agent_libagent_a_SOURCES = launcher/agent/agent_proto.c \
 	launcher/agent/agent_proto.h launcher/agent/agent_setup.c \
-	launcher/agent/agent_setup.h
+	launcher/agent/agent_setup.h launcher/agent/agent_fresh.c \
+	launcher/agent/agent_fresh.h
 
 # snapdir: a snapshot on disk.
 noinst_LIBRARIES += launcher/snapdir/libsnapdir.a
@@ -70,6 +71,7 @@ noinst_LIBRARIES += launcher/save/libsave.a
 launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 	launcher/save/snapshot.h launcher/save/snapshot_int.h \
 	launcher/save/snapshot_part.c launcher/save/snapshot_save.c \
+	launcher/save/snapshot_disk.c \
 	launcher/save/restore.c launcher/save/restore.h
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
@@ -101,7 +103,8 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 # Unit tests of the layers. Those that link the boot or save layers run
 # their threads (the snapshot writer) and read JSON.
 THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
-check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
+check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
+	tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
@@ -144,6 +147,8 @@ EXTRA_DIST += tests/mpi_check.c
 
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
+tests_test_agent_fresh_SOURCES = tests/test_agent_fresh.c tests/tap.h
+tests_test_agent_fresh_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h
 tests_test_plan_LDADD = $(BOOT_LIBS)
 tests_test_pin_SOURCES = tests/test_pin.c tests/tap.h

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fabric/addr.h"
+#include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_setup.h"
 #include "launcher/boot/endpoint.h"
 #include "launcher/boot/guest_env.h"
@@ -38,6 +39,9 @@
 #define POWEROFF_SEND_MS 2000
 /* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
 #define END_WAIT_MS 3000
+/* --vm-snapshot-at=ready: how much longer than the boot timeout a ready
+ * guest waits for the others (rank 0 gives up first). */
+#define READY_SLACK_MS 60000
 
 extern char **environ;
 
@@ -49,6 +53,8 @@ struct runner {
 	struct snapshot *sn;
 	struct loop_fd sig, events;
 	struct loop_timer end_wait;
+	struct loop_timer ready_wait; /* the others' agents, at ready */
+	int in_ready;		      /* waiting for the save at ready */
 	int held;	  /* a stop signal held for the save at the end */
 	int stop_seen;	  /* a stop signal went to the session */
 	int snap_asked;	  /* the snapshot signal came before the command ran */
@@ -137,12 +143,18 @@ static void on_signal(struct runner *r, int sig)
 	const struct launch_config *c = r->l->c;
 
 	if (c->snapshot && sig == c->snapshot_signal) {
-		if (r->sn)
+		if (r->sn && !r->in_ready)
 			snapshot_on_signal(r->sn);
 		else
 			r->snap_asked = 1;
 	} else if (sig == SIGUSR1 || sig == SIGUSR2) {
 		session_signal(r->s, sig);
+	} else if (r->in_ready && !snapshot_busy(r->sn)) {
+		snapshot_cancel(r->sn);
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "stopped by signal %d before the snapshot at ready",
+			 sig);
+		loop_stop(r->loop, 128 + sig);
 	} else if (r->sn && snapshot_at_end(r->sn) && !r->held &&
 		   !r->stop_seen) {
 		/* Saved first; the command gets the signal only if the save
@@ -213,7 +225,9 @@ static void snap_over(void *arg, int stop)
 		loop_stop(r->loop, 0);
 		return;
 	}
-	if (r->held)
+	if (r->in_ready)
+		loop_stop(r->loop, 0);
+	else if (r->held)
 		release_held(r);
 }
 
@@ -222,8 +236,9 @@ static void watch_snapshots(struct runner *r)
 {
 	struct snapshot_hooks h = {snap_unparsed, snap_over, r};
 
-	r->sn = snapshot_create(r->l->c, r->loop, r->l->fabric, r->qmp,
-				r->l->vm, &h);
+	if (!r->sn)
+		r->sn = snapshot_create(r->l->c, r->loop, r->l->fabric, r->qmp,
+					r->l->vm, &h);
 	if (r->sn && r->snap_asked)
 		snapshot_on_signal(r->sn);
 }
@@ -235,24 +250,78 @@ static void watch_snapshots(struct runner *r)
  * came up (l->err says why).
  */
 
-/* Booted: wait for the agent, then start the command. */
-static int boot_start(struct runner *r, int *code)
+static void on_ready_wait(struct loop_timer *t)
+{
+	struct runner *r = OF(t, ready_wait);
+
+	if (!snapshot_busy(r->sn)) /* else the save's own limits hold */
+		snapshot_ready_timeout(r->sn);
+}
+
+/*
+ * --vm-snapshot-at=ready: this guest is ready, no command sent; the step
+ * saves once every guest is. Returns 0 to run the command (also when the
+ * save failed: rank 0 said why, and the step goes on as after a failed
+ * save on the signal), or 1 when the step ends here: *code 0 after the
+ * save with --vm-snapshot-then=stop, else a failure (l->err says why).
+ */
+static int ready_save(struct runner *r, int *code)
+{
+	const struct launch_config *c = r->l->c;
+	int rc, asked = r->snap_asked;
+
+	/* A signal that came while booting asks for a save of the command:
+	 * after it starts (run_guest()). */
+	r->snap_asked = 0;
+	watch_snapshots(r);
+	r->snap_asked = asked;
+	if (!r->sn) {
+		snprintf(r->l->err, sizeof(r->l->err), "out of memory");
+		return 1;
+	}
+	r->in_ready = 1;
+	r->ready_wait.fn = on_ready_wait;
+	loop_timer_in(r->loop, &r->ready_wait,
+		      (long)c->boot_timeout * 1000 +
+			  (c->rank ? 2 : 1) * READY_SLACK_MS);
+	snapshot_on_ready(r->sn);
+	rc = loop_run(r->loop);
+	r->in_ready = 0;
+	loop_timer_stop(r->loop, &r->ready_wait);
+	if (r->snap_stopped) {
+		*code = 0;
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "saved at ready; the guests stop, as "
+			 "--vm-snapshot-then=stop asks");
+		return 1;
+	}
+	if (rc > 0) { /* a stop signal */
+		*code = rc;
+		return 1;
+	}
+	if (r->stop_seen) { /* a stop signal during the save: given up */
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "stopped by a signal during the snapshot at ready");
+		return 1;
+	}
+	if (snapshot_failed(r->sn) && c->snapshot_stop) {
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "no snapshot at ready was made (see the snapshot's "
+			 "messages); the step ends, as --vm-snapshot-then=stop "
+			 "asks");
+		return 1;
+	}
+	return 0;
+}
+
+/* The step's own command, sent to the ready agent. */
+static int start_command(struct runner *r)
 {
 	const struct launch_config *c = r->l->c;
 	char hostname[32], cwd[4096], *setup[2] = {NULL, NULL};
 	char **env;
 	int rc;
 
-	*code = LAUNCH_EXIT_FAILED;
-	rc = session_begin_ready(r->s, c->boot_timeout);
-	if (rc < 0) {
-		snprintf(r->l->err, sizeof(r->l->err), "epoll: %s",
-			 strerror(-rc));
-		return -1;
-	}
-	rc = loop_run(r->loop);
-	if (rc < 0)
-		return -1;
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "/");
 	if (fabric_addr_hostname((uint32_t)c->rank, hostname,
@@ -277,7 +346,28 @@ static int boot_start(struct runner *r, int *code)
 	return rc < 0 ? 1 : 0;
 }
 
-/* Restored: load its state, let it run, re-attach to its command. */
+/* Booted: wait for the agent, then start the command. */
+static int boot_start(struct runner *r, int *code)
+{
+	int rc;
+
+	*code = LAUNCH_EXIT_FAILED;
+	rc = session_begin_ready(r->s, r->l->c->boot_timeout);
+	if (rc < 0) {
+		snprintf(r->l->err, sizeof(r->l->err), "epoll: %s",
+			 strerror(-rc));
+		return -1;
+	}
+	rc = loop_run(r->loop);
+	if (rc < 0)
+		return -1;
+	if (r->l->c->snapshot_at_ready && ready_save(r, code))
+		return 1;
+	return start_command(r);
+}
+
+/* Restored: load its state, let it run, re-attach to its command; or,
+ * saved at ready, make the clone fresh and run this step's command. */
 static int resume_start(struct runner *r, int *code)
 {
 	const struct restore *rs = r->l->rs;
@@ -298,6 +388,12 @@ static int resume_start(struct runner *r, int *code)
 		return -1;
 	}
 	json_decref(q);
+	if (rs->at_ready) { /* no command inside: the step's own runs */
+		free(bytes);
+		if (agent_fresh_send(r->l->vm->agent_fd, err, errlen) < 0)
+			return -1;
+		return start_command(r);
+	}
 	rc = session_begin_reattach(r->s, bytes, len, code);
 	free(bytes);
 	return rc < 0 ? -1 : rc;
@@ -353,6 +449,7 @@ static void runner_fini(struct runner *r)
 		loop_del(&r->sig);
 		loop_del(&r->events);
 		loop_timer_stop(r->loop, &r->end_wait);
+		loop_timer_stop(r->loop, &r->ready_wait);
 		loop_destroy(r->loop);
 	}
 	qmp_close(r->qmp);

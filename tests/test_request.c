@@ -564,8 +564,21 @@ static void test_snapshot(char *err)
 		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "start"),
 	       "(refused)", "--vm-snapshot-at=start is refused");
 	ok(strstr(err, "--vm-snapshot-at=start: give signal") &&
-	       strstr(err, "or end"),
+	       strstr(err, "end (") && strstr(err, "or ready"),
 	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "ready"),
+	       "ready", "--vm-snapshot-at=ready is taken");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "READY"),
+	       "(refused)", "--vm-snapshot-at=READY is refused (one spelling)");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_AT, "ready"),
+	       "(refused)",
+	       "--vm-snapshot-at=ready without --vm-snapshot is refused");
+	ok(strstr(err, "--vm-snapshot-at refines --vm-snapshot: give "
+		       "--vm-snapshot=DIR too"),
+	   "naming the fix: %s", err);
 	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
 		       REQ_SNAPSHOT_AT, "end"),
 	       "(refused)",
@@ -702,6 +715,13 @@ static void test_restore(char *err)
 	is_str(checked(err, REQ_RESTORE, 3, REQ_RESTORE, "snaps", REQ_SNAPSHOT,
 		       "snaps", REQ_FABRIC, "tcp"),
 	       want, "a restore may save again, into the same directory");
+	is_str(checked(err, REQ_RESTORE, 4, REQ_RESTORE, "snaps", REQ_SNAPSHOT,
+		       "snaps", REQ_FABRIC, "tcp", REQ_SNAPSHOT_AT, "ready"),
+	       "(refused)", "but not at ready: a restore boots nothing");
+	ok(strstr(err, "--vm-snapshot-at=ready saves guests as they boot") &&
+	       strstr(err, "restore the ready snapshot without "
+			   "--vm-snapshot-at"),
+	   "%s", err);
 	snprintf(site.default_kernel, sizeof(site.default_kernel), "%s",
 		 in_dir("%s/vmlinux"));
 	is_str(checked(err, REQ_KERNEL, 1, REQ_RESTORE, "snaps"), "(unset)",

@@ -7,9 +7,10 @@
  *
  *  1. find the virtio-serial port named AGENT_PORT_NAME and open it;
  *  2. send READY with the guest kernel's release;
- *  3. read one EXEC: set the hostname, mount the host directories and
- *     add the job's user (agent_setup.h), enter the working directory (or
- *     / when it does not exist here), start the command in its own
+ *  3. (restored from a snapshot taken at ready: read FRESH and make this
+ *     clone fresh, agent_fresh.h) read one EXEC: set the hostname, mount the
+ * host directories and add the job's user (agent_setup.h), enter the working
+ * directory (or / when it does not exist here), start the command in its own
  *     process group, as that user, with pipes for stdin, stdout and
  *     stderr;
  *  4. relay: stdout and stderr become STDOUT/STDERR frames as they are
@@ -40,6 +41,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/agent/agent_setup.h"
 
@@ -485,6 +487,21 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	return agent_send(port, AGENT_EXIT, code, sizeof(code));
 }
 
+/* FRESH: this guest is a clone of a snapshot taken at ready. What could
+ * not be made fresh is said to the user; the command runs all the same. */
+static void refresh(int port, const struct agent_msg *m)
+{
+	struct agent_fresh f;
+	char why[300], msg[400];
+
+	if (agent_fresh_decode(m, &f) < 0)
+		snprintf(why, sizeof(why), "a malformed FRESH message");
+	else if (agent_fresh_apply(&f, why, sizeof(why)) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "slurm-vm-agent: restored guest: %s", why);
+	agent_send(port, AGENT_ERROR, msg, strlen(msg));
+}
+
 int main(void)
 {
 	struct agent_exec ex;
@@ -508,6 +525,10 @@ int main(void)
 		goto out;
 	say("ready on port %s", AGENT_PORT_NAME);
 	r = recv_msg(port, &m);
+	if (r == 1 && m.type == AGENT_FRESH) {
+		refresh(port, &m);
+		r = recv_msg(port, &m);
+	}
 	if (r == 1 && m.type == AGENT_POWEROFF)
 		power_off(); /* host mode: no command for the agent */
 	if (r != 1 || m.type != AGENT_EXEC ||

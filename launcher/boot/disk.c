@@ -34,8 +34,7 @@
 #include "launcher/common/file_tail.h"
 #include "launcher/boot/vm.h"
 
-/* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
-static void qemu_img_path(const char *qemu, char *buf, size_t len)
+void disk_qemu_img(const char *qemu, char *buf, size_t len)
 {
 	const char *slash = strrchr(qemu, '/');
 
@@ -81,7 +80,7 @@ static int overlay_create(const struct vm *vm, const struct launch_config *c,
 			NULL};
 	char tail[1024] = "", log[4200];
 
-	qemu_img_path(c->qemu, tool, sizeof(tool));
+	disk_qemu_img(c->qemu, tool, sizeof(tool));
 	vm_path(vm, VM_QEMU_LOG, log, sizeof(log));
 	if (tool_run(argv, log, NULL) == 0)
 		return 0;
@@ -106,7 +105,7 @@ static int overlay_backing(const struct vm *vm, const struct launch_config *c,
 	json_t *root, *backing;
 	int rc = -EIO;
 
-	qemu_img_path(c->qemu, tool, sizeof(tool));
+	disk_qemu_img(c->qemu, tool, sizeof(tool));
 	vm_path(vm, "persist-info.json", info, sizeof(info));
 	vm_path(vm, VM_QEMU_LOG, log, sizeof(log));
 	if (tool_run(argv, log, info) != 0)

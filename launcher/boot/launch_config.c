@@ -82,12 +82,14 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 		return -EINVAL;
 	}
 	c->snapshot_stop = then && !strcmp(then, "stop");
-	if (at && strcmp(at, "signal") && strcmp(at, "end")) {
-		snprintf(err, errlen, "%s='%s' is neither signal nor end",
+	if (at && strcmp(at, "signal") && strcmp(at, "end") &&
+	    strcmp(at, "ready")) {
+		snprintf(err, errlen, "%s='%s' is not signal, end or ready",
 			 ENV_SNAPSHOT_AT, at);
 		return -EINVAL;
 	}
 	c->snapshot_at_end = at && !strcmp(at, "end");
+	c->snapshot_at_ready = at && !strcmp(at, "ready");
 	return 0;
 }
 

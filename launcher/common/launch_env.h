@@ -68,7 +68,8 @@
  * (absolute, existing); the signal that asks for a save, as a number
  * (unset: SIGUSR1); what the guests do after a save ("continue" or
  * "stop"); when to save besides the signal ("signal": only then, "end":
- * also when the step's commands end). */
+ * also when the step's commands end, "ready": also once every agent is
+ * ready, before any command). */
 #define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
 #define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
 #define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
