@@ -106,10 +106,15 @@ static int parse_args(int argc, char **argv, struct sync_req *r,
 			   what);
 	snprintf(r->name, sizeof(r->name), "%.*s",
 		 (int)(eq ? eq - what : (long)strlen(what)), what);
-	if (eq && !sync_value_ok(eq + 1, strlen(eq + 1)))
-		return bad("--set %s: a value is up to 1024 printable ASCII "
-			   "characters",
-			   what);
+	if (eq && !sync_value_ok(eq + 1, strlen(eq + 1))) {
+		char key[SYNC_NAME_MAX + 40];
+
+		snprintf(key, sizeof(key), "%s (%zu bytes)", r->name,
+			 strlen(eq + 1));
+		return bad("--set %s=...: a value is up to 1024 printable "
+			   "ASCII characters",
+			   key);
+	}
 	snprintf(r->value, sizeof(r->value), "%s", eq ? eq + 1 : "");
 	return 0;
 }
