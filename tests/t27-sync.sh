@@ -6,11 +6,17 @@
 # time out with a clear message; bad arguments are refused.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 2
+# vsrun with a time limit, on two nodes, each line labelled with its rank.
+step2() {
+	timeout 600 srun -Q --vm-kernel="$KERNEL" --vm-initrd="$INITRD" \
+		--vm-mem=256 -N2 -n2 -l "$@"
+}
 
 # Rank 1 says it is about to wait, looks for rank 0's value (not there
 # yet), and waits at "start", timing its wait on its own clock. Rank 0
 # waits until rank 1 is at the barrier, sleeps 5 s, sets the value, then
-# reaches the barrier. Rank 1 then reads the value without waiting.
+# reaches the barrier. Rank 1 then reads the value without waiting. Both
+# end at a last barrier: rank 0's guest serves only while its command runs.
 cmd='up() { cut -d" " -f1 /proc/uptime; }
 if [ "$SLURM_PROCID" = 0 ]; then
 	slurm-vm-sync --get r1 --timeout 300 >/dev/null || exit 10
@@ -19,6 +25,7 @@ if [ "$SLURM_PROCID" = 0 ]; then
 	slurm-vm-sync start || exit 12
 	slurm-vm-sync --set port=4242 || exit 13
 	echo "link $(readlink /usr/local/bin/slurm-vm-sync)"
+	slurm-vm-sync done || exit 14
 else
 	v=$(slurm-vm-sync --get order --timeout 0 2>/dev/null)
 	echo "before rc=$? [$v]"
@@ -29,8 +36,9 @@ else
 	v=$(slurm-vm-sync --get order --timeout 0) || exit 22
 	echo "after [$v] waited $(awk "BEGIN { if ($t1 - $t0 >= 4) print \"4s+\"; else print $t1 - $t0 }")"
 	echo "port [$(slurm-vm-sync --get port --timeout 60)]"
+	slurm-vm-sync done || exit 23
 fi'
-out=$(timeout 600 vsrun -N2 -n2 -l sh -c "$cmd" 2>&1)
+out=$(step2 sh -c "$cmd" 2>&1)
 is "$?" 0 "both ranks pass the barrier and exchange values"
 diag "$out"
 like "$out" "^1: before rc=[13] \[\]$" "before rank 0's barrier, its value is not there"
@@ -48,7 +56,7 @@ cmd='if [ "$SLURM_PROCID" = 0 ]; then
 	slurm-vm-sync --set "k=$(printf "%01100d" 0)" 2>&1; echo "long rc=$?"
 	slurm-vm-sync --get k --timeout -1 2>&1; echo "time rc=$?"
 fi'
-out=$(timeout 600 vsrun -N2 -n2 -l sh -c "$cmd" 2>&1)
+out=$(step2 sh -c "$cmd" 2>&1)
 diag "$out"
 like "$out" "^0: slurm-vm-sync: barrier lonely: 1 of 2 ranks arrived in 5 s \(missing: 1\)$" \
 	"a rank that never arrives: the others time out, naming it"
