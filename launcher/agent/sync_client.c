@@ -173,7 +173,10 @@ static int exchange(int fd, const char *line, char *buf, size_t len,
 			continue;
 		if (r <= 0)
 			return 0;
-		got += (size_t)r;
+		for (; r > 0; r--, got++) /* it reaches a terminal */
+			if ((buf[got] < ' ' || buf[got] > '~') &&
+			    buf[got] != '\n')
+				buf[got] = '?';
 		buf[got] = '\0';
 		nl = memchr(buf, '\n', got);
 		if (nl) {
