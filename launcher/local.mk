@@ -90,15 +90,20 @@ launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
 	$(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
 
+# slurm-vm-sync, in the agent: the step's barriers and values.
+SYNC_SOURCES = launcher/agent/sync_proto.c launcher/agent/sync_proto.h \
+	launcher/agent/sync_server.c launcher/agent/sync_server.h \
+	launcher/agent/sync_client.c launcher/agent/sync_client.h
 # The guest agent: static, so it runs in any guest.
 pkglibexec_PROGRAMS += launcher/slurm-vm-agent
-launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c
-launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
+launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c \
+	$(SYNC_SOURCES)
+launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 	launcher/boot/fuzz_agent_setup.c \
-	launcher/snapdir/fuzz_manifest.c
+	launcher/snapdir/fuzz_manifest.c launcher/agent/fuzz_sync.c
 
 # Unit tests of the layers. Those that link the boot or save layers run
 # their threads (the snapshot writer) and read JSON.
@@ -177,3 +182,7 @@ tests_test_qmp_LDADD = $(BOOT_LIBS)
 tests_test_report_SOURCES = tests/test_report.c tests/tap.h
 tests_test_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_LDADD = $(REPORT_LIBS)
+
+check_PROGRAMS += tests/test_sync
+tests_test_sync_SOURCES = tests/test_sync.c tests/tap.h $(SYNC_SOURCES)
+tests_test_sync_LDADD = fabric/libfabric.a

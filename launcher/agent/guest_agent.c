@@ -44,6 +44,9 @@
 #include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/agent/agent_setup.h"
+#include "launcher/agent/sync_client.h"
+#include "launcher/agent/sync_server.h"
+#include "launcher/common/clock.h"
 
 static struct agent_rx rx;
 static struct agent_setup setup;
@@ -177,6 +180,7 @@ struct session {
 	int pmi; /* our end of the command's PMI socket, or -1 */
 	const uint8_t *pmi_pending; /* PMI bytes not yet written */
 	size_t pmi_pending_len;
+	struct sync_server *sync; /* rank 0's barriers and values, or NULL */
 };
 
 /* Frames wait in rx while bytes of the last one are not written. */
@@ -319,7 +323,7 @@ static int forward_pmi(struct session *s)
 static int relay(struct session *s)
 {
 	while (!s->done || s->out >= 0 || s->err >= 0) {
-		struct pollfd p[7] = {
+		struct pollfd p[7 + SYNC_POLL_COUNT] = {
 		    {.fd = s->sfd, .events = POLLIN},
 		    {.fd = s->out, .events = POLLIN},
 		    {.fd = s->err, .events = POLLIN},
@@ -337,8 +341,13 @@ static int relay(struct session *s)
 		}
 		/* After the command ended, take what its pipes still hold
 		 * without waiting for writers it left behind. */
-		if (poll(p, 7, s->done ? 0 : -1) < 0 && errno != EINTR)
+		sync_server_pollfds(s->sync, p + 7);
+		if (poll(p, 7 + SYNC_POLL_COUNT,
+			 s->done ? 0 : sync_server_timeout(s->sync, now_ms())) <
+			0 &&
+		    errno != EINTR)
 			return -1;
+		sync_server_step(s->sync, p + 7, now_ms());
 		if (s->done && !(p[1].revents | p[2].revents))
 			break;
 		if (p[0].revents)
@@ -438,6 +447,9 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s", why);
 		agent_send(port, AGENT_ERROR, msg, strlen(msg));
 	}
+	s.sync = sync_server_start(ex->env, why, sizeof(why));
+	if (why[0])
+		say("slurm-vm-sync: %s", why);
 	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
 		say("chdir: %s", strerror(errno));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
@@ -469,7 +481,9 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	fcntl(s.in, F_SETFL, O_NONBLOCK);
 	fcntl(s.out, F_SETFL, O_NONBLOCK);
 	fcntl(s.err, F_SETFL, O_NONBLOCK);
-	if (relay(&s) < 0)
+	r = relay(&s);
+	sync_server_destroy(s.sync);
+	if (r < 0)
 		return -1;
 	while (!s.done) { /* the pipes closed before the command exited */
 		struct pollfd p = {.fd = sfd, .events = POLLIN};
@@ -502,7 +516,7 @@ static void refresh(int port, const struct agent_msg *m)
 	agent_send(port, AGENT_ERROR, msg, strlen(msg));
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	struct agent_exec ex;
 	struct agent_msg m;
@@ -510,6 +524,8 @@ int main(void)
 	sigset_t mask;
 	int port, sfd, r;
 
+	if (argc > 0 && sync_client_called(argv[0]))
+		return sync_client_main(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
