@@ -21,7 +21,11 @@ wait_for 30 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null
 fetch="printf 'GET /page.txt HTTP/1.0\r\n\r\n' | nc -w 10 $ip $port | grep hello || echo no way out"
 
 set_plugstack "$(plugstack_line) egress=nat"
-out=$(vsrun -N2 -n2 -l sh -c "if [ \$SLURM_PROCID = 0 ]; then $fetch; else ping -c1 -W5 n0000 >/dev/null && echo peer ok; fi" 2>&1)
+# Rank 0 fetches; rank 1 pings it; both end at a barrier, so rank 0's
+# guest is still up when rank 1's ping goes out.
+out=$(vsrun -N2 -n2 -l sh -c "if [ \$SLURM_PROCID = 0 ]; then $fetch; else
+	for i in \$(seq 30); do ping -c1 -W2 n0000 >/dev/null && echo peer ok && break; done; fi
+	slurm-vm-sync --timeout 300 done" 2>&1)
 like "$out" "^0: hello from the node $$" "egress=nat: a guest fetches a page from a server on the node's address"
 like "$out" "^1: peer ok" "and its peers are still on the fabric"
 like "$(cat "$W/http.log")" "GET /page.txt" "the server saw the request"
