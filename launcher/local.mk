@@ -73,6 +73,12 @@ launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
 
+# control: the launcher's control socket (slurm-vm(1) reaches it).
+noinst_LIBRARIES += launcher/control/libcontrol.a
+launcher_control_libcontrol_a_SOURCES = launcher/control/control.c \
+	launcher/control/control.h
+launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
 # The launcher, one process per task: main, how a guest starts (run.c) and
 # the agent session, on the layers above and the fabric.
 bin_PROGRAMS = launcher/slurm-vm-launch
@@ -80,7 +86,8 @@ launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 	launcher/run.h launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
-launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
+launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
+	launcher/save/libsave.a \
 	launcher/report/libreport.a launcher/pmi/libpmi.a $(BOOT_LIBS) \
 	$(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
@@ -100,7 +107,12 @@ check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
-	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot
+	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot \
+	tests/test_control
+tests_test_control_SOURCES = tests/test_control.c tests/tap.h
+tests_test_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_control_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \

@@ -26,6 +26,8 @@
 #include "launcher/common/loop.h"
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
+#include "launcher/common/clock.h"
+#include "launcher/control/control.h"
 #include "launcher/report/report.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/run.h"
@@ -38,6 +40,8 @@
 #define POWEROFF_SEND_MS 2000
 /* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
 #define END_WAIT_MS 3000
+/* How long a QMP command asked on the control socket may take. */
+#define CONTROL_QMP_MS 5000
 
 extern char **environ;
 
@@ -47,6 +51,10 @@ struct runner {
 	struct qmp *qmp;
 	struct session *s;
 	struct snapshot *sn;
+	struct control *ctl; /* the control socket, or NULL */
+	long t0;	     /* when the guest's run began (ms) */
+	int started;	     /* the command was started or re-attached */
+	int paused;	     /* paused from the control socket */
 	struct loop_fd sig, events;
 	struct loop_timer end_wait;
 	int held;	  /* a stop signal held for the save at the end */
@@ -115,8 +123,17 @@ static int pin_vcpus(struct launch *l, struct qmp *qmp)
 
 /* A stop signal goes to the command; during a save, this rank gives its
  * part up first (the guest is paused: the command hears it after). */
+static void unpause(struct runner *r)
+{
+	if (r->paused)
+		json_decref(
+		    qmp_execute(r->qmp, "cont", NULL, CONTROL_QMP_MS, NULL, 0));
+	r->paused = 0;
+}
+
 static void stop_signal(struct runner *r, int sig)
 {
+	unpause(r); /* a paused guest could not hear it */
 	snapshot_cancel(r->sn);
 	r->stop_seen = 1;
 	session_signal(r->s, sig);
@@ -206,6 +223,7 @@ static void snap_over(void *arg, int stop)
 {
 	struct runner *r = arg;
 
+	r->paused = 0; /* a save's end lets the guest run (or stops it) */
 	if (stop) {
 		r->snap_stopped = 1;
 		snprintf(r->l->err, sizeof(r->l->err),
@@ -301,6 +319,124 @@ static int resume_start(struct runner *r, int *code)
 	return rc < 0 ? -1 : rc;
 }
 
+/*
+ * The control socket's ops (control.h): what slurm-vm(1) sees and may do.
+ * Pausing stops the guest's vCPUs only; the command's channel, its
+ * signals and a stop of the step are heard meanwhile (a stop signal
+ * resumes the guest first).
+ */
+static const char *run_state(struct runner *r)
+{
+	if (!r->started)
+		return "booting";
+	if (r->stop_seen || r->held || r->l->vm->powering_off ||
+	    !r->l->vm->pid || loop_stopping(r->loop))
+		return "stopping";
+	if (r->sn && snapshot_busy(r->sn))
+		return "saving";
+	return r->paused ? "paused" : "running";
+}
+
+static int ctl_status(void *arg, struct control_status *st, char *err,
+		      size_t errlen)
+{
+	struct runner *r = arg;
+	const struct launch_config *c = r->l->c;
+	uint32_t a = fabric_addr_ip((uint32_t)c->rank);
+
+	(void)err, (void)errlen;
+	st->job = c->job_id;
+	st->step = c->step_id;
+	st->rank = c->rank;
+	st->state = run_state(r);
+	plan_hostname(c->rank, st->hostname, sizeof(st->hostname));
+	if (r->l->fabric)
+		snprintf(st->addr, sizeof(st->addr), "%u.%u.%u.%u", a >> 24,
+			 a >> 16 & 255, a >> 8 & 255, a & 255);
+	st->cpus = c->cpus;
+	st->mem_mb = c->mem_mb;
+	st->uptime_s = (now_ms() - r->t0) / 1000;
+	st->qemu_pid = r->l->vm->pid;
+	return 0;
+}
+
+/* stop or cont, from state from to state to. */
+static int ctl_run(struct runner *r, const char *cmd, const char *from,
+		   int paused, char *err, size_t errlen)
+{
+	const char *now = run_state(r);
+	json_t *q;
+
+	if (strcmp(now, from)) {
+		snprintf(err, errlen, "rank %lu is %s, not %s", r->l->c->rank,
+			 now, from);
+		return -EBUSY;
+	}
+	err[0] = 0;
+	q = qmp_execute(r->qmp, cmd, NULL, CONTROL_QMP_MS, err, errlen);
+	if (!q) {
+		int e = errno;
+
+		if (!err[0])
+			snprintf(err, errlen, "QMP %s: %s", cmd, strerror(e));
+		return -e;
+	}
+	json_decref(q);
+	r->paused = paused;
+	return 0;
+}
+
+static int ctl_pause(void *arg, char *err, size_t errlen)
+{
+	return ctl_run(arg, "stop", "running", 1, err, errlen);
+}
+
+static int ctl_resume(void *arg, char *err, size_t errlen)
+{
+	return ctl_run(arg, "cont", "paused", 0, err, errlen);
+}
+
+static int ctl_qmp(void *arg, const char *cmd, json_t *args, json_t **ret,
+		   char *err, size_t errlen)
+{
+	struct runner *r = arg;
+
+	if (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")) {
+		snprintf(err, errlen,
+			 "qmp: %s is slurm-vm pause or resume (the launcher "
+			 "keeps track of it)",
+			 cmd);
+		return -EPERM;
+	}
+	err[0] = 0;
+	*ret = qmp_execute(r->qmp, cmd, json_incref(args), CONTROL_QMP_MS, err,
+			   errlen);
+	if (!*ret) {
+		int e = errno;
+
+		if (!err[0])
+			snprintf(err, errlen, "QMP %s: %s", cmd, strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+/* The control socket joins the loop; without it the guest runs on. */
+static void control_join(struct runner *r)
+{
+	const struct control_ops ops = {ctl_status, ctl_pause, ctl_resume,
+					ctl_qmp, r};
+	char err[512];
+
+	r->t0 = now_ms();
+	r->ctl = control_open(r->loop, r->l->vm->dir, &ops, err, sizeof(err));
+	if (!r->ctl)
+		fprintf(stderr,
+			"slurm-vm-launch: %s; slurm-vm cannot reach "
+			"this guest\n",
+			err);
+}
+
 /* The loop and its handlers but the snapshot's. Returns 0 or -1 with
  * l->err set. */
 static int runner_init(struct runner *r, struct launch *l)
@@ -340,12 +476,14 @@ static int runner_init(struct runner *r, struct launch *l)
 		snprintf(l->err, sizeof(l->err), "epoll: %s", strerror(errno));
 		return -1;
 	}
+	control_join(r);
 	return 0;
 }
 
 static void runner_fini(struct runner *r)
 {
 	snapshot_destroy(r->sn);
+	control_close(r->ctl);
 	session_destroy(r->s);
 	if (r->loop) {
 		loop_del(&r->sig);
@@ -369,6 +507,7 @@ int run_guest(struct launch *l)
 	ready = rc >= 0;
 	if (rc != 0)
 		goto out;
+	r.started = 1;
 	watch_snapshots(&r);
 	code = loop_run(r.loop);
 	if (code < 0)
@@ -377,6 +516,7 @@ out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
 	if (r.qmp && ready && !r.snap_stopped) {
+		unpause(&r);
 		request_poweroff(l->vm, r.qmp, r.s);
 	} else if (r.qmp) {
 		json_decref(
