@@ -76,8 +76,16 @@ launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 # control: the launcher's control socket (slurm-vm(1) reaches it).
 noinst_LIBRARIES += launcher/control/libcontrol.a
 launcher_control_libcontrol_a_SOURCES = launcher/control/control.c \
-	launcher/control/control.h
+	launcher/control/control.h launcher/control/ctl_find.c \
+	launcher/control/ctl.h
 launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+# Its node-side program, run by slurm-vm(1) through srun as the user.
+pkglibexec_PROGRAMS += launcher/control/slurm-vm-control
+launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c
+launcher_control_slurm_vm_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+launcher_control_slurm_vm_control_LDADD = launcher/control/libcontrol.a \
+	$(COMMON_LIBS) $(JANSSON_LIBS)
 
 # The launcher, one process per task: main, how a guest starts (run.c) and
 # the agent session, on the layers above and the fabric.
@@ -108,7 +116,11 @@ check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot \
-	tests/test_control
+	tests/test_control tests/test_ctl
+tests_test_ctl_SOURCES = tests/test_ctl.c tests/tap.h
+tests_test_ctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_ctl_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
 tests_test_control_SOURCES = tests/test_control.c tests/tap.h
 tests_test_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_control_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \

@@ -42,6 +42,7 @@ static int f_status(void *arg, struct control_status *st, char *err,
 	st->mem_mb = 512;
 	st->uptime_s = 7;
 	st->qemu_pid = getpid();
+	st->console = "/x/console.log";
 	return 0;
 }
 
@@ -148,7 +149,8 @@ static void requests(void)
 	ask("status\n", buf, sizeof(buf));
 	ok(strstr(buf, "\"rank\":3") && strstr(buf, "\"state\":\"running\"") &&
 	       strstr(buf, "\"address\":\"10.0.0.4\"") &&
-	       strstr(buf, "\"cpu_s\":") && !strstr(buf, "\"cpu_s\":-1"),
+	       strstr(buf, "\"cpu_s\":") && !strstr(buf, "\"cpu_s\":-1") &&
+	       strstr(buf, "\"console\":\"/x/console.log\""),
 	   "status: rank, state, address and the CPU time of a live pid");
 	ok(buf[0] && buf[strlen(buf) - 1] == '\n' && !strchr(buf, '\n')[1],
 	   "status: one line");
