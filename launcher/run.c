@@ -358,6 +358,7 @@ static int ctl_status(void *arg, struct control_status *st, char *err,
 	st->uptime_s = (now_ms() - r->t0) / 1000;
 	st->qemu_pid = r->l->vm->pid;
 	st->console = r->l->vm->console;
+	st->node = c->node;
 	return 0;
 }
 

@@ -27,6 +27,7 @@ list=$("$SV" list "$job" 2>&1)
 like "$list" "$job\.0 +0 +[^ ]+ +running +n0000 +10\.0\.0\.1 " "list: rank 0, running, its hostname and address"
 like "$list" "$job\.0 +1 +[^ ]+ +running +n0001 +10\.0\.0\.2 " "list: rank 1 too"
 is "$(printf '%s\n' "$list" | awk 'NR > 1 { print $3 }' | sort -u | wc -l)" 2 "on two nodes"
+is "$(printf '%s\n' "$list" | awk 'NR > 1' | wc -l)" 2 "each guest once (the lab's nodes share the run directory)"
 like "$("$SV" list "$job" --json 2>&1)" '^\[\{.*"rank":1,.*"address":"10\.0\.0\.2".*"node":' "list --json"
 like "$("$SV" list 2>&1)" "$job\.0 +1 " "list without a job: the user's running VM steps"
 
@@ -65,7 +66,8 @@ out=$(runuser -u nobody -- env SLURM_CONF="$SLURM_CONF" srun -Q --jobid="$job" -
 ok "$([ $? != 0 ]; echo $?)" "and Slurm itself refuses them the srun: $out"
 like "$("$SV" pause "$job.0:5" 2>&1)" "rank 5: no such guest in $job\.0 \(its ranks: 0 1\)" "a missing rank"
 like "$("$SV" list "$job.7" 2>&1)" "step $job\.7 has no guests" "a step without guests"
-is "$(pgrep -f slurm-vm-control | wc -l)" 0 "no node-side program is left running"
+wait_for 10 sh -c '! pgrep -f slurm-vm-control'
+is "$(pgrep -fa slurm-vm-control)" "" "no node-side program is left running"
 
 scancel "$job"
 wait "$srun_pid"

@@ -43,6 +43,7 @@ static int f_status(void *arg, struct control_status *st, char *err,
 	st->uptime_s = 7;
 	st->qemu_pid = getpid();
 	st->console = "/x/console.log";
+	st->node = "node3";
 	return 0;
 }
 
@@ -150,8 +151,10 @@ static void requests(void)
 	ok(strstr(buf, "\"rank\":3") && strstr(buf, "\"state\":\"running\"") &&
 	       strstr(buf, "\"address\":\"10.0.0.4\"") &&
 	       strstr(buf, "\"cpu_s\":") && !strstr(buf, "\"cpu_s\":-1") &&
-	       strstr(buf, "\"console\":\"/x/console.log\""),
-	   "status: rank, state, address and the CPU time of a live pid");
+	       strstr(buf, "\"console\":\"/x/console.log\"") &&
+	       strstr(buf, "\"node\":\"node3\""),
+	   "status: rank, state, address, node, console and the CPU time of a "
+	   "live pid");
 	ok(buf[0] && buf[strlen(buf) - 1] == '\n' && !strchr(buf, '\n')[1],
 	   "status: one line");
 	ask("pause\n", buf, sizeof(buf));

@@ -48,6 +48,7 @@ struct control_status {
 	long uptime_s;
 	pid_t qemu_pid;	     /* 0: gone; else its CPU time is read from /proc */
 	const char *console; /* the guest's console log */
+	const char *node;    /* Slurm's name for the launcher's node */
 };
 
 /*

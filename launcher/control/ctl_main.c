@@ -35,6 +35,7 @@ struct opts {
 	unsigned long job;
 	long step;
 	int json, follow;
+	int slurm_node; /* node is Slurm's name for this node */
 	char node[256];
 };
 
@@ -223,6 +224,44 @@ static int console(const struct opts *o, const struct ctl_guest *g)
 	return off < 0;
 }
 
+/*
+ * Whether g's launcher runs on this node: run directories on a file
+ * system that nodes share (a one-host lab, a shared rundir=) are seen
+ * from every node, and each guest is this node's to answer for only once.
+ * A launcher that does not answer is kept, for its error.
+ */
+static int on_this_node(const struct opts *o, const struct ctl_guest *g)
+{
+	char *reply = NULL;
+	const char *node;
+	json_t *j;
+	int mine = 1;
+
+	if (!o->slurm_node || ctl_ask(g, "status", &reply, ASK_MS) < 0)
+		return 1;
+	j = json_loads(reply, 0, NULL);
+	node = str(json_object_get(j, "return"), "node");
+	if (node[0] && strcmp(node, o->node))
+		mine = 0;
+	json_decref(j);
+	free(reply);
+	return mine;
+}
+
+/* Keeps the guests of this node. Returns how many. */
+static size_t keep_mine(const struct opts *o, struct ctl_guest *g, size_t n)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < n; i++) {
+		if (on_this_node(o, &g[i]))
+			g[k++] = g[i];
+		else
+			close(g[i].dfd);
+	}
+	return k;
+}
+
 static int parse_id(const char *s, struct opts *o)
 {
 	char *end;
@@ -283,7 +322,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (node && *node)
+	o.slurm_node = node && *node;
+	if (o.slurm_node)
 		snprintf(o.node, sizeof(o.node), "%s", node);
 	else if (gethostname(o.node, sizeof(o.node) - 1) < 0)
 		strcpy(o.node, "?");
@@ -293,6 +333,7 @@ int main(int argc, char **argv)
 			strerror(-rc));
 		return 1;
 	}
+	n = keep_mine(&o, g, n);
 	if (!strcmp(o.request, "console"))
 		rc = n == 1 ? console(&o, g) : n != 0;
 	else if (strcmp(o.request, "status") && strcmp(o.request, "pause") &&
