@@ -107,6 +107,7 @@ launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
+	launcher/control/fuzz_control.c \
 	launcher/boot/fuzz_agent_setup.c \
 	launcher/snapdir/fuzz_manifest.c
 
