@@ -151,6 +151,14 @@ tests_test_pmi_step_SOURCES = tests/test_pmi_step.c tests/tap.h
 tests_test_pmi_step_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
 tests_test_pmi_step_LDADD = launcher/pmi/libpmi.a $(PMIX_LIBS)
 
+# A stand-in launcher's control socket for slurm-vm(1)'s test without a
+# lab (tests/t06-slurm-vm-cmd.sh).
+noinst_PROGRAMS += tests/control-stub
+tests_control_stub_SOURCES = tests/control_stub.c
+tests_control_stub_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_control_stub_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
+
 # The PMI service against a real MPI library, without guests or Slurm
 # (tests/t08-pmi-mpich.sh).
 noinst_PROGRAMS += tests/pmi-harness
