@@ -403,6 +403,13 @@ static int ctl_qmp(void *arg, const char *cmd, json_t *args, json_t **ret,
 {
 	struct runner *r = arg;
 
+	if (!strcmp(run_state(r), "saving")) {
+		snprintf(err, errlen,
+			 "qmp: rank %lu is saving a snapshot, which QEMU's "
+			 "commands could upset: try again when it is done",
+			 r->l->c->rank);
+		return -EBUSY;
+	}
 	if (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")) {
 		snprintf(err, errlen,
 			 "qmp: %s is slurm-vm pause or resume (the launcher "

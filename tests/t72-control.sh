@@ -16,7 +16,10 @@ export SLURM_VM_CONTROL=$top_builddir/launcher/control/slurm-vm-control
 # last RANK: the last counter rank RANK printed.
 last() { grep "^$1: c " "$W/out" | tail -1 | sed 's/.* //'; }
 
-vsrun -N2 -n2 -l -J t72 sh -c 'i=0; while :; do echo "c $i"; echo "tick $i" >/dev/console; i=$((i + 1)); sleep 0.3; done' \
+# Each rank counts (on its output and its console); rank 0 also pings
+# rank 1 over and over, each ping waiting up to 30 s for its answer.
+pinger='[ "$SLURM_PROCID" = 0 ] && (j=0; while :; do t=$(ping -c1 -W30 n0001 2>/dev/null | grep -o "time=[0-9]*"); echo "p $j ${t:-lost}"; j=$((j + 1)); sleep 0.5; done) &'
+vsrun -N2 -n2 -l -J t72 sh -c "$pinger"' i=0; while :; do echo "c $i"; echo "tick $i" >/dev/console; i=$((i + 1)); sleep 0.3; done' \
 	>"$W/out" 2>&1 &
 srun_pid=$!
 wait_for 300 sh -c "grep -q '^0: c ' '$W/out' && grep -q '^1: c ' '$W/out'"
@@ -31,6 +34,7 @@ is "$(printf '%s\n' "$list" | awk 'NR > 1' | wc -l)" 2 "each guest once (the lab
 like "$("$SV" list "$job" --json 2>&1)" '^\[\{.*"rank":1,.*"address":"10\.0\.0\.2".*"node":' "list --json"
 like "$("$SV" list 2>&1)" "$job\.0 +1 " "list without a job: the user's running VM steps"
 
+P=$(grep -c '^0: p ' "$W/out")
 out=$("$SV" pause "$job.0:1" 2>&1)
 is "$?" 0 "pause rank 1 succeeds"
 like "$out" "rank 1 \(.*\): paused" "pause says so"
@@ -46,6 +50,13 @@ like "$("$SV" pause "$job.0:1" 2>&1)" "rank 1 is paused, not running" "pausing i
 is "$?" 0 "resume succeeds"
 sleep 3
 ok "$([ "$(last 1)" -gt "$b1" ]; echo $?)" "its counter moves again ($b1 -> $(last 1))"
+# A ping sent while rank 1 was paused waited in the fabric and was
+# answered after resume: none lost, one took the pause's length.
+sleep 1
+pings=$(grep '^0: p ' "$W/out" | tail -n +$((P + 1)))
+is "$(printf '%s\n' "$pings" | grep -c lost)" 0 "no ping to the paused guest was lost"
+slow=$(printf '%s\n' "$pings" | sed -n 's/.*time=//p' | sort -n | tail -1)
+ok "$([ "${slow:-0}" -ge 2500 ]; echo $?)" "one waited through the pause and was answered after it (${slow:-none} ms)"
 
 con=$("$SV" console "$job.0" 0 2>&1)
 like "$con" "tick [0-9]+" "console: the guest's console from its start"
