@@ -57,7 +57,9 @@ for n in ${w//,/ }; do SLURMD_NODENAME=$n "$@" || rc=$?; done
 exit $rc
 STUB
 chmod +x "$tmp/bin/"*
-PATH=$tmp/bin:$PATH
+# slurm-vm-snapshot: beside slurm-vm once installed; here, from the
+# sources (a build tree apart from them has only slurm-vm).
+PATH=$tmp/bin:$PATH:$top_srcdir/contrib
 QUSER=$(id -un)
 SLURM_VM_CONTROL=$top_builddir/launcher/control/slurm-vm-control
 SLURMVM_IMAGE=/x.img SLURM_JOB_ID=1
