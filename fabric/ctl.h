@@ -14,6 +14,8 @@
  *	SAVED	all -> coordinator: saved (arg 0) or failed (arg: errno)
  *	DONE	coordinator -> all: the snapshot is complete; arg 1: stop
  *	ABORT	coordinator -> all: give the save up, resume
+ *	READY	all -> coordinator: this guest's agent is ready (a save at
+ *		ready starts once every rank's has come)
  */
 #ifndef SLURM_VM_FABRIC_CTL_H
 #define SLURM_VM_FABRIC_CTL_H

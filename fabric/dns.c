@@ -47,9 +47,9 @@ struct dns_query {
 	int standard; /* OPCODE 0: the question below was parsed */
 	size_t qlen;  /* the question: name, type and class */
 	uint16_t qtype, qclass;
-	/* The name's first two labels and how many it has. */
-	const uint8_t *label[2];
-	size_t label_len[2];
+	/* The name's first two labels, its last, and how many it has. */
+	const uint8_t *label[2], *last;
+	size_t label_len[2], last_len;
 	size_t nlabels;
 };
 
@@ -71,6 +71,8 @@ static int parse_question(const uint8_t *p, size_t n, struct dns_query *q)
 			q->label[q->nlabels] = p + i + 1;
 			q->label_len[q->nlabels] = l;
 		}
+		q->last = p + i + 1;
+		q->last_len = l;
 		q->nlabels++;
 		i += 1 + l;
 	}
@@ -172,6 +174,13 @@ static int name_rank(const struct dns_query *q, uint32_t nranks)
 	return (int)rank;
 }
 
+/* The fabric's zone: a name of one label, or one whose last label is
+ * FABRIC_DOMAIN; others are for a server beyond the segment (dns.h). */
+static int in_zone(const struct dns_query *q)
+{
+	return q->nlabels <= 1 || label_eq(q->last, q->last_len, FABRIC_DOMAIN);
+}
+
 /* Decides the answer: sets *rcode, and returns the rank for an A record
  * or -1 for none. */
 static int decide(const struct dns_query *q, uint32_t nranks, uint8_t *rcode)
@@ -183,6 +192,10 @@ static int decide(const struct dns_query *q, uint32_t nranks, uint8_t *rcode)
 		return -1;
 	}
 	if (q->qclass != CLASS_IN && q->qclass != CLASS_ANY) {
+		*rcode = RCODE_REFUSED;
+		return -1;
+	}
+	if (!in_zone(q)) {
 		*rcode = RCODE_REFUSED;
 		return -1;
 	}

@@ -13,8 +13,13 @@
  *		QTYPE A or ANY	-> NOERROR, one A record, TTL FABRIC_DNS_TTL;
  *		any other QTYPE	-> NOERROR with no answer (so a resolver
  *				   asking for AAAA does not wait for one);
- *	any other name		-> NXDOMAIN: the segment has no way out, so
- *				   there is nothing to recurse to;
+ *	any other name of one label, or ending in .vm
+ *				-> NXDOMAIN: the fabric is the authority;
+ *	a name outside that zone (example.com, n0001.example)
+ *				-> REFUSED: not the fabric's to answer, so a
+ *				   resolver asks its next server (the NAT's,
+ *				   when the guest has the outside network)
+ *				   instead of taking "no such name";
  * and REFUSED for another class, NOTIMP (the header alone) for another
  * OPCODE. Every answer echoes the ID, the OPCODE, RD and the question
  * exactly as asked (resolvers that randomise the case of the name check

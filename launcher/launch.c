@@ -312,7 +312,7 @@ static int guest_up(struct launch *l, struct launch_config *c,
 static void report_result(struct launch *l, int code, long t0)
 {
 	struct report_case *r = l->result;
-	char err[512];
+	char err[512], path[4200];
 
 	if (!r)
 		return;
@@ -320,8 +320,8 @@ static void report_result(struct launch *l, int code, long t0)
 	snprintf(r->node, sizeof(r->node), "%s", l->c->node ? l->c->node : "");
 	r->status = code & 255;
 	r->seconds = (double)(now_ms() - t0) / 1000;
-	if (code && l->vm)
-		file_tail(l->vm->console, 40, r->console, sizeof(r->console));
+	if (code && l->vm && vm_console_path(l->vm, path, sizeof(path)) == 0)
+		file_tail(path, 40, r->console, sizeof(r->console));
 	if (report_record_write(l->c->report_dir, r, err, sizeof(err)) < 0)
 		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-report: %s\n",
 			l->c->rank, err);
@@ -375,13 +375,17 @@ int main(int argc, char *argv[])
 	int code = LAUNCH_EXIT_FAILED;
 	long t0 = now_ms();
 
-	(void)argc;
 	if (!accel)
 		return code;
+	/* The command from argv[1] on, whichever way the plugin made the
+	 * launcher the task's program (launch_env.h); its argv[0] is
+	 * c.argv0. */
+	if (c.argv_prepended && argc > 1)
+		l.argv = argv + 1;
 	if (c.report_dir && !c.endpoint)
 		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
-		return run_endpoint(&c, l.sfd, argv);
+		return run_endpoint(&c, l.sfd, l.argv);
 	if (guest_up(&l, &c, accel) == 0) {
 		/* The guest boots while the PMI service (after QEMU's fork:
 		 * PMIx starts threads) and the fabric come up. */

@@ -17,7 +17,8 @@ COMMON_LIBS = launcher/common/libcommon.la
 noinst_LIBRARIES += launcher/agent/libagent.a
 launcher_agent_libagent_a_SOURCES = launcher/agent/agent_proto.c \
 	launcher/agent/agent_proto.h launcher/agent/agent_setup.c \
-	launcher/agent/agent_setup.h
+	launcher/agent/agent_setup.h launcher/agent/agent_fresh.c \
+	launcher/agent/agent_fresh.h
 
 # snapdir: a snapshot on disk.
 noinst_LIBRARIES += launcher/snapdir/libsnapdir.a
@@ -33,7 +34,8 @@ SNAPDIR_LIBS = launcher/snapdir/libsnapdir.a $(COMMON_LIBS) $(JANSSON_LIBS) \
 # report: a step's results as JUnit or TAP.
 noinst_LIBRARIES += launcher/report/libreport.a
 launcher_report_libreport_a_SOURCES = launcher/report/report.c \
-	launcher/report/report.h launcher/report/record.c
+	launcher/report/report.h launcher/report/record.c \
+	launcher/report/merge.c launcher/report/merge.h
 launcher_report_libreport_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 REPORT_LIBS = launcher/report/libreport.a $(COMMON_LIBS) $(JANSSON_LIBS)
 
@@ -69,6 +71,7 @@ noinst_LIBRARIES += launcher/save/libsave.a
 launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 	launcher/save/snapshot.h launcher/save/snapshot_int.h \
 	launcher/save/snapshot_part.c launcher/save/snapshot_save.c \
+	launcher/save/snapshot_disk.c \
 	launcher/save/restore.c launcher/save/restore.h
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
@@ -89,9 +92,12 @@ launcher_control_slurm_vm_control_LDADD = launcher/control/libcontrol.a \
 
 # The launcher, one process per task: main, how a guest starts (run.c) and
 # the agent session, on the layers above and the fabric.
-bin_PROGRAMS = launcher/slurm-vm-launch
+bin_PROGRAMS = launcher/slurm-vm-launch launcher/report/slurm-vm-report-merge
+launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
+launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
-	launcher/run.h launcher/session.c launcher/session.h
+	launcher/run.h launcher/run_int.h launcher/run_control.c \
+	launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
@@ -100,24 +106,38 @@ launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
 	$(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
 
+# slurm-vm-sync, in the agent: the step's barriers and values.
+SYNC_SOURCES = launcher/agent/sync_proto.c launcher/agent/sync_proto.h \
+	launcher/agent/sync_server.c launcher/agent/sync_server.h \
+	launcher/agent/sync_client.c launcher/agent/sync_client.h
 # The guest agent: static, so it runs in any guest.
 pkglibexec_PROGRAMS += launcher/slurm-vm-agent
-launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c
-launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a
+launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c \
+	$(SYNC_SOURCES)
+launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 	launcher/control/fuzz_control.c \
 	launcher/boot/fuzz_agent_setup.c \
-	launcher/snapdir/fuzz_manifest.c
+	launcher/snapdir/fuzz_manifest.c launcher/agent/fuzz_sync.c
 
-# Unit tests of the layers.
-check_PROGRAMS += tests/test_agent_proto tests/test_plan tests/test_pin \
+# Unit tests of the layers. Those that link the boot or save layers run
+# their threads (the snapshot writer) and read JSON.
+THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
+check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
+	tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
-	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session tests/test_snapshot \
+	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
+	tests/test_snapshot tests/test_parse tests/test_report_merge \
 	tests/test_control tests/test_ctl
+tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
+tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_report_merge_LDADD = $(REPORT_LIBS)
+tests_test_parse_SOURCES = tests/test_parse.c tests/tap.h
+tests_test_parse_LDADD = $(COMMON_LIBS)
 tests_test_ctl_SOURCES = tests/test_ctl.c tests/tap.h
 tests_test_ctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_ctl_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
@@ -130,14 +150,12 @@ tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
 	launcher/session.c launcher/session.h
-tests_test_session_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_session_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_session_LDADD = launcher/report/libreport.a launcher/pmi/libpmi.a \
 	$(BOOT_LIBS) $(PMIX_LIBS)
 tests_test_session_LDFLAGS = -pthread
 tests_test_snapshot_SOURCES = tests/test_snapshot.c tests/tap.h
-tests_test_snapshot_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
-	$(CRYPTO_CFLAGS) -pthread
+tests_test_snapshot_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_snapshot_LDADD = launcher/save/libsave.a \
 	$(BOOT_LIBS)
 tests_test_snapshot_LDFLAGS = -pthread
@@ -168,14 +186,15 @@ EXTRA_DIST += tests/mpi_check.c
 
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
+tests_test_agent_fresh_SOURCES = tests/test_agent_fresh.c tests/tap.h
+tests_test_agent_fresh_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h
 tests_test_plan_LDADD = $(BOOT_LIBS)
 tests_test_pin_SOURCES = tests/test_pin.c tests/tap.h
 tests_test_pin_CFLAGS = $(AM_CFLAGS) $(HWLOC_CFLAGS)
 tests_test_pin_LDADD = $(BOOT_LIBS)
 tests_test_disk_SOURCES = tests/test_disk.c tests/tap.h
-tests_test_disk_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_disk_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_disk_LDADD = $(BOOT_LIBS)
 tests_test_disk_LDFLAGS = -pthread
 tests_test_manifest_SOURCES = tests/test_manifest.c tests/tap.h
@@ -184,8 +203,7 @@ tests_test_manifest_LDADD = $(SNAPDIR_LIBS)
 tests_test_seed_text_SOURCES = tests/test_seed_text.c tests/tap.h
 tests_test_seed_text_LDADD = $(BOOT_LIBS)
 tests_test_memory_SOURCES = tests/test_memory.c tests/tap.h
-tests_test_memory_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) \
-	-pthread
+tests_test_memory_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_memory_LDADD = $(BOOT_LIBS)
 tests_test_memory_LDFLAGS = -pthread
 tests_test_snap_attack_SOURCES = tests/test_snap_attack.c tests/tap.h
@@ -198,3 +216,7 @@ tests_test_qmp_LDADD = $(BOOT_LIBS)
 tests_test_report_SOURCES = tests/test_report.c tests/tap.h
 tests_test_report_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_LDADD = $(REPORT_LIBS)
+
+check_PROGRAMS += tests/test_sync
+tests_test_sync_SOURCES = tests/test_sync.c tests/tap.h $(SYNC_SOURCES)
+tests_test_sync_LDADD = fabric/libfabric.a

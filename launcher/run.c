@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "fabric/addr.h"
+#include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_setup.h"
 #include "launcher/boot/endpoint.h"
 #include "launcher/boot/guest_env.h"
@@ -26,11 +27,11 @@
 #include "launcher/common/loop.h"
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
-#include "launcher/common/clock.h"
 #include "launcher/control/control.h"
 #include "launcher/report/report.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/run.h"
+#include "launcher/run_int.h"
 #include "launcher/session.h"
 #include "launcher/save/snapshot.h"
 
@@ -40,31 +41,11 @@
 #define POWEROFF_SEND_MS 2000
 /* --vm-snapshot-at=end: how long to wait for rank 0's CUT after SIGTERM. */
 #define END_WAIT_MS 3000
-/* How long a QMP command asked on the control socket may take. */
-#define CONTROL_QMP_MS 5000
+/* --vm-snapshot-at=ready: how much longer than the boot timeout a ready
+ * guest waits for the others (rank 0 gives up first). */
+#define READY_SLACK_MS 60000
 
 extern char **environ;
-
-struct runner {
-	struct launch *l;
-	struct loop *loop;
-	struct qmp *qmp;
-	struct session *s;
-	struct snapshot *sn;
-	struct control *ctl; /* the control socket, or NULL */
-	long t0;	     /* when the guest's run began (ms) */
-	int started;	     /* the command was started or re-attached */
-	int paused;	     /* paused from the control socket */
-	struct loop_fd sig, events;
-	struct loop_timer end_wait;
-	int held;	  /* a stop signal held for the save at the end */
-	int stop_seen;	  /* a stop signal went to the session */
-	int snap_asked;	  /* the snapshot signal came before the command ran */
-	int snap_stopped; /* a snapshot left the guest paused, to stop */
-};
-
-#define OF(p, member)                                                          \
-	((struct runner *)((char *)(p)-offsetof(struct runner, member)))
 
 char **run_env(void)
 {
@@ -123,17 +104,9 @@ static int pin_vcpus(struct launch *l, struct qmp *qmp)
 
 /* A stop signal goes to the command; during a save, this rank gives its
  * part up first (the guest is paused: the command hears it after). */
-static void unpause(struct runner *r)
-{
-	if (r->paused)
-		json_decref(
-		    qmp_execute(r->qmp, "cont", NULL, CONTROL_QMP_MS, NULL, 0));
-	r->paused = 0;
-}
-
 static void stop_signal(struct runner *r, int sig)
 {
-	unpause(r); /* a paused guest could not hear it */
+	run_unpause(r); /* a paused guest could not hear it */
 	snapshot_cancel(r->sn);
 	r->stop_seen = 1;
 	session_signal(r->s, sig);
@@ -154,12 +127,18 @@ static void on_signal(struct runner *r, int sig)
 	const struct launch_config *c = r->l->c;
 
 	if (c->snapshot && sig == c->snapshot_signal) {
-		if (r->sn)
+		if (r->sn && !r->in_ready)
 			snapshot_on_signal(r->sn);
 		else
 			r->snap_asked = 1;
 	} else if (sig == SIGUSR1 || sig == SIGUSR2) {
 		session_signal(r->s, sig);
+	} else if (r->in_ready && !snapshot_busy(r->sn)) {
+		snapshot_cancel(r->sn);
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "stopped by signal %d before the snapshot at ready",
+			 sig);
+		loop_stop(r->loop, 128 + sig);
 	} else if (r->sn && snapshot_at_end(r->sn) && !r->held &&
 		   !r->stop_seen) {
 		/* Saved first; the command gets the signal only if the save
@@ -231,7 +210,9 @@ static void snap_over(void *arg, int stop)
 		loop_stop(r->loop, 0);
 		return;
 	}
-	if (r->held)
+	if (r->in_ready)
+		loop_stop(r->loop, 0);
+	else if (r->held)
 		release_held(r);
 }
 
@@ -240,8 +221,9 @@ static void watch_snapshots(struct runner *r)
 {
 	struct snapshot_hooks h = {snap_unparsed, snap_over, r};
 
-	r->sn = snapshot_create(r->l->c, r->loop, r->l->fabric, r->qmp,
-				r->l->vm, &h);
+	if (!r->sn)
+		r->sn = snapshot_create(r->l->c, r->loop, r->l->fabric, r->qmp,
+					r->l->vm, &h);
 	if (r->sn && r->snap_asked)
 		snapshot_on_signal(r->sn);
 }
@@ -253,27 +235,83 @@ static void watch_snapshots(struct runner *r)
  * came up (l->err says why).
  */
 
-/* Booted: wait for the agent, then start the command. */
-static int boot_start(struct runner *r, int *code)
+static void on_ready_wait(struct loop_timer *t)
+{
+	struct runner *r = OF(t, ready_wait);
+
+	if (!snapshot_busy(r->sn)) /* else the save's own limits hold */
+		snapshot_ready_timeout(r->sn);
+}
+
+/*
+ * --vm-snapshot-at=ready: this guest is ready, no command sent; the step
+ * saves once every guest is. Returns 0 to run the command (also when the
+ * save failed: rank 0 said why, and the step goes on as after a failed
+ * save on the signal), or 1 when the step ends here: *code 0 after the
+ * save with --vm-snapshot-then=stop, else a failure (l->err says why).
+ */
+static int ready_save(struct runner *r, int *code)
+{
+	const struct launch_config *c = r->l->c;
+	int rc, asked = r->snap_asked;
+
+	/* A signal that came while booting asks for a save of the command:
+	 * after it starts (run_guest()). */
+	r->snap_asked = 0;
+	watch_snapshots(r);
+	r->snap_asked = asked;
+	if (!r->sn) {
+		snprintf(r->l->err, sizeof(r->l->err), "out of memory");
+		return 1;
+	}
+	r->in_ready = 1;
+	r->ready_wait.fn = on_ready_wait;
+	loop_timer_in(r->loop, &r->ready_wait,
+		      (long)c->boot_timeout * 1000 +
+			  (c->rank ? 2 : 1) * READY_SLACK_MS);
+	snapshot_on_ready(r->sn);
+	rc = loop_run(r->loop);
+	r->in_ready = 0;
+	loop_timer_stop(r->loop, &r->ready_wait);
+	if (r->snap_stopped) {
+		*code = 0;
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "saved at ready; the guests stop, as "
+			 "--vm-snapshot-then=stop asks");
+		return 1;
+	}
+	if (rc > 0) { /* a stop signal */
+		*code = rc;
+		return 1;
+	}
+	if (r->stop_seen) { /* a stop signal during the save: given up */
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "stopped by a signal during the snapshot at ready");
+		return 1;
+	}
+	if (snapshot_failed(r->sn) && c->snapshot_stop) {
+		snprintf(r->l->err, sizeof(r->l->err),
+			 "no snapshot at ready was made (see the snapshot's "
+			 "messages); the step ends, as --vm-snapshot-then=stop "
+			 "asks");
+		return 1;
+	}
+	return 0;
+}
+
+/* The step's own command, sent to the ready agent. */
+static int start_command(struct runner *r)
 {
 	const struct launch_config *c = r->l->c;
 	char hostname[32], cwd[4096], *setup[2] = {NULL, NULL};
 	char **env;
 	int rc;
 
-	*code = LAUNCH_EXIT_FAILED;
-	rc = session_begin_ready(r->s, c->boot_timeout);
-	if (rc < 0) {
-		snprintf(r->l->err, sizeof(r->l->err), "epoll: %s",
-			 strerror(-rc));
-		return -1;
-	}
-	rc = loop_run(r->loop);
-	if (rc < 0)
-		return -1;
 	if (!getcwd(cwd, sizeof(cwd)))
 		strcpy(cwd, "/");
-	plan_hostname(c->rank, hostname, sizeof(hostname));
+	if (fabric_addr_hostname((uint32_t)c->rank, hostname,
+				 sizeof(hostname)) < 0)
+		hostname[0] = 0;
 	r->l->argv[0] = (char *)c->argv0;
 	env = run_env();
 	if (env) /* only what works in the guest reaches it */
@@ -293,7 +331,28 @@ static int boot_start(struct runner *r, int *code)
 	return rc < 0 ? 1 : 0;
 }
 
-/* Restored: load its state, let it run, re-attach to its command. */
+/* Booted: wait for the agent, then start the command. */
+static int boot_start(struct runner *r, int *code)
+{
+	int rc;
+
+	*code = LAUNCH_EXIT_FAILED;
+	rc = session_begin_ready(r->s, r->l->c->boot_timeout);
+	if (rc < 0) {
+		snprintf(r->l->err, sizeof(r->l->err), "epoll: %s",
+			 strerror(-rc));
+		return -1;
+	}
+	rc = loop_run(r->loop);
+	if (rc < 0)
+		return -1;
+	if (r->l->c->snapshot_at_ready && ready_save(r, code))
+		return 1;
+	return start_command(r);
+}
+
+/* Restored: load its state, let it run, re-attach to its command; or,
+ * saved at ready, make the clone fresh and run this step's command. */
 static int resume_start(struct runner *r, int *code)
 {
 	const struct restore *rs = r->l->rs;
@@ -314,136 +373,15 @@ static int resume_start(struct runner *r, int *code)
 		return -1;
 	}
 	json_decref(q);
+	if (rs->at_ready) { /* no command inside: the step's own runs */
+		free(bytes);
+		if (agent_fresh_send(r->l->vm->agent_fd, err, errlen) < 0)
+			return -1;
+		return start_command(r);
+	}
 	rc = session_begin_reattach(r->s, bytes, len, code);
 	free(bytes);
 	return rc < 0 ? -1 : rc;
-}
-
-/*
- * The control socket's ops (control.h): what slurm-vm(1) sees and may do.
- * Pausing stops the guest's vCPUs only; the command's channel, its
- * signals and a stop of the step are heard meanwhile (a stop signal
- * resumes the guest first).
- */
-static const char *run_state(struct runner *r)
-{
-	if (!r->started)
-		return "booting";
-	if (r->stop_seen || r->held || r->l->vm->powering_off ||
-	    !r->l->vm->pid || loop_stopping(r->loop))
-		return "stopping";
-	if (r->sn && snapshot_busy(r->sn))
-		return "saving";
-	return r->paused ? "paused" : "running";
-}
-
-static int ctl_status(void *arg, struct control_status *st, char *err,
-		      size_t errlen)
-{
-	struct runner *r = arg;
-	const struct launch_config *c = r->l->c;
-	uint32_t a = fabric_addr_ip((uint32_t)c->rank);
-
-	(void)err, (void)errlen;
-	st->job = c->job_id;
-	st->step = c->step_id;
-	st->rank = c->rank;
-	st->state = run_state(r);
-	plan_hostname(c->rank, st->hostname, sizeof(st->hostname));
-	if (r->l->fabric)
-		snprintf(st->addr, sizeof(st->addr), "%u.%u.%u.%u", a >> 24,
-			 a >> 16 & 255, a >> 8 & 255, a & 255);
-	st->cpus = c->cpus;
-	st->mem_mb = c->mem_mb;
-	st->uptime_s = (now_ms() - r->t0) / 1000;
-	st->qemu_pid = r->l->vm->pid;
-	st->console = r->l->vm->console;
-	st->node = c->node;
-	return 0;
-}
-
-/* stop or cont, from state from to state to. */
-static int ctl_run(struct runner *r, const char *cmd, const char *from,
-		   int paused, char *err, size_t errlen)
-{
-	const char *now = run_state(r);
-	json_t *q;
-
-	if (strcmp(now, from)) {
-		snprintf(err, errlen, "rank %lu is %s, not %s", r->l->c->rank,
-			 now, from);
-		return -EBUSY;
-	}
-	err[0] = 0;
-	q = qmp_execute(r->qmp, cmd, NULL, CONTROL_QMP_MS, err, errlen);
-	if (!q) {
-		int e = errno;
-
-		if (!err[0])
-			snprintf(err, errlen, "QMP %s: %s", cmd, strerror(e));
-		return -e;
-	}
-	json_decref(q);
-	r->paused = paused;
-	return 0;
-}
-
-static int ctl_pause(void *arg, char *err, size_t errlen)
-{
-	return ctl_run(arg, "stop", "running", 1, err, errlen);
-}
-
-static int ctl_resume(void *arg, char *err, size_t errlen)
-{
-	return ctl_run(arg, "cont", "paused", 0, err, errlen);
-}
-
-static int ctl_qmp(void *arg, const char *cmd, json_t *args, json_t **ret,
-		   char *err, size_t errlen)
-{
-	struct runner *r = arg;
-
-	if (!strcmp(run_state(r), "saving")) {
-		snprintf(err, errlen,
-			 "qmp: rank %lu is saving a snapshot, which QEMU's "
-			 "commands could upset: try again when it is done",
-			 r->l->c->rank);
-		return -EBUSY;
-	}
-	if (!strcmp(cmd, "stop") || !strcmp(cmd, "cont")) {
-		snprintf(err, errlen,
-			 "qmp: %s is slurm-vm pause or resume (the launcher "
-			 "keeps track of it)",
-			 cmd);
-		return -EPERM;
-	}
-	err[0] = 0;
-	*ret = qmp_execute(r->qmp, cmd, json_incref(args), CONTROL_QMP_MS, err,
-			   errlen);
-	if (!*ret) {
-		int e = errno;
-
-		if (!err[0])
-			snprintf(err, errlen, "QMP %s: %s", cmd, strerror(e));
-		return -e;
-	}
-	return 0;
-}
-
-/* The control socket joins the loop; without it the guest runs on. */
-static void control_join(struct runner *r)
-{
-	const struct control_ops ops = {ctl_status, ctl_pause, ctl_resume,
-					ctl_qmp, r};
-	char err[512];
-
-	r->t0 = now_ms();
-	r->ctl = control_open(r->loop, r->l->vm->dir, &ops, err, sizeof(err));
-	if (!r->ctl)
-		fprintf(stderr,
-			"slurm-vm-launch: %s; slurm-vm cannot reach "
-			"this guest\n",
-			err);
 }
 
 /* The loop and its handlers but the snapshot's. Returns 0 or -1 with
@@ -485,7 +423,7 @@ static int runner_init(struct runner *r, struct launch *l)
 		snprintf(l->err, sizeof(l->err), "epoll: %s", strerror(errno));
 		return -1;
 	}
-	control_join(r);
+	run_control_join(r);
 	return 0;
 }
 
@@ -498,6 +436,7 @@ static void runner_fini(struct runner *r)
 		loop_del(&r->sig);
 		loop_del(&r->events);
 		loop_timer_stop(r->loop, &r->end_wait);
+		loop_timer_stop(r->loop, &r->ready_wait);
 		loop_destroy(r->loop);
 	}
 	qmp_close(r->qmp);
@@ -525,7 +464,7 @@ out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
 	if (r.qmp && ready && !r.snap_stopped) {
-		unpause(&r);
+		run_unpause(&r);
 		request_poweroff(l->vm, r.qmp, r.s);
 	} else if (r.qmp) {
 		json_decref(
@@ -544,6 +483,7 @@ int run_beside(struct launch *l)
 	char **env = run_env();
 	struct qmp *qmp;
 	int code = LAUNCH_EXIT_FAILED, fd = l->vm->qmp_fd;
+	size_t n;
 
 	l->vm->qmp_fd = -1;
 	/* QEMU answers QMP once its sockets exist: then the command may
@@ -558,12 +498,16 @@ int run_beside(struct launch *l)
 		goto out;
 	snprintf(ip, sizeof(ip), "SLURMVM_GUEST_IP=%u.%u.%u.%u", a >> 24,
 		 a >> 16 & 255, a >> 8 & 255, a & 255);
-	strcpy(host, "SLURMVM_GUEST_HOSTNAME=");
-	plan_hostname(c->rank, host + strlen(host),
-		      sizeof(host) - strlen(host));
-	snprintf(console, sizeof(console), "SLURMVM_CONSOLE=%s",
-		 l->vm->console);
-	snprintf(qmp_path, sizeof(qmp_path), "SLURMVM_QMP=%s", l->vm->user_qmp);
+	n = strlen(strcpy(host, "SLURMVM_GUEST_HOSTNAME="));
+	if (fabric_addr_hostname((uint32_t)c->rank, host + n,
+				 sizeof(host) - n) < 0)
+		host[n] = 0;
+	strcpy(console, "SLURMVM_CONSOLE=");
+	vm_console_path(l->vm, console + strlen(console),
+			sizeof(console) - strlen(console));
+	strcpy(qmp_path, "SLURMVM_QMP=");
+	vm_path(l->vm, VM_USER_QMP, qmp_path + strlen(qmp_path),
+		sizeof(qmp_path) - strlen(qmp_path));
 	code = endpoint_run(c->argv0, l->argv, env, extra, -1, l->sfd, l->err,
 			    sizeof(l->err));
 	if (code < 0)

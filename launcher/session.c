@@ -122,13 +122,17 @@ static void append_tails(const struct session *s)
 	char *err = s->err;
 	size_t errlen = s->errlen, n = strlen(err);
 
+	char path[4200];
+
 	snprintf(err + n, errlen - n, "\nlast console lines:\n");
-	file_tail(s->vm->console, 12, err, errlen);
+	if (vm_console_path(s->vm, path, sizeof(path)) == 0)
+		file_tail(path, 12, err, errlen);
 	n = strlen(err);
-	if (n + 40 < errlen) {
+	if (n + 40 < errlen &&
+	    vm_path(s->vm, VM_QEMU_LOG, path, sizeof(path)) == 0) {
 		char qemu[1024] = "";
 
-		file_tail(s->vm->qemu_log, 5, qemu, sizeof(qemu));
+		file_tail(path, 5, qemu, sizeof(qemu));
 		if (qemu[0])
 			snprintf(err + n, errlen - n, "\nQEMU said:\n%s", qemu);
 	}

@@ -215,6 +215,11 @@ static int resolve_task(spank_t sp, const struct site_config *site)
 			: spank_unsetenv(sp, request_env(f)) != ESPANK_SUCCESS)
 			goto out;
 	}
+	/* The outside network: only as the site and the job say, whatever
+	 * the job's environment holds. */
+	if (set_env(sp, ENV_EGRESS, request_egress(&r, site) ? "nat" : "none",
+		    1))
+		goto out;
 	/* The mounts as checked here, host paths resolved. */
 	if (r.value[REQ_MOUNT]
 		? set_env(sp, ENV_MOUNTS, r.value[REQ_MOUNT], 1)
@@ -227,10 +232,55 @@ out:
 	return rc;
 }
 
+/*
+ * The task's program becomes the launcher, its command kept for it
+ * (launch_env.h). Where Slurm has spank_prepend_task_argv() (23.11 and
+ * later), the launcher is put before the command. Elsewhere, Slurm execs
+ * argv[0] of the array S_JOB_ARGV gives: spank.h asks plugins not to
+ * change it; this is the one change, of one pointer, before the exec,
+ * checked to be in the array Slurm execs. Verified on Slurm 22.05 (this
+ * project's lab and tests: every VM test fails if the task is not the
+ * launcher).
+ */
+static int make_launcher_the_task(spank_t sp, const struct site_config *site,
+				  char **argv)
+{
+#if HAVE_DECL_SPANK_PREPEND_TASK_ARGV
+	const char *pre[] = {site->launcher};
+
+	(void)argv;
+	if (set_env(sp, ENV_ARGV_PREPENDED, "1", 1) ||
+	    spank_prepend_task_argv(sp, 1, pre) != ESPANK_SUCCESS) {
+		slurm_error("vm: cannot make the launcher the task's program");
+		return -1;
+	}
+	return 0;
+#else
+	char **again, *launcher = strdup(site->launcher);
+	int argc;
+
+	/* A user's own SLURMVM_ARGV_PREPENDED would cost the command its
+	 * first argument. */
+	if (!launcher ||
+	    spank_unsetenv(sp, ENV_ARGV_PREPENDED) != ESPANK_SUCCESS)
+		return -1;
+	argv[0] = launcher;
+	if (spank_get_item(sp, S_JOB_ARGV, &argc, &again) != ESPANK_SUCCESS ||
+	    argc < 1 || again[0] != launcher) {
+		slurm_error("vm: this Slurm did not take the launcher as the "
+			    "task's program (S_JOB_ARGV is a copy): it "
+			    "needs spank_prepend_task_argv(), Slurm 23.11 "
+			    "or later, or 22.05");
+		return -1;
+	}
+	return 0;
+#endif
+}
+
 int node_task_init(spank_t sp, const struct site_config *site)
 {
 	char num[32];
-	char **argv, *launcher;
+	char **argv;
 	int argc;
 
 	if (spank_get_item(sp, S_JOB_ARGV, &argc, &argv) != ESPANK_SUCCESS ||
@@ -268,19 +318,7 @@ int node_task_init(spank_t sp, const struct site_config *site)
 	if (site->max_cpus ? set_env(sp, ENV_MAX_CPUS, num, 1)
 			   : spank_unsetenv(sp, ENV_MAX_CPUS) != ESPANK_SUCCESS)
 		return -1;
-	launcher = strdup(site->launcher);
-	if (!launcher)
-		return -1;
-	/*
-	 * Slurm execs argv[0] of this array: the task becomes the launcher.
-	 * spank.h asks plugins not to change S_JOB_ARGV; this is the one
-	 * change, of one pointer, before the exec, and Slurm execs what it
-	 * points to. Verified on Slurm 22.05 (this project's lab and tests:
-	 * every VM test fails if the task is not the launcher). Slurm 23.11
-	 * and later have spank_prepend_task_argv() for this.
-	 */
-	argv[0] = launcher;
-	return 0;
+	return make_launcher_the_task(sp, site, argv);
 }
 
 void node_task_exit(spank_t sp, const struct site_config *site)

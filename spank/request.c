@@ -27,7 +27,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-restore",	  "--vm-cloud-init",
     "--vm-report",	  "--vm-report-name",
     "--vm-mount",	  "--vm-user",
-    "--vm-pmi",
+    "--vm-pmi",		  "--vm-egress",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -37,7 +37,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
     ENV_REPORT,	       ENV_REPORT_NAME, ENV_MOUNTS,   ENV_USER,
-    ENV_PMI,
+    ENV_PMI,	       ENV_EGRESS,
 };
 
 const char *request_option(enum request_field f)
@@ -247,6 +247,54 @@ int request_is_endpoint(const struct request *r)
 }
 
 /* --vm-exec: where the command runs; endpoint boots nothing. */
+int request_egress(const struct request *r, const struct site_config *site)
+{
+	const char *v = r->value[REQ_EGRESS];
+
+	return !strcmp(site->egress, "nat") && !(v && !strcmp(v, "none")) &&
+	       !request_is_endpoint(r) && !r->value[REQ_SNAPSHOT] &&
+	       !r->value[REQ_RESTORE];
+}
+
+/* --vm-egress: a known value, allowed here, and for a guest that can
+ * have it. */
+static int check_egress(const struct request *r, const struct site_config *site,
+			char *err, size_t errlen)
+{
+	const char *v = r->value[REQ_EGRESS],
+		   *name = request_named(r, REQ_EGRESS);
+
+	if (!v || !strcmp(v, "none"))
+		return 0;
+	if (strcmp(v, "nat")) {
+		snprintf(err, errlen,
+			 "%s=%s: give nat (the guests reach the node's "
+			 "networks through user-mode NAT) or none (they reach "
+			 "only each other)",
+			 name, v);
+		return -EINVAL;
+	}
+	if (strcmp(site->egress, "nat")) {
+		snprintf(err, errlen,
+			 "%s=nat: this site gives guests no outside network "
+			 "(plugstack.conf: egress=none, the default); drop "
+			 "it, or ask the site for egress=nat",
+			 name);
+		return -EPERM;
+	}
+	if (request_is_endpoint(r) || r->value[REQ_SNAPSHOT] ||
+	    r->value[REQ_RESTORE]) {
+		snprintf(err, errlen, "%s=nat: %s; drop one of them", name,
+			 request_is_endpoint(r)
+			     ? "--vm-exec=endpoint runs no guest"
+			     : "a snapshot cannot carry the NAT's "
+			       "connections, so saved and restored steps have "
+			       "no outside network");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int check_exec(const struct request *r, char *err, size_t errlen)
 {
 	const char *v = r->value[REQ_EXEC];
@@ -359,8 +407,8 @@ static int check_options(struct request *r, const struct site_config *site,
 	    strcmp(r->value[REQ_PMI], "none")) {
 		snprintf(err, errlen,
 			 "%s=%s: give pmi1 (the launchers serve the PMI-1 "
-			 "wire protocol to the command in each guest, the "
-			 "default) or none",
+			 "wire protocol to the command in each guest) or "
+			 "none (the default)",
 			 request_named(r, REQ_PMI), r->value[REQ_PMI]);
 		return -EINVAL;
 	}
@@ -406,6 +454,8 @@ static int check_options(struct request *r, const struct site_config *site,
 		if (policy_qemu_args(site, label, err, errlen) < 0)
 			return -EINVAL;
 	}
+	if (check_egress(r, site, err, errlen) < 0)
+		return -EINVAL;
 	return request_check_mounts(r, site, cwd, err, errlen);
 }
 
@@ -455,6 +505,8 @@ int request_check_policy(struct request *r, const struct site_config *site,
 	if (r->value[REQ_QEMU_ARGS] &&
 	    policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS), err,
 			     errlen) < 0)
+		return -EINVAL;
+	if (check_egress(r, site, err, errlen) < 0)
 		return -EINVAL;
 	return request_check_mounts(r, site, NULL, err, errlen);
 }

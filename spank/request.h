@@ -38,6 +38,7 @@ enum request_field {
 	REQ_MOUNT,	 /* host directories in the guests (mounts.h) */
 	REQ_USER,	 /* root: the command runs as root in the guest */
 	REQ_PMI,	 /* pmi1|none */
+	REQ_EGRESS,	 /* nat|none: the outside network (site.h) */
 	REQ_NFIELDS
 };
 
@@ -68,6 +69,11 @@ int request_add(struct request *r, enum request_field f, const char *value,
 
 /* True for a field whose value may be a rank spec (rankspec.h). */
 int request_per_rank(enum request_field f);
+
+/* True when this job's guests get the outside network: the site allows
+ * it (egress=nat), the job did not say --vm-egress=none, and the step
+ * boots guests that are not saved or restored. */
+int request_egress(const struct request *r, const struct site_config *site);
 
 /* True for --vm-exec=endpoint: fabric endpoints, no guests. */
 int request_is_endpoint(const struct request *r);

@@ -112,12 +112,26 @@ int request_check_snapshot(struct request *r, const char *cwd, char *err,
 		       err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_SNAPSHOT_AT] &&
+	    strcmp(r->value[REQ_SNAPSHOT_AT], "ready") &&
 	    check_word(r, REQ_SNAPSHOT_AT, "signal", "end",
 		       "signal (save when the step gets the snapshot signal, "
-		       "the default) or end (also when the step's commands "
-		       "end)",
+		       "the default), end (also when the step's commands "
+		       "end) or ready (also once every guest is booted, "
+		       "before the command)",
 		       err, errlen) < 0)
 		return -EINVAL;
+	if (r->value[REQ_SNAPSHOT_AT] &&
+	    !strcmp(r->value[REQ_SNAPSHOT_AT], "ready") &&
+	    r->value[REQ_RESTORE]) {
+		snprintf(err, errlen,
+			 "%s=ready saves guests as they boot, and %s boots "
+			 "none: restore the ready snapshot without %s, or "
+			 "save at signal or end",
+			 request_named(r, REQ_SNAPSHOT_AT),
+			 request_named(r, REQ_RESTORE),
+			 request_named(r, REQ_SNAPSHOT_AT));
+		return -EINVAL;
+	}
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 #include "launcher/common/parse.h"
 #include "spank/site.h"
 
-enum kind { PATH, PATHS, TEXT, ACCEL, FABRIC, COUNT, YESNO };
+enum kind { PATH, PATHS, TEXT, ACCEL, FABRIC, EGRESS, COUNT, YESNO };
 
 struct key {
 	const char *name;
@@ -51,6 +51,7 @@ static const struct key keys[] = {
     STR(mounts, TEXT),
     {"mount_cwd", YESNO, offsetof(struct site_config, mount_cwd), 0, 0},
     STR(mount_dirs, PATHS),
+    STR(egress, EGRESS),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -69,6 +70,7 @@ static void set_defaults(struct site_config *s)
 	snprintf(s->fabric, sizeof(s->fabric), "auto");
 	s->fabric_mtu = LAUNCH_MTU_DEFAULT;
 	s->mount_cwd = 1;
+	snprintf(s->egress, sizeof(s->egress), "none");
 }
 
 int fabric_transport_known(const char *name)
@@ -131,6 +133,16 @@ static int apply(struct site_config *s, const struct key *k, const char *v,
 				 strcmp(v, "verbs") ? ""
 						    : " (this build has no "
 						      "verbs transport)");
+			return -EINVAL;
+		}
+		break;
+	case EGRESS:
+		if (strcmp(v, "none") && strcmp(v, "nat")) {
+			snprintf(err, errlen,
+				 "egress=%s: must be none (guests reach only "
+				 "each other, the default) or nat (they reach "
+				 "the node's networks through user-mode NAT)",
+				 v);
 			return -EINVAL;
 		}
 		break;

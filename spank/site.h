@@ -29,6 +29,10 @@ struct site_config {
 	char mounts[4096];     /* mounts=SRC[:DST][:ro|rw],... */
 	int mount_cwd;	       /* mount_cwd=yes|no (yes) */
 	char mount_dirs[4096]; /* mount_dirs=DIR[:DIR...] */
+	/* The outside network: none (the default), or nat: each guest gets
+	 * a second NIC with user-mode NAT, on unless a job says
+	 * --vm-egress=none. */
+	char egress[8]; /* egress=none|nat */
 	/* The arguments parsed (not owned): the helper program parses the
 	 * same ones, so both sides see one configuration. */
 	int ac;

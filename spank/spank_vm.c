@@ -111,9 +111,10 @@ static struct spank_option options[] = {
      "After a snapshot the guests go on (continue, the default) or the "
      "step ends (stop)",
      1, REQ_SNAPSHOT_THEN, option_cb},
-    {"vm-snapshot-at", "signal|end",
-     "Save on the signal only (signal, the default) or also when Slurm "
-     "ends the step (end: scancel, the time limit)",
+    {"vm-snapshot-at", "signal|end|ready",
+     "Save on the signal only (signal, the default), also when Slurm "
+     "ends the step (end: scancel, the time limit), or also once every "
+     "guest is booted, before the command (ready: a golden snapshot)",
      1, REQ_SNAPSHOT_AT, option_cb},
     {"vm-restore", "DIR",
      "Start every guest from the newest snapshot in DIR instead of "
@@ -133,6 +134,11 @@ static struct spank_option options[] = {
      "path), read-write or read-only (repeatable, comma-separated; the "
      "directory you run in is mounted by default, none turns that off)",
      1, REQ_MOUNT, option_cb},
+    {"vm-egress", "nat|none",
+     "Reach the node's networks from the guests through user-mode NAT "
+     "(nat), or only each other (none); where the site allows it "
+     "(egress=nat in plugstack.conf), nat is the default",
+     1, REQ_EGRESS, option_cb},
     {"vm-user", "root",
      "Run the command as root in the guest (default: as you, with your "
      "uid, groups and home)",

@@ -33,7 +33,7 @@ static int s_status(void *arg, struct control_status *st, char *err,
 	st->cpus = 1;
 	st->mem_mb = 256;
 	st->qemu_pid = getpid();
-	st->console = console;
+	snprintf(st->console, sizeof(st->console), "%s", console);
 	st->node = node;
 	return 0;
 }

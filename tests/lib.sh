@@ -67,6 +67,31 @@ wait_for() { # wait_for SECONDS COMMAND...: until COMMAND succeeds
 	"$@" >/dev/null 2>&1
 }
 
+# wait_pid SECONDS PID...: waits for background processes, SECONDS at most
+# in all; one still running then is killed and counts as status 124. The
+# status is the last process's, as wait's.
+wait_pid() {
+	local limit=$(($(date +%s) + $1)) p rc=0
+	shift
+	for p in "$@"; do
+		while kill -0 "$p" 2>/dev/null && [ "$(date +%s)" -lt "$limit" ]; do
+			sleep 0.2
+		done
+		if kill -0 "$p" 2>/dev/null; then
+			diag "process $p still ran after the time limit: killed"
+			kill -TERM "$p" 2>/dev/null
+			sleep 3
+			kill -KILL "$p" 2>/dev/null
+			wait "$p" 2>/dev/null
+			rc=124
+		else
+			wait "$p"
+			rc=$?
+		fi
+	done
+	return $rc
+}
+
 at_least() { # at_least FILE PATTERN N: N lines or more of FILE match
 	[ "$(grep -c -- "$2" "$1" 2>/dev/null)" -ge "$3" ]
 }
@@ -90,9 +115,10 @@ finish() {
 	[ "$tap_failed" -eq 0 ]
 }
 
-# Builds the test guest when the agent is newer than it.
+# Builds the test guest when the agent or its /init is newer than it.
 guest_build() {
-	if [ ! -f "$GUEST/disk.qcow2" ] || [ "$AGENT" -nt "$GUEST/disk.qcow2" ]; then
+	if [ ! -f "$GUEST/disk.qcow2" ] || [ "$AGENT" -nt "$GUEST/disk.qcow2" ] ||
+		[ "$top_srcdir/contrib/guest-init" -nt "$GUEST/disk.qcow2" ]; then
 		"$top_srcdir/contrib/slurm-vm-mkguest" --agent "$AGENT" \
 			--out "$GUEST" --disk >/dev/null || return 1
 	fi

@@ -6,7 +6,7 @@
 #
 #   fabric/                 nothing of ours
 #   launcher/common/        nothing (the plugin-launcher contract, parsing, clock)
-#   launcher/agent/         common, fabric/be.h (the agent protocol; the in-guest agent)
+#   launcher/agent/         common, fabric/be.h, fabric/addr.h (the agent protocol; the in-guest agent)
 #   launcher/snapdir/       common (a snapshot's files and manifest)
 #   launcher/report/        common (a step's results as JUnit or TAP)
 #   launcher/pmi/           nothing of ours (the PMI-1 service; PMIx)
@@ -26,7 +26,7 @@ allowed() {
 	case $1 in
 	fabric/*) echo "fabric/" ;;
 	launcher/common/*) echo "launcher/common/" ;;
-	launcher/agent/*) echo "launcher/agent/ launcher/common/ fabric/be.h" ;;
+	launcher/agent/*) echo "launcher/agent/ launcher/common/ fabric/be.h fabric/addr.h" ;;
 	launcher/snapdir/*) echo "launcher/snapdir/ launcher/common/" ;;
 	launcher/report/*) echo "launcher/report/ launcher/common/" ;;
 	launcher/pmi/*) echo "launcher/pmi/" ;;

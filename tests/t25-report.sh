@@ -43,6 +43,27 @@ ok 1 - suite1 rank 0
 not ok 2 - suite1 rank 1 (exit status 3)" "TAP: a plan and a line per rank, named by --vm-report-name"
 like "$(cat "$W/r.tap")" "#   stderr: it <broke> & stopped" "the failed rank's stderr as a comment"
 
+# An array job: one report per array task (%a), joined by
+# slurm-vm-report-merge into one a CI reads; task 2 fails.
+MERGE=$top_builddir/launcher/report/slurm-vm-report-merge
+timeout 900 sbatch -W -Q --array=1-2 -J t25-arr -o /dev/null --wrap \
+	"srun -Q --vm-kernel=$KERNEL --vm-initrd=$INITRD --vm-mem=256 \
+	--vm-report=junit:$W/arr-%a.xml sh -c 'exit \$((SLURM_ARRAY_TASK_ID - 1))'" \
+	>/dev/null 2>&1
+is "$(cd "$W" && ls arr-*.xml 2>/dev/null | tr '\n' ' ')" "arr-1.xml arr-2.xml " \
+	"each array task writes its own report (%a)"
+"$MERGE" --name t25-suite "$W/all.xml" "$W"/arr-*.xml
+ok $? "slurm-vm-report-merge joins them"
+if /usr/bin/python3 -c 'import junitparser' 2>/dev/null; then
+	is "$(/usr/bin/python3 -c '
+import sys, junitparser
+x = junitparser.JUnitXml.fromfile(sys.argv[1])
+print(x.name, x.tests, x.failures, len(list(x)))' "$W/all.xml" 2>&1)" "t25-suite 2 1 2" \
+		"a real JUnit parser reads the joined report: 2 suites, 2 tests, 1 failure"
+else
+	ok 0 "# SKIP no python3 junitparser"
+fi
+
 # Bad values: refused by srun, naming the option and the fix, no job.
 refused() { # DESCRIPTION EXPECTED ARGS...
 	d=$1 e=$2

@@ -15,7 +15,7 @@ ok $? "both guests run their command"
 overlays=$(ls "$RUNDIR"/slurm-vm.*/disk.qcow2 2>/dev/null | wc -l)
 is "$overlays" 2 "each task has its overlay in the run directory"
 scancel -n t50-cancel
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 assert_clean "after scancel"
 
 # kill -9 of one launcher: its QEMU dies with it, and Slurm's task exit
@@ -32,7 +32,7 @@ kill -9 "$victim"
 wait_for 30 sh -c "! kill -0 $victim_qemu"
 ok $? "kill -9 of the launcher takes its QEMU with it"
 scancel -n t50-kill
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 assert_clean "after kill -9 of a launcher"
 rm -f "$TESTS_DIR/t50.out"
 
@@ -48,10 +48,10 @@ job=$(cat "$TESTS_DIR/t50.out")
 # step: what a crashed step would leave.
 perl -e 'sleep 600' -- -name "slurm-vm.$job.77.0" &
 orphan=$!
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 wait_for 30 sh -c "! kill -0 $orphan"
 ok $? "the epilog kills a QEMU the job left behind"
-wait "$orphan" 2>/dev/null
+wait_pid 900 "$orphan" 2>/dev/null
 wait_for 30 sh -c "! ls -d '$RUNDIR'/slurm-vm.$job.* >/dev/null 2>&1"
 ok $? "and removes its run directory"
 like "$(cat "$LAB"/log/slurmd.*.log)" "vm: job $job epilog: killed 1 QEMU process, removed 1 run directory" \

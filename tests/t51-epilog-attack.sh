@@ -57,7 +57,7 @@ is "$(stat -c '%U %a' "$work/rootonly" "$work/rootonly/secret" | tr '\n' ' ')" \
 like "$(cat "$LAB"/log/slurmd.*.log)" "vm: job $job2 epilog: (.*snap.$job2.0.1.*not usable|/proc/$inner/cwd/.: Permission denied)" \
 	"the epilog, as the user, could not even read it, and says so"
 kill "$ns_pid" 2>/dev/null
-wait "$ns_pid" 2>/dev/null
+wait_pid 900 "$ns_pid" 2>/dev/null
 
 # 2. A FIFO where the epilog reads a manifest: the job leaves COMPLETING
 # at once and the node is not drained.

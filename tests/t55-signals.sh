@@ -20,7 +20,7 @@ console=$(ls "$TESTS_DIR"/t55-console.*.0.log 2>/dev/null)
 like "$console" "t55-console\.[0-9]+\.0\.log$" "--vm-console names the file by job and rank"
 like "$(cat "$console" 2>/dev/null)" "slurm-vm: init" "the console is there to follow while the guest runs"
 scancel -n t55-cancel
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 text=$(cat "$out")
 like "$text" "got TERM" "scancel's SIGTERM reaches the command in the guest"
 like "$text" "n0000: the guest powered off in [0-3]\.[0-9]+ s" \

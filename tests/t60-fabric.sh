@@ -68,7 +68,7 @@ job_marker job-A >"$tmp/a" &
 a=$!
 job_marker job-B >"$tmp/b" &
 b=$!
-wait $a $b
+wait_pid 900 $a $b
 is "$(grep '^0:' "$tmp/a")" "0: job-A" "job A's guests see only job A"
 is "$(grep '^0:' "$tmp/b")" "0: job-B" "job B's guests see only job B"
 assert_clean "concurrent jobs"
@@ -125,7 +125,7 @@ for port in sys.argv[1:]:
 EOS
 )
 is "$reply" "hello=28 closed=True" "the stray client gets a challenge, then is disconnected"
-wait $job
+wait_pid 900 $job
 like "$(cat "$tmp/out")" "0: 2" "the step goes on: rank 0 still reaches rank 1"
 like "$(cat "$tmp/out")" "1: 2" "and rank 1 still reaches rank 0"
 assert_clean "isolation job"
@@ -148,7 +148,7 @@ for p in $(pgrep -f slurm-vm-launch); do
 done
 ok "$([ -n "$victim" ]; echo $?)" "rank 2's launcher found ($victim)"
 kill -9 "$victim"
-wait $job
+wait_pid 900 $job
 like "$(cat "$tmp/out")" "0: 2" "after rank 2 is killed, rank 0 still reaches rank 1"
 like "$(cat "$tmp/out")" "1: 2" "and rank 1 still reaches rank 0"
 like "$(cat "$tmp/err")" "task 2: Killed" "srun names the lost task"

@@ -41,7 +41,7 @@ finish_step() { # seconds
 		t=$((t + 1))
 	done
 	kill -0 "$step_pid" 2>/dev/null && scancel -n t61 && sleep 2
-	wait "$step_pid"
+	wait_pid 900 "$step_pid"
 }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 

@@ -47,7 +47,7 @@ rank1() {
 wait_for 120 rank1
 sleep 15 # past the fabric's bootstrap: rank 1 holds PMIx alone now
 kill -9 "$(rank1)"
-wait "$step"
+wait_pid 900 "$step"
 # Whether Slurm then cancels the other rank depends on its PMIx plugin
 # noticing the lost client (both were seen on this lab): either way the
 # step ends, and the loss is reported.

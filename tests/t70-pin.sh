@@ -33,7 +33,7 @@ report_for() { # srun options...
 	done
 	vcpu_report
 	scancel -u root
-	wait $job
+	wait_pid 900 $job
 }
 
 out=$(report_for -N1 -n2)

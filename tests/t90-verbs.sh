@@ -60,7 +60,7 @@ g1=$!
 for _ in $(seq 100); do [ -S "$W/l2.sock" ] && break; sleep 0.1; done
 guest 2 off &
 g2=$!
-wait $g1 $g2
+wait_pid 900 $g1 $g2
 diag "both guests ran in $(($(date +%s) - t0)) s"
 
 if grep -q 'verbs-test: no-rxe' "$W/g1.log" "$W/g2.log"; then

@@ -55,7 +55,7 @@ c_done=$(last_value "$out" "2: count ")
 wait_for 60 sh -c "[ \$(grep '2: count ' '$out' | tail -n 1 | sed 's/.*count //') -ge $((c_done + 10)) ]"
 ok $? "the step goes on after the save"
 scancel -n t95
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 assert_clean "after the first job"
 left=$(ls -a "$S" | grep -c partial)
 is "$left" 0 "no partial snapshot is left"
@@ -68,7 +68,7 @@ wait_for 300 at_least "$out2" "1: got seq" 20
 ok $? "the restored step's stream flows again"
 wait_for 60 at_least "$out2" "2: count" 20
 scancel -n t95r
-wait "$srun_pid"
+wait_pid 900 "$srun_pid"
 contiguous "$out2" "0: count "
 ok $? "rank 0's counter goes on with no gap and no duplicate"
 contiguous "$out2" "2: count "

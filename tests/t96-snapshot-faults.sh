@@ -55,7 +55,7 @@ like "$(cat "$out")" "rank [01] cannot save: no space left on the file system of
 	"the rank that failed says what it could not do"
 kept "$W/full" "$first" "$out" 1
 scancel -n t96-full
-wait "$pid"
+wait_pid 900 "$pid"
 assert_clean "after the full disk"
 
 # 2. kill -9 of one launcher while the step is being saved.
@@ -82,7 +82,7 @@ like "$(cat "$out")" "snapshot 2: failed: rank 1 was lost \(its launcher ended\)
 	"naming the rank and the cause"
 kept "$S" "$first" "$out" 0
 scancel -n t96-kill
-wait "$pid"
+wait_pid 900 "$pid"
 assert_clean "after the killed launcher"
 
 # 3. A time-limited batch job saves itself before its limit, and a new job
@@ -107,5 +107,5 @@ ok $? "a new job restores the batch job's snapshot"
 first=$(grep "0: count" "$out" | head -n 1 | sed 's/.*count //')
 ok "$([ "${first:-0}" -gt 0 ]; echo $?)" "its counter goes on (from ${first:-?})"
 scancel -n t96-rest
-wait "$pid"
+wait_pid 900 "$pid"
 assert_clean "after the batch job and its restore"

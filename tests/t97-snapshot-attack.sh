@@ -47,7 +47,7 @@ is "$(find "$snap" ! -user root | wc -l)" 0 "every file of it is the victim's ow
 is "$(stat -c '%u %s' "$S/.partial.$job.0.1/rank-0.json")" "65534 11" \
 	"the planted directories are left as they were, unused"
 scancel -n t97
-wait "$pid"
+wait_pid 900 "$pid"
 assert_clean "after the save"
 
 # (b) The snapshot directory made writable and its files readable to all

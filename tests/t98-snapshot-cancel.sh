@@ -38,7 +38,7 @@ scancel "$job"
 wait_for 60 ended
 t=$(($(date +%s) - t0))
 ok "$([ "$t" -lt 30 ]; echo $?)" "scancel ends the step within KillWait (${t} s)"
-wait "$pid"
+wait_pid 900 "$pid"
 like "$(cat "$out")" "rank [01] cannot save: the step is being stopped" \
 	"the launchers give their part of the save up"
 like "$(cat "$out")" "snapshot 1: failed: rank [01] Operation canceled; the previous snapshot in .* is kept" \

@@ -42,7 +42,7 @@ static int f_status(void *arg, struct control_status *st, char *err,
 	st->mem_mb = 512;
 	st->uptime_s = 7;
 	st->qemu_pid = getpid();
-	st->console = "/x/console.log";
+	strcpy(st->console, "/x/console.log");
 	st->node = "node3";
 	return 0;
 }

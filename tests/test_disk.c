@@ -41,13 +41,17 @@ static void make_file(const char *name, off_t size)
 		close(fd);
 }
 
-/* A fresh run directory for one vm, as vm_prepare() makes it. */
+/* A fresh run directory for one vm, as vm_prepare() makes it (the
+ * previous case's drive names freed). */
 static void run_dir(struct vm *vm, const char *name)
 {
+	size_t i;
+
+	for (i = 0; i < vm->ndrives; i++)
+		free(vm->drive[i].file);
 	memset(vm, 0, sizeof(*vm));
 	snprintf(vm->dir, sizeof(vm->dir), "%s", in_dir(name));
 	mkdir(vm->dir, 0700);
-	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
 }
 
 int main(void)
@@ -55,7 +59,7 @@ int main(void)
 	char disks[1100], cmd[1100], err[4096];
 	struct launch_config c = {0};
 	struct stat st;
-	struct vm vm;
+	struct vm vm = {0};
 	char *base, *keep, *other, *agent, *cloud;
 
 	if (system("qemu-img --version >/dev/null 2>&1") != 0) {

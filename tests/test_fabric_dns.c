@@ -144,8 +144,10 @@ static int check(ssize_t n, unsigned int rcode, uint32_t ip)
 		  get16(udp + 4) == n - 34 && get16(udp + 6) == 0,
 	      "UDP 53 -> the query's port, length, checksum 0");
 	CHECK(get16(d) == get16(dns), "the ID is echoed");
-	CHECK(d[2] == (0x80 | 0x04 | (dns[2] & 0x79)),
-	      "QR, AA, the OPCODE and RD echoed");
+	CHECK(d[2] == (0x80 | (rcode == 0 || rcode == 3 ? 0x04 : 0) |
+		       (dns[2] & 0x79)),
+	      "QR, AA (for an answer of the fabric's zone), the OPCODE and "
+	      "RD echoed");
 	CHECK(d[3] == (0x80 | rcode), "RA and the RCODE");
 	CHECK(get16(d + 4) == 1 && get16(d + 6) == (ip ? 1 : 0) &&
 		  get16(d + 8) == 0 && get16(d + 10) == 0,
@@ -218,29 +220,17 @@ static void test_nxdomain(void)
 {
 	/* The last is a full-width digit zero, in UTF-8. */
 	static const char *const names[] = {
-	    "n12346",
-	    "n1",
-	    "n00001",
-	    "n012345",
-	    "n0001x",
-	    "nabcd",
-	    "n",
-	    "x0001",
-	    "foo",
-	    "vm",
-	    "",
-	    "n0001.example",
-	    "n0001.vm.vm",
-	    "vm.n0001",
-	    "n0001.v",
-	    "n0001.vmx",
-	    "n-001",
-	    "n+001",
-	    "n 001",
-	    "example.com",
-	    "localhost",
-	    "N0001.vm.example",
-	    "n\357\274\220001",
+	    "n12346",	  "n1",	       "n00001",
+	    "n012345",	  "n0001x",    "nabcd",
+	    "n",	  "x0001",     "foo",
+	    "vm",	  "",	       "n0001.vm.vm",
+	    "x.n0001.vm", "n-001",     "n+001",
+	    "n 001",	  "localhost", "n\357\274\220001",
+	};
+	/* Not the fabric's zone: for the next server (the NAT's). */
+	static const char *const outside[] = {
+	    "n0001.example", "vm.n0001",    "n0001.v",
+	    "n0001.vmx",     "example.com", "N0001.vm.example",
 	};
 	char what[64];
 	size_t i;
@@ -249,6 +239,11 @@ static void test_nxdomain(void)
 		query(names[i], 1);
 		snprintf(what, sizeof(what), "A \"%s\" is NXDOMAIN", names[i]);
 		ok(check(answer(), 3, 0), "%s", what);
+	}
+	for (i = 0; i < sizeof(outside) / sizeof(outside[0]); i++) {
+		query(outside[i], 1);
+		snprintf(what, sizeof(what), "A \"%s\" is REFUSED", outside[i]);
+		ok(check(answer(), 5, 0), "%s", what);
 	}
 	query("foo", 28);
 	ok(check(answer(), 3, 0), "AAAA foo is NXDOMAIN");
@@ -272,8 +267,10 @@ static void test_long_names(void)
 	name[253] = 0;
 	query(name, 1);
 	n = answer();
-	ok(check(n, 3, 0) && qlen == 259 && n + 16 == FABRIC_DNS_FRAME_MAX,
-	   "a 255-byte name is answered (NXDOMAIN, %zd bytes)", n);
+	ok(check(n, 5, 0) && qlen == 259 && n + 16 == FABRIC_DNS_FRAME_MAX,
+	   "a 255-byte name is answered (REFUSED: not the fabric's zone, "
+	   "%zd bytes)",
+	   n);
 	ok(answer_in(NRANKS, (size_t)n) == n && out[n] == 0xcc,
 	   "the answer fits a buffer of exactly its size");
 	ok(answer_in(NRANKS, (size_t)n - 1) == -ENOSPC && out[0] == 0xcc,

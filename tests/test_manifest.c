@@ -188,6 +188,13 @@ static void test_round_trip(void)
 	   "the header survives");
 	ok(back.ranks && !memcmp(back.ranks, m.ranks, 3 * sizeof(*m.ranks)),
 	   "every rank entry survives, byte for byte");
+	ok(!back.at_ready, "a snapshot of a command says so");
+	manifest_free(&back);
+	m.at_ready = 1;
+	ok(manifest_write(dir, &m, err, sizeof(err)) == 0 &&
+	       manifest_read(dir, &back, err, sizeof(err)) == 0 &&
+	       back.at_ready,
+	   "a snapshot taken at ready says so too: %s", err);
 	ok(back.ranks[0].has_disk && !back.ranks[1].has_disk &&
 	       !strcmp(back.ranks[0].disk.name, "rank-0.disk.qcow2"),
 	   "the disk is kept only where there was one");
@@ -250,6 +257,33 @@ static void test_malformed(void)
 {
 	is_str(refusal(HEAD "\"ranks\":[" RANK0 "]}"), "(accepted)",
 	       "a minimal manifest is taken");
+	is_str(refusal(HEAD "\"at\":\"ready\",\"ranks\":[" RANK0 "]}"),
+	       "(accepted)", "\"at\": \"ready\" is taken");
+	is_str(refusal(HEAD "\"at\":\"command\",\"ranks\":[" RANK0 "]}"),
+	       "(accepted)", "\"at\": \"command\" is taken");
+	ok(strstr(refusal(HEAD "\"at\":\"boot\",\"ranks\":[" RANK0 "]}"),
+		  "m.json: at is not \"command\" or \"ready\""),
+	   "another \"at\" is refused: %s",
+	   refusal(HEAD "\"at\":\"boot\",\"ranks\":[" RANK0 "]}"));
+	ok(strstr(refusal(HEAD "\"at\":1,\"ranks\":[" RANK0 "]}"), "at is not"),
+	   "so is a number");
+	{
+		struct snap_manifest m;
+		char err[256];
+		const char *t = HEAD "\"at\":\"ready\",\"ranks\":[" RANK0 "]}";
+		const char *u = HEAD "\"ranks\":[" RANK0 "]}";
+
+		ok(manifest_parse(t, strlen(t), 0, "m", &m, err, sizeof(err)) ==
+			   0 &&
+		       m.at_ready,
+		   "\"at\": \"ready\" reads as a snapshot at ready");
+		manifest_free(&m);
+		ok(manifest_parse(u, strlen(u), 0, "m", &m, err, sizeof(err)) ==
+			   0 &&
+		       !m.at_ready,
+		   "no \"at\" (an older snapshot) reads as one of a command");
+		manifest_free(&m);
+	}
 	ok(strstr(refusal("{\"format\":"), "m.json: not valid JSON (line 1"),
 	   "truncated JSON is refused: %s", refusal("{\"format\":"));
 	ok(strstr(refusal(""), "not valid JSON"), "an empty file is refused");

@@ -177,8 +177,18 @@ static void test_snapshot_config(void)
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
 		     "SLURMVM_SNAPSHOT_AT=start", NULL) < 0 &&
-	       strstr(err, "neither signal nor end"),
+	       strstr(err, "is not signal, end or ready"),
 	   "an unknown at is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_AT=ready", NULL) == 0 &&
+	       c.snapshot_at_ready && !c.snapshot_at_end,
+	   "at ready: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_AT=end", NULL) == 0 &&
+	       !c.snapshot_at_ready && c.snapshot_at_end,
+	   "at the end is not at ready");
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT_AT=end", NULL) < 0 &&
 	       strstr(err, "SLURMVM_SNAPSHOT_AT is set without "
@@ -237,6 +247,42 @@ static void test_mounts(void)
 	}
 }
 
+/* The outside network: a second NIC on user-mode NAT, only for nat. */
+static void test_egress(void)
+{
+	char *nat[] = {"SLURMVM_KERNEL=/k",  "SLURMVM_ARGV0=x",
+		       "SLURM_PROCID=258",   "SLURM_STEP_NUM_TASKS=300",
+		       "SLURMVM_EGRESS=nat", NULL};
+	char *none[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+			"SLURMVM_EGRESS=none", NULL};
+	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7, .memory = -1};
+	struct launch_config c;
+	char err[256];
+	char **argv;
+
+	ok(config_from_env(&c, nat, 1, err, sizeof(err)) == 0 && c.egress,
+	   "SLURMVM_EGRESS=nat asks for the outside network: %s", err);
+	argv = plan_qemu_argv(&c, "tcg", NULL, 0, "/r/c", "/r/q", &fds);
+	ok(strstr(join(argv),
+		  "-netdev user,id=egress,net=192.168.247.0/24,"
+		  "host=192.168.247.2,dns=192.168.247.3,"
+		  "dhcpstart=192.168.247.15,ipv6=off -device "
+		  "virtio-net-pci,netdev=egress,mac=52:56:00:00:01:02,"
+		  "romfile=") != NULL,
+	   "a NAT NIC apart from the fabric's addresses, its MAC 52:56 and "
+	   "the rank (258) (golden)");
+	ok(strstr(join(argv), "netdev=net0") <
+	       strstr(join(argv), "netdev=egress"),
+	   "after the fabric's NIC, which stays the guest's first");
+	plan_argv_free(argv);
+	ok(config_from_env(&c, none, 1, err, sizeof(err)) == 0 && !c.egress,
+	   "SLURMVM_EGRESS=none: none");
+	argv = plan_qemu_argv(&c, "tcg", NULL, 0, "/r/c", "/r/q", &fds);
+	ok(!strstr(join(argv), "egress") && !strstr(join(argv), "user,"),
+	   "and no NAT NIC");
+	plan_argv_free(argv);
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -257,7 +303,7 @@ int main(void)
 	struct plan_fds fds = {.qmp = 5, .agent = 6, .net = 7, .memory = -1};
 	struct plan_disk boot = {"/r/disk,x.qcow2", "qcow2", 0, 0};
 	struct launch_config c;
-	char err[256], host[16];
+	char err[256];
 	char **argv;
 
 	ok(config_from_env(&c, env, 1, err, sizeof(err)) == 0, "config reads");
@@ -334,12 +380,11 @@ int main(void)
 	   "a rank outside the step is refused: %s", err);
 	test_disks_and_args();
 	test_mounts();
+	test_egress();
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
 	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");
 	ok(plan_accel("xen", 0) == NULL, "an unknown accelerator is refused");
-	plan_hostname(7, host, sizeof(host));
-	is_str(host, "n0007", "hostnames are n%%04d");
 	test_console_path();
 	test_snapshot_config();
 	return done_testing();

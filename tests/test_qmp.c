@@ -294,6 +294,45 @@ static void test_cut(void)
 	ok(finish(q, pid) == 0, "the peer saw a fresh id on each command");
 }
 
+/* Takes the greeting's answer, then reads nothing more for 3 s. */
+static void script_deaf(int fd)
+{
+	peer_hello(fd);
+	sleep(3);
+}
+
+static void test_deaf(void)
+{
+	char err[256];
+	pid_t pid;
+	struct qmp *q = start(script_deaf, &pid);
+	size_t big = 4 << 20; /* more than the socket holds */
+	char *text = malloc(big + 1);
+	long t0;
+	json_t *r;
+
+	ok(q != NULL, "deaf: the client opens");
+	if (!q || !text) {
+		free(text);
+		return;
+	}
+	memset(text, 'x', big);
+	text[big] = 0;
+	t0 = now_ms();
+	errno = 0;
+	r = qmp_execute(q, "human-monitor-command",
+			json_pack("{s:s}", "command-line", text), 300, err,
+			sizeof(err));
+	ok(!r && errno == ETIMEDOUT,
+	   "a peer that takes no more bytes: the write gives up at the "
+	   "command's deadline (ETIMEDOUT)");
+	ok(now_ms() - t0 < 2000, "in time (%ld ms for a 300 ms deadline)",
+	   now_ms() - t0);
+	free(text);
+	kill(pid, SIGKILL);
+	finish(q, pid);
+}
+
 /* Events keep coming but the reply never does. */
 static void script_chatty(int fd)
 {
@@ -419,8 +458,8 @@ static void test_bad_hello(void)
 int main(void)
 {
 	static void (*const cases[])(void) = {
-	    test_plain,	 test_late,    test_foreign, test_cut,
-	    test_chatty, test_garbage, test_migrate, test_bad_hello,
+	    test_plain,	  test_late,	test_foreign,	test_cut,  test_chatty,
+	    test_garbage, test_migrate, test_bad_hello, test_deaf,
 	};
 	size_t i;
 

@@ -178,6 +178,52 @@ static void test_pmi(char *err)
 	   "--vm-pmi=pmix is refused, naming the choices: %s", err);
 }
 
+/* --vm-egress: as the site allows, for guests that are not saved. */
+static void test_egress(char *err)
+{
+	struct request r = {0};
+
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_EGRESS, "nat") < 0 &&
+	       strstr(err, "--vm-egress=nat: this site gives guests no "
+			   "outside network (plugstack.conf: egress=none") &&
+	       strstr(err, "ask the site for egress=nat"),
+	   "nat where the site says none (the default) is refused, naming "
+	   "the setting: %s",
+	   err);
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_EGRESS, "none") == 0,
+	   "none is always taken");
+	strcpy(site.egress, "nat");
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_EGRESS, "nat") == 0,
+	   "nat where the site allows it");
+	ok(check(err, 2, REQ_IMAGE, "disk.qcow2", REQ_EGRESS, "open") < 0 &&
+	       strstr(err, "--vm-egress=open: give nat") &&
+	       strstr(err, "or none"),
+	   "an unknown value is refused, naming the choices: %s", err);
+	ok(check(err, 2, REQ_EXEC, "endpoint", REQ_EGRESS, "nat") < 0 &&
+	       strstr(err, "endpoint runs no guest"),
+	   "nat with --vm-exec=endpoint is refused: %s", err);
+	ok(check(err, 3, REQ_IMAGE, "disk.qcow2", REQ_SNAPSHOT, "adir",
+		 REQ_EGRESS, "nat") < 0 &&
+	       strstr(err, "a snapshot cannot carry the NAT's connections"),
+	   "nat with --vm-snapshot is refused: %s", err);
+	request_set(&r, REQ_IMAGE, "disk.qcow2", NULL);
+	ok(request_egress(&r, &site),
+	   "the site's nat is every guest's default");
+	request_set(&r, REQ_EGRESS, "none", NULL);
+	ok(!request_egress(&r, &site), "unless the job says none");
+	request_set(&r, REQ_EGRESS, "nat", NULL);
+	request_set(&r, REQ_SNAPSHOT, "/s", NULL);
+	ok(!request_egress(&r, &site), "a saved step gets none");
+	request_clear(&r);
+	strcpy(site.egress, "none");
+	request_set(&r, REQ_IMAGE, "disk.qcow2", NULL);
+	request_set(&r, REQ_EGRESS, "nat", NULL);
+	ok(!request_egress(&r, &site),
+	   "and where the site says none, a job's nat (its environment, "
+	   "unchecked) gets none");
+	request_clear(&r);
+}
+
 /* --vm-disk: repeatable, PATH[,ro], checked like an image. */
 static void test_disks(char *err)
 {
@@ -518,8 +564,21 @@ static void test_snapshot(char *err)
 		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "start"),
 	       "(refused)", "--vm-snapshot-at=start is refused");
 	ok(strstr(err, "--vm-snapshot-at=start: give signal") &&
-	       strstr(err, "or end"),
+	       strstr(err, "end (") && strstr(err, "or ready"),
 	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "ready"),
+	       "ready", "--vm-snapshot-at=ready is taken");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "READY"),
+	       "(refused)", "--vm-snapshot-at=READY is refused (one spelling)");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_AT, "ready"),
+	       "(refused)",
+	       "--vm-snapshot-at=ready without --vm-snapshot is refused");
+	ok(strstr(err, "--vm-snapshot-at refines --vm-snapshot: give "
+		       "--vm-snapshot=DIR too"),
+	   "naming the fix: %s", err);
 	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
 		       REQ_SNAPSHOT_AT, "end"),
 	       "(refused)",
@@ -656,6 +715,13 @@ static void test_restore(char *err)
 	is_str(checked(err, REQ_RESTORE, 3, REQ_RESTORE, "snaps", REQ_SNAPSHOT,
 		       "snaps", REQ_FABRIC, "tcp"),
 	       want, "a restore may save again, into the same directory");
+	is_str(checked(err, REQ_RESTORE, 4, REQ_RESTORE, "snaps", REQ_SNAPSHOT,
+		       "snaps", REQ_FABRIC, "tcp", REQ_SNAPSHOT_AT, "ready"),
+	       "(refused)", "but not at ready: a restore boots nothing");
+	ok(strstr(err, "--vm-snapshot-at=ready saves guests as they boot") &&
+	       strstr(err, "restore the ready snapshot without "
+			   "--vm-snapshot-at"),
+	   "%s", err);
 	snprintf(site.default_kernel, sizeof(site.default_kernel), "%s",
 		 in_dir("%s/vmlinux"));
 	is_str(checked(err, REQ_KERNEL, 1, REQ_RESTORE, "snaps"), "(unset)",
@@ -730,6 +796,7 @@ int main(void)
 	touch("images/vmlinux", "ELF");
 	site_parse(0, NULL, &site, err, sizeof(err));
 	test_pmi(err);
+	test_egress(err);
 
 	ok(check(err, 1, REQ_IMAGE, "disk.qcow2") == 0,
 	   "a relative image is fine");

@@ -162,9 +162,29 @@ static void test_multipart(void)
 	free(out);
 }
 
+static void test_network_config(void)
+{
+	struct seed_info s = {
+	    .job_id = 12, .step_id = 0, .rank = 258, .nranks = 300};
+	char *out;
+	size_t len;
+
+	ok(seed_network_config(&s, &out, &len) == 0,
+	   "network-config is written");
+	is_str(out,
+	       "version: 2\nethernets:\n  fabric:\n    match:\n"
+	       "      macaddress: \"52:55:00:00:01:02\"\n    dhcp4: true\n"
+	       "  outside:\n    match:\n"
+	       "      macaddress: \"52:56:00:00:01:02\"\n    dhcp4: true\n",
+	       "network-config: DHCP on the fabric's NIC and the NAT's, each "
+	       "by its MAC (golden)");
+	free(out);
+}
+
 int main(void)
 {
 	test_meta_data();
+	test_network_config();
 	test_user_data();
 	test_keys();
 	test_hosts_cap();

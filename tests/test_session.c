@@ -40,9 +40,7 @@ static void rig_open(struct rig *r)
 	snprintf(r->dir, sizeof(r->dir), "/tmp/test_session.XXXXXX");
 	if (!mkdtemp(r->dir))
 		abort();
-	snprintf(r->vm.console, sizeof(r->vm.console), "%s/console.log",
-		 r->dir);
-	snprintf(r->vm.qemu_log, sizeof(r->vm.qemu_log), "%s/qemu.log", r->dir);
+	snprintf(r->vm.dir, sizeof(r->vm.dir), "%s", r->dir);
 	r->vm.agent_fd = sv[0];
 	r->peer = sv[1];
 	r->loop = loop_create();
@@ -59,7 +57,7 @@ static void rig_close(struct rig *r)
 	loop_destroy(r->loop);
 	close(r->vm.agent_fd);
 	close(r->peer);
-	snprintf(path, sizeof(path), "%s", r->vm.console);
+	vm_path(&r->vm, VM_CONSOLE_LOG, path, sizeof(path));
 	unlink(path);
 	rmdir(r->dir);
 }

@@ -83,8 +83,15 @@ int main(void)
 	}
 	ok(parse("colour=blue", &s, err) < 0 &&
 	       strstr(err, "image_dirs, max_mem, max_cpus, allow_qemu_args, "
-			   "mounts, mount_cwd, mount_dirs)"),
+			   "mounts, mount_cwd, mount_dirs, egress)"),
 	   "the unknown-key message lists the policy keys");
+	ok(parse("egress=nat", &s, err) == 0 && !strcmp(s.egress, "nat"),
+	   "egress=nat");
+	ok(parse("launcher=/x", &s, err) == 0 && !strcmp(s.egress, "none"),
+	   "egress is none by default");
+	ok(parse("egress=open", &s, err) < 0 &&
+	       strstr(err, "egress=open: must be none"),
+	   "egress=open is refused, naming the choices: %s", err);
 	ok(parse(NULL, &s, err) == 0 && s.mount_cwd && !s.mounts[0] &&
 	       !s.mount_dirs[0],
 	   "by default the submit directory is mounted, nothing else, and "

@@ -27,6 +27,7 @@
 #include "launcher/common/loop.h"
 #include "launcher/boot/qmp.h"
 #include "launcher/save/snapshot.h"
+#include "launcher/snapdir/manifest.h"
 #include "tap.h"
 
 /* The fake fabric: what this rank sends is recorded (and, to itself,
@@ -398,6 +399,217 @@ static void test_lost(void)
 	rig_close(&r);
 }
 
+/* How many messages of type went to rank. */
+static int sent_to(const struct rig *r, uint32_t rank, uint8_t type)
+{
+	unsigned i;
+	int n = 0;
+
+	for (i = 0; i < r->f.nout && i < 64; i++)
+		n += r->f.out[i].from == rank && r->f.out[i].type == type;
+	return n;
+}
+
+static int latest_at_ready(const struct rig *r)
+{
+	struct snap_manifest m = {0};
+	char dir[200], err[512];
+	int at;
+
+	snprintf(dir, sizeof(dir), "%s/latest", r->snap);
+	if (manifest_read(dir, &m, err, sizeof(err)) < 0)
+		return -1;
+	at = m.at_ready;
+	manifest_free(&m);
+	return at;
+}
+
+/* One rank at ready: it saves as soon as its agent is, and says so. */
+static void test_ready_one(void)
+{
+	struct rig r;
+
+	rig_open(&r, 1, 0);
+	r.c.snapshot_at_ready = 1;
+	snapshot_on_ready(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && r.last_stop == 0 &&
+	       !snapshot_failed(r.sn),
+	   "a one-rank step saves at ready and its part ends");
+	ok(latest_at_ready(&r) == 1, "the manifest says: taken at ready");
+	snapshot_on_signal(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 2, "a later signal saves again");
+	ok(latest_at_ready(&r) == 0, "and that one is of a command");
+	rig_close(&r);
+}
+
+static void ready1(struct loop_timer *t)
+{
+	(void)t;
+	ok(sent_to(R, 1, FABRIC_CTL_CUT) == 0,
+	   "rank 0 alone ready: nothing is cut yet");
+	deliver(&R->f, 0, FABRIC_CTL_READY, 0, 0); /* again: counted once */
+	deliver(&R->f, 7, FABRIC_CTL_READY, 0, 0); /* no such rank */
+	R->poke.fn = lose_rank1;
+	loop_timer_in(R->loop, &R->poke, 100);
+}
+
+/* Two ranks: READY twice from one or from a rank out of range starts
+ * nothing; rank 1 lost before it is ready fails the wait. */
+static void test_ready_lost(void)
+{
+	struct rig r;
+
+	rig_open(&r, 2, 0);
+	r.c.snapshot_at_ready = 1;
+	r.poke.fn = ready1;
+	loop_timer_in(r.loop, &r.poke, 100);
+	snapshot_on_ready(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && snapshot_failed(r.sn),
+	   "a rank lost before every guest is ready ends the wait, failed");
+	ok(sent_to(&r, 1, FABRIC_CTL_CUT) == 0 && !sent(&r, "stop"),
+	   "nothing was cut or paused");
+	ok(entries(&r, "partial") == 0 && entries(&r, "latest") == 0,
+	   "and nothing is left in the directory");
+	rig_close(&r);
+}
+
+static void ready_timeout(struct loop_timer *t)
+{
+	(void)t;
+	snapshot_ready_timeout(R->sn);
+}
+
+static void late_ready(struct loop_timer *t)
+{
+	(void)t;
+	deliver(&R->f, 1, FABRIC_CTL_READY, 0, 0);
+}
+
+/* Rank 1 never says it is ready: rank 0's time limit makes every rank
+ * give the wait up, and a READY after that starts nothing. */
+static void test_ready_timeout(void)
+{
+	struct rig r;
+
+	rig_open(&r, 2, 0);
+	r.c.snapshot_at_ready = 1;
+	r.poke.fn = ready_timeout;
+	loop_timer_in(r.loop, &r.poke, 100);
+	snapshot_on_ready(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && snapshot_failed(r.sn),
+	   "the time limit ends the wait, failed");
+	ok(sent_to(&r, 1, FABRIC_CTL_ABORT) == 1 &&
+	       sent_to(&r, 0, FABRIC_CTL_ABORT) == 1,
+	   "every rank is told to give it up");
+	r.poke.fn = late_ready;
+	loop_timer_in(r.loop, &r.poke, 50);
+	loop_timer_in(r.loop, &r.limit, 300);
+	loop_run(r.loop);
+	ok(sent_to(&r, 1, FABRIC_CTL_CUT) == 0 && !sent(&r, "stop"),
+	   "a READY that comes late starts no save");
+	rig_close(&r);
+}
+
+/* Rank 1, ready in time: rank 0 cuts once both are. */
+static void test_ready_both(void)
+{
+	struct rig r;
+
+	rig_open(&r, 2, 0);
+	r.c.snapshot_at_ready = 1;
+	r.poke.fn = late_ready;
+	loop_timer_in(r.loop, &r.poke, 50);
+	snapshot_on_ready(r.sn);
+	loop_timer_in(r.loop, &r.limit, 400);
+	loop_run(r.loop);
+	ok(sent_to(&r, 1, FABRIC_CTL_CUT) == 1 &&
+	       sent_to(&r, 0, FABRIC_CTL_CUT) == 1,
+	   "every guest ready: rank 0 cuts every rank");
+	ok(sent(&r, "stop"), "and this guest is paused");
+	rig_close(&r);
+}
+
+/* Runs a shell command in the rig's directory; its exit status. */
+static int sh(const struct rig *r, const char *fmt, const char *arg)
+{
+	char cmd[1024], line[900];
+
+	snprintf(line, sizeof(line), fmt, arg);
+	snprintf(cmd, sizeof(cmd), "cd '%s' && { %s; } >>qemu-img.log 2>&1",
+		 r->dir, line);
+	return system(cmd);
+}
+
+/*
+ * A restored guest with a disk, saved again into the directory it was
+ * restored from: its overlay is over the snapshot's saved overlay, whose
+ * name goes (removed here before the save, as a publish removes the
+ * previous snapshot). The new snapshot's disk must be over the image,
+ * hold what the guest sees, and not need the removed file.
+ */
+static void test_restored_disk(void)
+{
+	struct rig r;
+	char base[128], old[128], top[128], path[256];
+	int fd;
+
+	if (system("command -v qemu-img >/dev/null && command -v qemu-io "
+		   ">/dev/null") != 0) {
+		ok(1, "# SKIP no qemu-img or qemu-io");
+		return;
+	}
+	rig_open(&r, 1, 0);
+	snprintf(base, sizeof(base), "%s/base.img", r.dir);
+	snprintf(old, sizeof(old), "%s/old.qcow2", r.dir);
+	snprintf(top, sizeof(top), "%s/top.qcow2", r.dir);
+	ok(sh(&r,
+	      "qemu-img create -q -f raw base.img 1M && qemu-io -f raw -c "
+	      "'write -P 0xaa 0 1M' base.img && qemu-img create -q -f qcow2 "
+	      "-F raw -b %s old.qcow2 && qemu-io -c 'write -P 0xbb 0 64k' "
+	      "old.qcow2",
+	      base) == 0,
+	   "an image and a snapshot's saved overlay over it");
+	ok(sh(&r,
+	      "qemu-img create -q -f qcow2 -F qcow2 -b %s top.qcow2 && "
+	      "qemu-io -c 'write -P 0xcc 128k 64k' top.qcow2 && "
+	      "qemu-img convert -O raw top.qcow2 expect.raw",
+	      old) == 0,
+	   "and the restored guest's overlay over that, written to");
+	fd = open(old, O_RDONLY | O_CLOEXEC);
+	unlink(old); /* the previous snapshot, removed */
+	snprintf(r.vm.dir, sizeof(r.vm.dir), "%s", r.dir);
+	r.vm.c = &r.c;
+	r.vm.drive[0].file = top;
+	r.vm.ndrives = 1;
+	r.c.qemu = "qemu-system-x86_64";
+	r.c.image = old;
+	r.c.restored_image = base;
+	r.c.restored_disk_fd = fd;
+	snapshot_on_signal(r.sn);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && !snapshot_failed(r.sn),
+	   "the restored guest is saved");
+	snprintf(path, sizeof(path), "%s/latest/rank-0.disk.qcow2", r.snap);
+	ok(sh(&r, "qemu-img info %s | grep -q '^backing file: .*/base.img'",
+	      path) == 0,
+	   "its disk is over the image, not over the removed overlay");
+	ok(sh(&r, "qemu-img compare -q -F raw %s expect.raw", path) == 0,
+	   "and holds what the guest saw: the snapshot's and its own writes");
+	ok(sh(&r, "test -z \"$(ls -A %s/latest | grep top)\"", r.snap) == 0,
+	   "no work file is left in the snapshot");
+	{
+		struct snap_manifest m = {0};
+		char dir[200], err[512];
+
+		snprintf(dir, sizeof(dir), "%s/latest", r.snap);
+		ok(manifest_read(dir, &m, err, sizeof(err)) == 0 &&
+		       !strcmp(m.ranks[0].image.path, base),
+		   "the manifest names the image, not the removed file");
+		manifest_free(&m);
+	}
+	close(fd);
+	rig_close(&r);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -405,5 +617,10 @@ int main(void)
 	test_then_stop();
 	test_cancel();
 	test_lost();
+	test_ready_one();
+	test_ready_lost();
+	test_ready_timeout();
+	test_ready_both();
+	test_restored_disk();
 	return done_testing();
 }

@@ -17,7 +17,7 @@
 static int type_known(uint8_t t)
 {
 	return (t >= AGENT_READY && t <= AGENT_PMI) ||
-	       (t >= AGENT_EXEC && t <= AGENT_POWEROFF);
+	       (t >= AGENT_EXEC && t <= AGENT_FRESH);
 }
 
 ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
@@ -33,6 +33,7 @@ ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
 		return -EPROTO;
 	if ((buf[0] == AGENT_EXIT && len != AGENT_EXIT_LEN) ||
 	    (buf[0] == AGENT_SIGNAL && len != AGENT_SIGNAL_LEN) ||
+	    (buf[0] == AGENT_FRESH && len != AGENT_FRESH_LEN) ||
 	    ((buf[0] == AGENT_STDIN_EOF || buf[0] == AGENT_POWEROFF) &&
 	     len != 0) ||
 	    (buf[0] == AGENT_PMI && len > AGENT_CHUNK))
@@ -260,4 +261,52 @@ void agent_error_text(const struct agent_msg *m, char *out, size_t len)
 		out[i] = (ch >= 32 && ch < 127) || ch == '\n' ? (char)ch : '?';
 	}
 	out[n] = 0;
+}
+
+/* 32 lowercase hex digits, not all zero (systemd's rule for a machine-id). */
+static int machine_id_ok(const char *id, size_t len)
+{
+	size_t i, zero = 0;
+
+	for (i = 0; i < len; i++) {
+		if (!((id[i] >= '0' && id[i] <= '9') ||
+		      (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+		zero += id[i] == '0';
+	}
+	return len == AGENT_MACHINE_ID_LEN && zero < len;
+}
+
+int agent_fresh_encode(uint8_t out[AGENT_FRESH_LEN],
+		       const struct agent_fresh *f)
+{
+	if (f->nsec >= 1000000000u ||
+	    strnlen(f->machine_id, sizeof(f->machine_id)) !=
+		AGENT_MACHINE_ID_LEN ||
+	    !machine_id_ok(f->machine_id, AGENT_MACHINE_ID_LEN))
+		return -EINVAL;
+	fabric_put_be32(out, (uint32_t)(f->sec >> 32));
+	fabric_put_be32(out + 4, (uint32_t)f->sec);
+	fabric_put_be32(out + 8, f->nsec);
+	memcpy(out + 12, f->seed, AGENT_FRESH_SEED);
+	memcpy(out + 12 + AGENT_FRESH_SEED, f->machine_id,
+	       AGENT_MACHINE_ID_LEN);
+	return 0;
+}
+
+int agent_fresh_decode(const struct agent_msg *m, struct agent_fresh *f)
+{
+	const char *id = (const char *)m->data + 12 + AGENT_FRESH_SEED;
+
+	if (m->type != AGENT_FRESH || m->len != AGENT_FRESH_LEN)
+		return -EPROTO;
+	f->sec = (uint64_t)fabric_get_be32(m->data) << 32 |
+		 fabric_get_be32(m->data + 4);
+	f->nsec = fabric_get_be32(m->data + 8);
+	if (f->nsec >= 1000000000u || !machine_id_ok(id, AGENT_MACHINE_ID_LEN))
+		return -EPROTO;
+	memcpy(f->seed, m->data + 12, AGENT_FRESH_SEED);
+	memcpy(f->machine_id, id, AGENT_MACHINE_ID_LEN);
+	f->machine_id[AGENT_MACHINE_ID_LEN] = 0;
+	return 0;
 }

@@ -36,6 +36,14 @@
  *		any time, also after EXIT.
  *	PMI	payload: at most AGENT_CHUNK bytes for the command's PMI
  *		socket; empty: close it (the service gave up on it).
+ *	FRESH	payload: AGENT_FRESH_LEN bytes: u64 seconds and u32
+ *		nanoseconds of the host's clock (CLOCK_REALTIME, big-endian,
+ *		nanoseconds below 10^9), AGENT_FRESH_SEED random bytes, then
+ *		the new machine-id, 32 lowercase hex digits, not all zero.
+ *		Sent only to a guest restored from a snapshot taken at ready,
+ *		before its EXEC: the agent sets the clock, mixes the bytes
+ *		into the kernel's random pool and writes /etc/machine-id, so
+ *		that no two clones of one snapshot share them.
  *
  * The PMI socket: when EXEC's env holds PMI_RANK, the agent gives the
  * command one end of a stream socket pair and adds its number as PMI_FD;
@@ -75,6 +83,7 @@ enum agent_msg_type {
 	AGENT_STDIN_EOF = 18,
 	AGENT_SIGNAL = 19,
 	AGENT_POWEROFF = 20,
+	AGENT_FRESH = 21,
 };
 
 enum agent_exit_how {
@@ -83,6 +92,9 @@ enum agent_exit_how {
 };
 #define AGENT_EXIT_LEN 8   /* u32 how, u32 status or signal */
 #define AGENT_SIGNAL_LEN 4 /* u32 signal */
+#define AGENT_FRESH_SEED 64
+#define AGENT_MACHINE_ID_LEN 32
+#define AGENT_FRESH_LEN (12 + AGENT_FRESH_SEED + AGENT_MACHINE_ID_LEN)
 
 /* A parsed frame; data points into the caller's buffer. */
 struct agent_msg {
@@ -98,6 +110,14 @@ struct agent_exec {
 	const char *cwd;
 	char **argv;
 	char **env;
+};
+
+/* A decoded FRESH payload. */
+struct agent_fresh {
+	uint64_t sec;
+	uint32_t nsec;
+	uint8_t seed[AGENT_FRESH_SEED];
+	char machine_id[AGENT_MACHINE_ID_LEN + 1]; /* NUL-terminated */
 };
 
 /* Receive buffer with the partial frame kept across reads. */
@@ -170,5 +190,14 @@ void agent_error_text(const struct agent_msg *m, char *out, size_t len);
  * -EPROTO. */
 void agent_signal_encode(uint8_t out[AGENT_SIGNAL_LEN], int sig);
 int agent_signal_decode(const struct agent_msg *m);
+
+/* FRESH's payload from f (its machine_id: 32 lowercase hex digits, not
+ * all zero). Returns 0, or -EINVAL for a bad f (nsec, machine_id). */
+int agent_fresh_encode(uint8_t out[AGENT_FRESH_LEN],
+		       const struct agent_fresh *f);
+/* The FRESH frame m decoded into f. Returns 0 or -EPROTO (a bad length,
+ * nanoseconds of 10^9 or more, a machine-id not 32 lowercase hex digits
+ * or all zero). */
+int agent_fresh_decode(const struct agent_msg *m, struct agent_fresh *f);
 
 #endif

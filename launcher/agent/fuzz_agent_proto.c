@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Fuzz target for what the launcher parses from the guest: frames and EXEC
- * payloads. contrib/check-sanitizers builds and runs it (its fuzz_targets
- * list names the sources).
+ * Fuzz target for what either side parses: frames, EXEC payloads and
+ * FRESH payloads (the agent's side). contrib/check-sanitizers builds and runs
+ * it (its fuzz_targets list names the sources).
  */
 #include "config.h"
 
@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct agent_msg m;
 	struct agent_exec ex;
+	struct agent_fresh f;
 	size_t off = 0;
 	ssize_t n;
 
@@ -24,6 +25,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (m.type == AGENT_EXEC &&
 		    agent_exec_decode(m.data, m.len, &ex) == 0)
 			agent_exec_free(&ex);
+		if (m.type == AGENT_FRESH)
+			agent_fresh_decode(&m, &f);
 		off += (size_t)n;
 	}
 	if (agent_exec_decode(data, size, &ex) == 0)

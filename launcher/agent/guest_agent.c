@@ -7,9 +7,10 @@
  *
  *  1. find the virtio-serial port named AGENT_PORT_NAME and open it;
  *  2. send READY with the guest kernel's release;
- *  3. read one EXEC: set the hostname, mount the host directories and
- *     add the job's user (agent_setup.h), enter the working directory (or
- *     / when it does not exist here), start the command in its own
+ *  3. (restored from a snapshot taken at ready: read FRESH and make this
+ *     clone fresh, agent_fresh.h) read one EXEC: set the hostname, mount the
+ * host directories and add the job's user (agent_setup.h), enter the working
+ * directory (or / when it does not exist here), start the command in its own
  *     process group, as that user, with pipes for stdin, stdout and
  *     stderr;
  *  4. relay: stdout and stderr become STDOUT/STDERR frames as they are
@@ -40,8 +41,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/agent/agent_setup.h"
+#include "launcher/agent/sync_client.h"
+#include "launcher/agent/sync_server.h"
+#include "launcher/common/clock.h"
 
 static struct agent_rx rx;
 static struct agent_setup setup;
@@ -175,6 +180,7 @@ struct session {
 	int pmi; /* our end of the command's PMI socket, or -1 */
 	const uint8_t *pmi_pending; /* PMI bytes not yet written */
 	size_t pmi_pending_len;
+	struct sync_server *sync; /* rank 0's barriers and values, or NULL */
 };
 
 /* Frames wait in rx while bytes of the last one are not written. */
@@ -317,7 +323,7 @@ static int forward_pmi(struct session *s)
 static int relay(struct session *s)
 {
 	while (!s->done || s->out >= 0 || s->err >= 0) {
-		struct pollfd p[7] = {
+		struct pollfd p[7 + SYNC_POLL_COUNT] = {
 		    {.fd = s->sfd, .events = POLLIN},
 		    {.fd = s->out, .events = POLLIN},
 		    {.fd = s->err, .events = POLLIN},
@@ -335,8 +341,13 @@ static int relay(struct session *s)
 		}
 		/* After the command ended, take what its pipes still hold
 		 * without waiting for writers it left behind. */
-		if (poll(p, 7, s->done ? 0 : -1) < 0 && errno != EINTR)
+		sync_server_pollfds(s->sync, p + 7);
+		if (poll(p, 7 + SYNC_POLL_COUNT,
+			 s->done ? 0 : sync_server_timeout(s->sync, now_ms())) <
+			0 &&
+		    errno != EINTR)
 			return -1;
+		sync_server_step(s->sync, p + 7, now_ms());
 		if (s->done && !(p[1].revents | p[2].revents))
 			break;
 		if (p[0].revents)
@@ -436,6 +447,9 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s", why);
 		agent_send(port, AGENT_ERROR, msg, strlen(msg));
 	}
+	s.sync = sync_server_start(ex->env, why, sizeof(why));
+	if (why[0])
+		say("slurm-vm-sync: %s", why);
 	if (chdir(ex->cwd) < 0 && chdir("/") < 0)
 		say("chdir: %s", strerror(errno));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
@@ -467,7 +481,9 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	fcntl(s.in, F_SETFL, O_NONBLOCK);
 	fcntl(s.out, F_SETFL, O_NONBLOCK);
 	fcntl(s.err, F_SETFL, O_NONBLOCK);
-	if (relay(&s) < 0)
+	r = relay(&s);
+	sync_server_destroy(s.sync);
+	if (r < 0)
 		return -1;
 	while (!s.done) { /* the pipes closed before the command exited */
 		struct pollfd p = {.fd = sfd, .events = POLLIN};
@@ -485,7 +501,22 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	return agent_send(port, AGENT_EXIT, code, sizeof(code));
 }
 
-int main(void)
+/* FRESH: this guest is a clone of a snapshot taken at ready. What could
+ * not be made fresh is said to the user; the command runs all the same. */
+static void refresh(int port, const struct agent_msg *m)
+{
+	struct agent_fresh f;
+	char why[300], msg[400];
+
+	if (agent_fresh_decode(m, &f) < 0)
+		snprintf(why, sizeof(why), "a malformed FRESH message");
+	else if (agent_fresh_apply(&f, why, sizeof(why)) == 0)
+		return;
+	snprintf(msg, sizeof(msg), "slurm-vm-agent: restored guest: %s", why);
+	agent_send(port, AGENT_ERROR, msg, strlen(msg));
+}
+
+int main(int argc, char **argv)
 {
 	struct agent_exec ex;
 	struct agent_msg m;
@@ -493,6 +524,8 @@ int main(void)
 	sigset_t mask;
 	int port, sfd, r;
 
+	if (argc > 0 && sync_client_called(argv[0]))
+		return sync_client_main(argc, argv);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -508,6 +541,10 @@ int main(void)
 		goto out;
 	say("ready on port %s", AGENT_PORT_NAME);
 	r = recv_msg(port, &m);
+	if (r == 1 && m.type == AGENT_FRESH) {
+		refresh(port, &m);
+		r = recv_msg(port, &m);
+	}
 	if (r == 1 && m.type == AGENT_POWEROFF)
 		power_off(); /* host mode: no command for the agent */
 	if (r != 1 || m.type != AGENT_EXEC ||

@@ -34,8 +34,7 @@
 #include "launcher/common/file_tail.h"
 #include "launcher/boot/vm.h"
 
-/* qemu-img is looked up beside the configured QEMU binary, then in PATH. */
-static void qemu_img_path(const char *qemu, char *buf, size_t len)
+void disk_qemu_img(const char *qemu, char *buf, size_t len)
 {
 	const char *slash = strrchr(qemu, '/');
 
@@ -79,12 +78,13 @@ static int overlay_create(const struct vm *vm, const struct launch_config *c,
 			(char *)base,
 			(char *)file,
 			NULL};
-	char tail[1024] = "";
+	char tail[1024] = "", log[4200];
 
-	qemu_img_path(c->qemu, tool, sizeof(tool));
-	if (tool_run(argv, vm->qemu_log, NULL) == 0)
+	disk_qemu_img(c->qemu, tool, sizeof(tool));
+	vm_path(vm, VM_QEMU_LOG, log, sizeof(log));
+	if (tool_run(argv, log, NULL) == 0)
 		return 0;
-	file_tail(vm->qemu_log, 5, tail, sizeof(tail));
+	file_tail(log, 5, tail, sizeof(tail));
 	snprintf(err, errlen,
 		 "cannot create the disk overlay on %s with %s:\n%s", base,
 		 tool, tail);
@@ -97,17 +97,18 @@ static int overlay_create(const struct vm *vm, const struct launch_config *c,
  * starting QEMU on it will.
  */
 static int overlay_backing(const struct vm *vm, const struct launch_config *c,
-			   char *buf, size_t len)
+			   const char *overlay, char *buf, size_t len)
 {
-	char tool[4200], info[4200];
-	char *argv[] = {
-	    tool, "info", "-U", "--output=json", (char *)vm->overlay, NULL};
+	char tool[4200], info[4200], log[4200];
+	char *argv[] = {tool, "info", "-U", "--output=json", (char *)overlay,
+			NULL};
 	json_t *root, *backing;
 	int rc = -EIO;
 
-	qemu_img_path(c->qemu, tool, sizeof(tool));
-	snprintf(info, sizeof(info), "%s/persist-info.json", vm->dir);
-	if (tool_run(argv, vm->qemu_log, info) != 0)
+	disk_qemu_img(c->qemu, tool, sizeof(tool));
+	vm_path(vm, "persist-info.json", info, sizeof(info));
+	vm_path(vm, VM_QEMU_LOG, log, sizeof(log));
+	if (tool_run(argv, log, info) != 0)
 		return -EIO;
 	root = json_load_file(info, 0, NULL);
 	unlink(info);
@@ -130,14 +131,12 @@ static int overlay_backing(const struct vm *vm, const struct launch_config *c,
  * rank never truncate each other's disk.
  */
 static int persist_overlay(struct vm *vm, const struct launch_config *c,
-			   char *err, size_t errlen)
+			   const char *overlay, char *err, size_t errlen)
 {
 	char tmp[4300], backing[4200], why[4400];
 	int rc, fd;
 
-	snprintf(vm->overlay, sizeof(vm->overlay), "%s/n%04lu.qcow2",
-		 c->persist, c->rank);
-	if (access(vm->overlay, F_OK) != 0) {
+	if (access(overlay, F_OK) != 0) {
 		/* The temporary name is made first, O_EXCL (never a link or
 		 * a file someone else put there); qemu-img writes into it. */
 		snprintf(tmp, sizeof(tmp), "%s/.n%04lu.qcow2.%ld.%lx",
@@ -151,13 +150,13 @@ static int persist_overlay(struct vm *vm, const struct launch_config *c,
 		}
 		close(fd);
 		rc = overlay_create(vm, c, c->image, tmp, err, errlen);
-		if (rc == 0 && link(tmp, vm->overlay) < 0 && errno != EEXIST) {
+		if (rc == 0 && link(tmp, overlay) < 0 && errno != EEXIST) {
 			rc = -errno;
 			snprintf(err, errlen,
 				 "cannot keep the disk as %s: %s (give "
 				 "--vm-disk-persist a directory you can write "
 				 "to)",
-				 vm->overlay, strerror(errno));
+				 overlay, strerror(errno));
 		}
 		unlink(tmp);
 		if (rc < 0)
@@ -165,18 +164,18 @@ static int persist_overlay(struct vm *vm, const struct launch_config *c,
 	}
 	/* DIR may be shared: the kept disk must be the user's own regular
 	 * file (another user's would be their content in this guest). */
-	fd = safe_open_path(vm->overlay, 0, NULL, why, sizeof(why));
+	fd = safe_open_path(overlay, 0, NULL, why, sizeof(why));
 	if (fd < 0) {
 		snprintf(err, errlen, "--vm-disk-persist=%s: %s", c->persist,
 			 why);
 		return fd;
 	}
 	close(fd);
-	if (overlay_backing(vm, c, backing, sizeof(backing)) < 0) {
+	if (overlay_backing(vm, c, overlay, backing, sizeof(backing)) < 0) {
 		snprintf(err, errlen,
 			 "%s is not a qcow2 overlay qemu-img can read; remove "
 			 "it to start this rank's disk afresh",
-			 vm->overlay);
+			 overlay);
 		return -EINVAL;
 	}
 	if (strcmp(backing, c->image)) {
@@ -184,33 +183,48 @@ static int persist_overlay(struct vm *vm, const struct launch_config *c,
 			 "%s is kept over %s, not over --vm-image=%s; give "
 			 "that image again, or remove the file to start this "
 			 "rank's disk afresh",
-			 vm->overlay, backing, c->image);
+			 overlay, backing, c->image);
 		return -EINVAL;
 	}
 	return 0;
 }
 
+/* Adds the next drive: file (copied), in format. */
+static struct plan_disk *add_drive(struct vm *vm, const char *file,
+				   const char *format, char *err, size_t errlen)
+{
+	struct plan_disk *d = &vm->drive[vm->ndrives];
+
+	memset(d, 0, sizeof(*d));
+	if (!(d->file = strdup(file))) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	d->format = format;
+	vm->ndrives++;
+	return d;
+}
+
 static int boot_disk(struct vm *vm, const struct launch_config *c, char *err,
 		     size_t errlen)
 {
-	struct plan_disk *d = &vm->drive[vm->ndrives];
+	struct plan_disk *d;
+	char file[4200];
 	int rc;
 
 	if (c->persist) {
-		rc = persist_overlay(vm, c, err, errlen);
+		snprintf(file, sizeof(file), "%s/n%04lu.qcow2", c->persist,
+			 c->rank);
+		rc = persist_overlay(vm, c, file, err, errlen);
 	} else {
-		snprintf(vm->overlay, sizeof(vm->overlay), "%s/disk.qcow2",
-			 vm->dir);
-		rc = overlay_create(vm, c, c->image, vm->overlay, err, errlen);
+		vm_path(vm, "disk.qcow2", file, sizeof(file));
+		rc = overlay_create(vm, c, c->image, file, err, errlen);
 	}
-	if (rc < 0) {
-		vm->overlay[0] = 0;
+	if (rc < 0)
 		return rc;
-	}
-	d->file = vm->overlay;
-	d->format = "qcow2";
+	if (!(d = add_drive(vm, file, "qcow2", err, errlen)))
+		return -ENOMEM;
 	d->keep = c->persist != NULL;
-	vm->ndrives++;
 	return 0;
 }
 
@@ -219,9 +233,9 @@ static int extra_disk(struct vm *vm, const struct launch_config *c,
 		      const char *line, size_t len, size_t i, char *err,
 		      size_t errlen)
 {
-	struct plan_disk *d = &vm->drive[vm->ndrives];
-	char *file = vm->disk_file[i], base[4200];
+	char base[4200], file[4200];
 	int ro = len > 3 && !strncmp(line + len - 3, ",ro", 3);
+	struct plan_disk *d;
 
 	if (ro)
 		len -= 3;
@@ -232,38 +246,32 @@ static int extra_disk(struct vm *vm, const struct launch_config *c,
 	}
 	snprintf(base, sizeof(base), "%.*s", (int)len, line);
 	if (ro) {
-		snprintf(file, sizeof(vm->disk_file[i]), "%s", base);
-		d->format = image_format(base);
+		if (!(d = add_drive(vm, base, image_format(base), err, errlen)))
+			return -ENOMEM;
 		d->readonly = 1;
-	} else {
-		char path[sizeof(vm->disk_file[i])];
-
-		snprintf(path, sizeof(path), "%s/disk%zu.qcow2", vm->dir,
-			 i + 1);
-		memcpy(file, path, sizeof(path));
-		if (overlay_create(vm, c, base, file, err, errlen) < 0)
-			return -EIO;
-		d->format = "qcow2";
+		return 0;
 	}
-	d->file = file;
-	vm->ndrives++;
-	return 0;
+	snprintf(file, sizeof(file), "%s/disk%zu.qcow2", vm->dir, i + 1);
+	if (overlay_create(vm, c, base, file, err, errlen) < 0)
+		return -EIO;
+	return add_drive(vm, file, "qcow2", err, errlen) ? 0 : -ENOMEM;
 }
 
 /* The cloud-init seed: a stock cloud image finds its agent there. */
 static int seed_disk(struct vm *vm, const struct launch_config *c, char *err,
 		     size_t errlen)
 {
-	struct plan_disk *d = &vm->drive[vm->ndrives];
-	int rc = seed_create(c, vm->dir, vm->qemu_log, vm->seed,
-			     sizeof(vm->seed), err, errlen);
+	char file[4200], log[4200];
+	struct plan_disk *d;
+	int rc;
 
+	vm_path(vm, VM_QEMU_LOG, log, sizeof(log));
+	rc = seed_create(c, vm->dir, log, file, sizeof(file), err, errlen);
 	if (rc < 0)
 		return rc;
-	d->file = vm->seed;
-	d->format = "raw";
+	if (!(d = add_drive(vm, file, "raw", err, errlen)))
+		return -ENOMEM;
 	d->readonly = 1;
-	vm->ndrives++;
 	return 0;
 }
 
@@ -274,7 +282,6 @@ int disk_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	size_t i = 0;
 	int rc;
 
-	vm->ndrives = 0;
 	if (c->image && (rc = boot_disk(vm, c, err, errlen)) < 0)
 		return rc;
 	while (p && *p) {

@@ -22,4 +22,7 @@
 int disk_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		 size_t errlen);
 
+/* qemu-img: beside the QEMU binary qemu names, else "qemu-img" (PATH). */
+void disk_qemu_img(const char *qemu, char *buf, size_t len);
+
 #endif

@@ -82,12 +82,14 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 		return -EINVAL;
 	}
 	c->snapshot_stop = then && !strcmp(then, "stop");
-	if (at && strcmp(at, "signal") && strcmp(at, "end")) {
-		snprintf(err, errlen, "%s='%s' is neither signal nor end",
+	if (at && strcmp(at, "signal") && strcmp(at, "end") &&
+	    strcmp(at, "ready")) {
+		snprintf(err, errlen, "%s='%s' is not signal, end or ready",
 			 ENV_SNAPSHOT_AT, at);
 		return -EINVAL;
 	}
 	c->snapshot_at_end = at && !strcmp(at, "end");
+	c->snapshot_at_ready = at && !strcmp(at, "ready");
 	return 0;
 }
 
@@ -153,6 +155,7 @@ static void strings_from_env(struct launch_config *c, char *const env[])
 	c->accel = env_lookup(env, ENV_ACCEL);
 	c->rundir = env_lookup(env, ENV_RUNDIR);
 	c->argv0 = env_lookup(env, ENV_ARGV0);
+	c->argv_prepended = env_lookup(env, ENV_ARGV_PREPENDED) != NULL;
 	c->fabric = env_lookup(env, ENV_FABRIC);
 	c->stats = env_lookup(env, ENV_STATS);
 	c->disks = env_lookup(env, ENV_DISK);
@@ -190,6 +193,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 	 * holding it makes Slurm end the whole step (README). */
 	c->pmi = env_lookup(env, ENV_PMI) &&
 		 !strcmp(env_lookup(env, ENV_PMI), "pmi1");
+	c->egress = env_lookup(env, ENV_EGRESS) &&
+		    !strcmp(env_lookup(env, ENV_EGRESS), "nat");
 	c->host = env_lookup(env, ENV_EXEC) &&
 		  !strcmp(env_lookup(env, ENV_EXEC), "host");
 	c->endpoint = env_lookup(env, ENV_EXEC) &&

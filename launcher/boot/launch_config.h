@@ -36,9 +36,19 @@ struct launch_config {
 	 * commands end (--vm-snapshot-at=end). */
 	const char *snapshot;
 	int snapshot_signal, snapshot_stop, snapshot_at_end;
+	/* --vm-snapshot-at=ready: the step saves once every agent is ready,
+	 * before any command. */
+	int snapshot_at_ready;
 	/* A snapshot (or a directory of them) to start the guests from
 	 * instead of booting, or NULL; image and kernel are then NULL. */
 	const char *restore;
+	/* A guest restored with a disk (restore.c): the image the saved
+	 * overlay is over, and that overlay held open (its name goes when a
+	 * later save replaces that snapshot), so that a save of this guest
+	 * makes its disk over the image again (snapshot_disk.c), never over
+	 * another snapshot's file. NULL (and the fd unused) otherwise. */
+	const char *restored_image;
+	int restored_disk_fd;
 	/* --vm-report: the directory srun made for the ranks' records, or
 	 * NULL when no report was asked for. */
 	const char *report_dir;
@@ -46,12 +56,14 @@ struct launch_config {
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */
 	int pmi;      /* serve PMI-1 to the command (--vm-pmi=none: 0) */
+	int egress;   /* a second NIC with user-mode NAT (ENV_EGRESS=nat) */
 	unsigned long mtu;
 	/* Site settings. */
 	const char *qemu, *accel, *rundir;
 	unsigned long boot_timeout; /* seconds */
 	/* The task. */
 	const char *argv0;
+	int argv_prepended; /* argv[1..] is the command: skip argv[0] */
 	unsigned long job_id, step_id, rank, nranks;
 	const char *node; /* Slurm's name for this node */
 };

@@ -10,6 +10,7 @@
 #include "fabric/addr.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/boot/plan.h"
+#include "launcher/common/launch_env.h"
 
 const char *plan_accel(const char *want, int kvm_module)
 {
@@ -18,12 +19,6 @@ const char *plan_accel(const char *want, int kvm_module)
 	if (!strcmp(want, "auto"))
 		return kvm_module ? "kvm" : "tcg";
 	return NULL;
-}
-
-void plan_hostname(unsigned long rank, char *buf, size_t len)
-{
-	if (fabric_addr_hostname((uint32_t)rank, buf, len) < 0 && len)
-		buf[0] = 0;
 }
 
 struct argv_builder {
@@ -264,6 +259,37 @@ static void add_nic(struct argv_builder *b, const struct launch_config *c,
 	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
 }
 
+/* The outside network (ENV_EGRESS): a second NIC on QEMU's user-mode NAT,
+ * which makes the guest's connections from QEMU, as the job's user, on
+ * the node; its addresses apart from the fabric's (launch_env.h). */
+void plan_egress_mac(unsigned long rank, uint8_t mac[6])
+{
+	mac[0] = LAUNCH_EGRESS_MAC0;
+	mac[1] = LAUNCH_EGRESS_MAC1;
+	mac[2] = (uint8_t)(rank >> 24);
+	mac[3] = (uint8_t)(rank >> 16);
+	mac[4] = (uint8_t)(rank >> 8);
+	mac[5] = (uint8_t)rank;
+}
+
+static void add_egress(struct argv_builder *b, const struct launch_config *c)
+{
+	uint8_t mac[6];
+
+	if (!c->egress)
+		return;
+	plan_egress_mac(c->rank, mac);
+	add(b, "-netdev");
+	add(b, "user,id=egress,net=" LAUNCH_EGRESS_NET
+	       ",host=" LAUNCH_EGRESS_HOST ",dns=" LAUNCH_EGRESS_DNS
+	       ",dhcpstart=" LAUNCH_EGRESS_GUEST ",ipv6=off");
+	add(b, "-device");
+	add(b,
+	    "virtio-net-pci,netdev=egress,mac=%02x:%02x:%02x:%02x:%02x:%02x,"
+	    "romfile=",
+	    mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+}
+
 /* A kernel to boot directly, and a restored guest's wait for its state. */
 static void add_boot(struct argv_builder *b, const struct launch_config *c)
 {
@@ -300,6 +326,7 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 	add_machine(&b, c, accel, fds);
 	add_channels(&b, con, uq, fds);
 	add_nic(&b, c, fds);
+	add_egress(&b, c);
 	for (i = 0; i < ndisks; i++)
 		add_disk(&b, &disks[i]);
 	if (c->mounts)

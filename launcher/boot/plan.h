@@ -7,6 +7,7 @@
 #define SLURM_VM_PLAN_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "launcher/boot/launch_config.h"
 
@@ -19,7 +20,7 @@ struct plan_fds {
 
 /* One virtio-blk drive: the boot disk (vda) first, then --vm-disk ones. */
 struct plan_disk {
-	const char *file;   /* an overlay, or the base of a read-only disk */
+	char *file;	    /* an overlay, or the base of a read-only disk */
 	const char *format; /* qcow2 or raw */
 	int readonly;	    /* attached with readonly=on */
 	int keep;	    /* outlives the task: written back, not unsafe */
@@ -49,11 +50,12 @@ char **plan_qemu_argv(const struct launch_config *c, const char *accel,
 
 void plan_argv_free(char **argv);
 
+/* The MAC of the outside network's NIC (launch_env.h): 52:56 and the
+ * rank. */
+void plan_egress_mac(unsigned long rank, uint8_t mac[6]);
+
 /* The 9p mount tag of the i-th mount (the guest agent mounts it). */
 #define PLAN_MOUNT_TAG "slurmvm%zu"
-
-/* Guest hostname of a rank: n%04lu. */
-void plan_hostname(unsigned long rank, char *buf, size_t len);
 
 /*
  * Expands a console file pattern: %j job, %s step, %t rank, %N node, %%

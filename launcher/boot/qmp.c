@@ -15,7 +15,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,7 @@
 #include <jansson.h>
 
 #include "launcher/common/clock.h"
+#include "launcher/common/io.h"
 #include "launcher/boot/qmp.h"
 
 #define QMP_LINE_MAX (256 * 1024)
@@ -132,6 +136,10 @@ struct qmp *qmp_open(int fd, int timeout_ms)
 		return NULL;
 	}
 	q->fd = fd;
+	/* Writes wait for room until the command's deadline, never longer
+	 * (send_text()); reads poll first. */
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+		goto fail;
 	greeting = read_object(q, now_ms() + timeout_ms);
 	if (!greeting)
 		goto fail;
@@ -166,10 +174,32 @@ int qmp_fd(const struct qmp *q)
 	return q->fd;
 }
 
-/* Writes the command's text; with fd >= 0 the first bytes carry it. */
-static int send_text(struct qmp *q, const char *text, size_t len, int fd)
+/* Waits until q's socket takes bytes or deadline passes (-1, errno set). */
+static int wait_room(struct qmp *q, long deadline)
+{
+	struct pollfd p = {.fd = q->fd, .events = POLLOUT};
+	long left = deadline - now_ms();
+
+	if (left <= 0) {
+		errno = ETIMEDOUT;
+		return -1;
+	}
+	return poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 &&
+		       errno != EINTR
+		   ? -1
+		   : 0;
+}
+
+/*
+ * Writes the command's text by deadline; with fd >= 0 the first bytes
+ * carry it. Returns 0, or -1 with errno set (ETIMEDOUT: QEMU did not take
+ * it in time).
+ */
+static int send_text(struct qmp *q, const char *text, size_t len, int fd,
+		     long deadline)
 {
 	size_t off = 0;
+	int r;
 
 	if (fd >= 0) {
 		char ctl[CMSG_SPACE(sizeof(int))] = {0};
@@ -185,21 +215,17 @@ static int send_text(struct qmp *q, const char *text, size_t len, int fd)
 		cm->cmsg_type = SCM_RIGHTS;
 		cm->cmsg_len = CMSG_LEN(sizeof(int));
 		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-		do
-			n = sendmsg(q->fd, &mh, MSG_NOSIGNAL);
-		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return -1;
+		while ((n = sendmsg(q->fd, &mh, MSG_NOSIGNAL)) < 0)
+			if ((errno != EINTR && errno != EAGAIN) ||
+			    wait_room(q, deadline) < 0)
+				return -1;
 		off = (size_t)n;
 	}
-	while (off < len) {
-		ssize_t n = write(q->fd, text + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		off += (size_t)n;
+	r = write_until(q->fd, (const uint8_t *)text + off, len - off,
+			deadline);
+	if (r < 0) {
+		errno = -r;
+		return -1;
 	}
 	return 0;
 }
@@ -234,9 +260,15 @@ json_t *qmp_execute_fd(struct qmp *q, const char *cmd, json_t *args, int fd,
 	}
 	len = strlen(text);
 	text[len++] = '\n'; /* replaces the NUL; len counts the newline */
-	if (send_text(q, text, len, fd) < 0) {
+	if (send_text(q, text, len, fd, deadline) < 0) {
+		int e = errno == ETIMEDOUT ? ETIMEDOUT : EPIPE;
+
+		if (err)
+			snprintf(err, errlen, "%s: %s", cmd,
+				 e == ETIMEDOUT ? "QEMU took no command in time"
+						: "QEMU's QMP socket is gone");
 		free(text);
-		errno = EPIPE;
+		errno = e;
 		return NULL;
 	}
 	free(text);

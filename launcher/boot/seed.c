@@ -135,7 +135,25 @@ static int write_text(const char *path, const char *text, size_t len)
 	return rc;
 }
 
-/* Writes dir/meta-data and dir/user-data; their total size in *bytes. */
+/* With the outside network: dir/network-config, its size in *bytes. */
+static int write_network_config(const struct seed_info *s, const char *dir,
+				size_t *bytes)
+{
+	char path[PATH_MAX], *text = NULL;
+	size_t len = 0;
+	int rc = seed_network_config(s, &text, &len);
+
+	if (!rc) {
+		snprintf(path, sizeof(path), "%s/network-config", dir);
+		rc = write_text(path, text, len);
+		*bytes = len;
+	}
+	free(text);
+	return rc;
+}
+
+/* Writes dir/meta-data and dir/user-data (and network-config); their total
+ * size in *bytes. */
 static int write_seed_text(const struct launch_config *c, const char *dir,
 			   size_t *bytes, char *err, size_t errlen)
 {
@@ -144,7 +162,7 @@ static int write_seed_text(const struct launch_config *c, const char *dir,
 			      .rank = c->rank,
 			      .nranks = c->nranks};
 	char path[PATH_MAX], *meta = NULL, *user = NULL, *data = NULL;
-	size_t meta_len = 0, user_len = 0, data_len = 0;
+	size_t meta_len = 0, user_len = 0, data_len = 0, net_len = 0;
 	ssize_t n;
 	int rc;
 
@@ -174,11 +192,13 @@ static int write_seed_text(const struct launch_config *c, const char *dir,
 		snprintf(path, sizeof(path), "%s/user-data", dir);
 		rc = write_text(path, user, user_len);
 	}
+	if (!rc && c->egress)
+		rc = write_network_config(&s, dir, &net_len);
 	if (rc)
 		snprintf(err, errlen,
 			 "cannot write the cloud-init seed in %s: %s", dir,
 			 strerror(-rc));
-	*bytes = meta_len + user_len;
+	*bytes = meta_len + user_len + net_len;
 	free((char *)s.ssh_keys);
 	free(data);
 	free(meta);
@@ -191,7 +211,8 @@ int seed_create(const struct launch_config *c, const char *dir, const char *log,
 {
 	char agent[PATH_MAX], meta[PATH_MAX], user[PATH_MAX], kib[32];
 	char *mkfs[] = {"mkfs.vfat", "-C", "-n", SEED_LABEL, file, kib, NULL};
-	char *mcopy[] = {"mcopy", "-i", file, meta, user, "::/", NULL};
+	char net[PATH_MAX];
+	char *mcopy[] = {"mcopy", "-i", file, meta, user, "::/", NULL, NULL};
 	char *mcopy_agent[] = {
 	    "mcopy", "-i", file, agent, "::/" SEED_AGENT_FILE, NULL};
 	char tail[1024] = "";
@@ -213,6 +234,11 @@ int seed_create(const struct launch_config *c, const char *dir, const char *log,
 	snprintf(file, filelen, "%s/seed.img", dir);
 	snprintf(meta, sizeof(meta), "%s/meta-data", dir);
 	snprintf(user, sizeof(user), "%s/user-data", dir);
+	if (c->egress) {
+		snprintf(net, sizeof(net), "%s/network-config", dir);
+		mcopy[5] = net;
+		mcopy[6] = "::/";
+	}
 	/* The files, a tenth more for clusters and the FAT, and room for
 	 * the boot sector and directories. */
 	bytes += (size_t)st.st_size;

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "fabric/addr.h"
+#include "launcher/boot/plan.h"
 #include "launcher/boot/seed_text.h"
 
 /* Where the guest keeps the agent it runs. */
@@ -204,6 +205,32 @@ int seed_meta_data(const struct seed_info *s, char **out, size_t *len)
 		s->job_id, s->step_id, s->rank);
 	put_hostname(f, s->rank);
 	fputc('\n', f);
+	return finish(f, out);
+}
+
+int seed_network_config(const struct seed_info *s, char **out, size_t *len)
+{
+	uint8_t mac[FABRIC_MAC_LEN], out_mac[6];
+	FILE *f;
+
+	*out = NULL;
+	if (fabric_addr_mac((uint32_t)s->rank, mac) < 0)
+		return -EINVAL;
+	plan_egress_mac(s->rank, out_mac);
+	f = open_memstream(out, len);
+	if (!f)
+		return -ENOMEM;
+	fprintf(f,
+		"version: 2\nethernets:\n  fabric:\n    match:\n"
+		"      macaddress: \"%02x:%02x:%02x:%02x:%02x:%02x\"\n"
+		"    dhcp4: true\n",
+		mac[0], mac[1], mac[2], mac[3], mac[4], mac[5]);
+	fprintf(f,
+		"  outside:\n    match:\n"
+		"      macaddress: \"%02x:%02x:%02x:%02x:%02x:%02x\"\n"
+		"    dhcp4: true\n",
+		out_mac[0], out_mac[1], out_mac[2], out_mac[3], out_mac[4],
+		out_mac[5]);
 	return finish(f, out);
 }
 

@@ -47,4 +47,13 @@ int seed_meta_data(const struct seed_info *s, char **out, size_t *len);
  */
 int seed_user_data(const struct seed_info *s, char **out, size_t *len);
 
+/*
+ * network-config (version 2), for a guest with the outside network: DHCP
+ * on both NICs, each matched by its MAC (the fabric's 52:55 one first, the
+ * NAT's 52:56 one), so the image's fallback cannot take the wrong one.
+ * The step's names stay in /etc/hosts whatever resolver the image keeps.
+ * Same return and ownership as seed_meta_data().
+ */
+int seed_network_config(const struct seed_info *s, char **out, size_t *len);
+
 #endif

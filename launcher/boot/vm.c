@@ -25,15 +25,75 @@
 #include "launcher/snapdir/snapdir.h"
 #include "launcher/boot/vm.h"
 
+int vm_path(const struct vm *vm, const char *name, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%s/%s", vm->dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int vm_console_path(const struct vm *vm, char *buf, size_t len)
+{
+	if (vm->c && vm->c->console)
+		return plan_console_path(vm->c->console, vm->c, buf, len);
+	return vm_path(vm, VM_CONSOLE_LOG, buf, len);
+}
+
+const char *vm_overlay(const struct vm *vm)
+{
+	return vm->c && vm->c->image && vm->ndrives ? vm->drive[0].file : NULL;
+}
+
+/*
+ * The console file, opened by the launcher, not QEMU: a name another
+ * user planted (a link to a file of the user's, a FIFO, a file of
+ * theirs) is refused, never written through. Kept, and emptied, when it
+ * is the user's own.
+ */
+static int open_console(struct vm *vm, const struct launch_config *c, char *err,
+			size_t errlen)
+{
+	char path[4200], why[4400];
+	int r = vm_console_path(vm, path, sizeof(path));
+
+	if (r < 0) {
+		if (c->console)
+			snprintf(err, errlen, "--vm-console=%s: %s", c->console,
+				 r == -EINVAL ? "unknown field (use %j, %s, "
+						"%t, %N or %%)"
+					      : "the path is too long");
+		else
+			snprintf(err, errlen,
+				 "the run directory's path is "
+				 "too long");
+		return r;
+	}
+	vm->console_fd = safe_create_path(path, O_WRONLY, 0644, SAFE_REUSE, why,
+					  sizeof(why));
+	if (vm->console_fd < 0 || ftruncate(vm->console_fd, 0) < 0) {
+		r = vm->console_fd < 0 ? vm->console_fd : -errno;
+		if (vm->console_fd >= 0)
+			snprintf(why, sizeof(why), "%s: %s", path,
+				 strerror(-r));
+		if (c->console)
+			snprintf(err, errlen, "--vm-console=%s: %s", c->console,
+				 why);
+		else
+			snprintf(err, errlen, "the console log: %s", why);
+		return r;
+	}
+	return 0;
+}
+
 int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 	       size_t errlen)
 {
-	char why[4400];
 	int r;
 
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
 	vm->console_fd = -1;
+	vm->c = c;
 	snprintf(vm->dir, sizeof(vm->dir),
 		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
 		 c->step_id, c->rank);
@@ -47,37 +107,10 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		vm->dir[0] = 0;
 		return r;
 	}
-	snprintf(vm->console, sizeof(vm->console), "%s/console.log", vm->dir);
-	if (c->console && (r = plan_console_path(c->console, c, vm->console,
-						 sizeof(vm->console))) < 0) {
-		snprintf(err, errlen, "--vm-console=%s: %s", c->console,
-			 r == -EINVAL ? "unknown field (use %j, %s, %t, %N "
-					"or %%)"
-				      : "the path is too long");
+	if ((r = open_console(vm, c, err, errlen)) < 0) {
 		vm_cleanup(vm);
 		return r;
 	}
-	/* The launcher opens the console file, not QEMU: a name another
-	 * user planted (a link to a file of the user's, a FIFO, a file of
-	 * theirs) is refused, never written through. Kept, and emptied, when
-	 * it is the user's own. */
-	vm->console_fd = safe_create_path(vm->console, O_WRONLY, 0644,
-					  SAFE_REUSE, why, sizeof(why));
-	if (vm->console_fd < 0 || ftruncate(vm->console_fd, 0) < 0) {
-		r = vm->console_fd < 0 ? vm->console_fd : -errno;
-		if (vm->console_fd >= 0)
-			snprintf(why, sizeof(why), "%s: %s", vm->console,
-				 strerror(-r));
-		if (c->console)
-			snprintf(err, errlen, "--vm-console=%s: %s", c->console,
-				 why);
-		else
-			snprintf(err, errlen, "the console log: %s", why);
-		vm_cleanup(vm);
-		return r;
-	}
-	snprintf(vm->qemu_log, sizeof(vm->qemu_log), "%s/qemu.log", vm->dir);
-	snprintf(vm->user_qmp, sizeof(vm->user_qmp), "%s/qmp.sock", vm->dir);
 	if ((c->snapshot || c->restore) &&
 	    (vm->memory_fd = memory_create(c->mem_mb, err, errlen)) < 0) {
 		r = vm->memory_fd;
@@ -94,9 +127,13 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 /* In the child: the socketpair ends QEMU keeps, then exec. */
 static void exec_qemu(struct vm *vm, char **argv, const int *keep, int nkeep)
 {
+	char path[4200];
 	int log =
-	    open(vm->qemu_log,
-		 O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    vm_path(vm, VM_QEMU_LOG, path, sizeof(path)) < 0
+		? -1
+		: open(path,
+		       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		       0600);
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	int i;
 
@@ -126,7 +163,7 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	     char *err, size_t errlen)
 {
 	int qmp[2], agent[2], net[2];
-	char console[64];
+	char console[64], user_qmp[4200];
 	struct plan_fds fds;
 	char **argv;
 	sigset_t none, old;
@@ -146,8 +183,9 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	 * launcher opened and checked, so it lands on that very file, as the
 	 * memory backend does with the memfd. */
 	snprintf(console, sizeof(console), "/proc/self/fd/%d", vm->console_fd);
+	vm_path(vm, VM_USER_QMP, user_qmp, sizeof(user_qmp));
 	argv = plan_qemu_argv(c, accel, vm->drive, vm->ndrives, console,
-			      vm->user_qmp, &fds);
+			      user_qmp, &fds);
 	if (!argv) {
 		errno = ENOMEM;
 		goto fail_argv;
@@ -215,6 +253,13 @@ done:
 
 void vm_cleanup(struct vm *vm)
 {
+	size_t i;
+
+	for (i = 0; i < vm->ndrives; i++) {
+		free(vm->drive[i].file);
+		vm->drive[i].file = NULL;
+	}
+	vm->ndrives = 0;
 	if (vm->qmp_fd >= 0)
 		close(vm->qmp_fd);
 	if (vm->agent_fd >= 0)

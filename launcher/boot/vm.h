@@ -14,21 +14,26 @@
 
 #define VM_MAX_DISKS 16 /* --vm-disk drives besides the image */
 
+/* The files of the run directory, each named here once. */
+#define VM_CONSOLE_LOG "console.log" /* the console, without --vm-console */
+#define VM_QEMU_LOG "qemu.log"	     /* QEMU's own stdout and stderr */
+#define VM_USER_QMP "qmp.sock"	     /* QMP for the user's tools */
+
+/*
+ * One guest: its descriptors, QEMU's pid and one directory; every other
+ * path is derived (vm_path(), vm_console_path()) from it and the config.
+ */
 struct vm {
-	char dir[4096];	    /* the run directory, "" when none */
-	char overlay[4200]; /* dir/disk.qcow2, or the kept one of
-			     * --vm-disk-persist; "" without an image */
-	char disk_file[VM_MAX_DISKS][4200]; /* dir/diskN.qcow2 or a base */
-	char seed[4200]; /* dir/seed.img: cloud-init's NoCloud seed */
-	/* What QEMU gets: the image's overlay, the --vm-disk drives, the
-	 * seed. */
+	char dir[4096];		       /* the run directory, "" when none */
+	const struct launch_config *c; /* what vm_prepare() was given */
+	/* What QEMU gets: the image's overlay (drive 0 with an image; with
+	 * --vm-disk-persist the rank's kept one), the --vm-disk drives, the
+	 * cloud-init seed. Each file name is the vm's (disk.c), freed by
+	 * vm_cleanup(). */
 	struct plan_disk drive[VM_MAX_DISKS + 2];
 	size_t ndrives;
-	char console[4200];  /* dir/console.log, or the --vm-console file */
-	char qemu_log[4200]; /* dir/qemu.log: QEMU's own stdout/stderr */
-	char user_qmp[4200]; /* dir/qmp.sock: QMP for the user's tools */
-	pid_t pid;	     /* QEMU, 0 when not running */
-	int qmp_fd;	     /* our ends of the socketpairs */
+	pid_t pid;  /* QEMU, 0 when not running */
+	int qmp_fd; /* our ends of the socketpairs */
 	int agent_fd;
 	int net_fd;	  /* for the fabric, which takes it over */
 	int memory_fd;	  /* the guest's memory (memory.h) when it may be saved
@@ -37,6 +42,15 @@ struct vm {
 			   * link, the user's own file): QEMU gets it */
 	int powering_off; /* the guest was asked to power off: wait for it */
 };
+
+/* dir/name into buf; -ENAMETOOLONG when it does not fit. */
+int vm_path(const struct vm *vm, const char *name, char *buf, size_t len);
+
+/* The console log: the --vm-console file, or dir/console.log. */
+int vm_console_path(const struct vm *vm, char *buf, size_t len);
+
+/* The image's overlay QEMU writes (NULL without an image). */
+const char *vm_overlay(const struct vm *vm);
 
 /*
  * Creates the run directory (mode 0700, a fresh name under c->rundir), the

@@ -5,8 +5,10 @@
  * User options: srun/sbatch --vm-X and the variable SLURMVM_X mean the same
  * thing (the option wins). The plugin's local side validates them, makes
  * paths absolute and exports them to the job under these names; the remote
- * side adds the site settings from plugstack.conf and swaps the task's
- * argv[0] for the launcher, keeping the original in SLURMVM_ARGV0.
+ * side adds the site settings from plugstack.conf and makes the launcher
+ * the task's program: put before the command where Slurm can
+ * (SLURMVM_ARGV_PREPENDED=1), else in place of its argv[0]; either way
+ * the command's argv[0] is in SLURMVM_ARGV0.
  * The launcher removes every SLURMVM_ variable before the command runs in
  * the guest.
  */
@@ -28,6 +30,19 @@
 #define ENV_PIN "SLURMVM_PIN"
 /* The PMI service for the command in a guest: pmi1 (the default) or none. */
 #define ENV_PMI "SLURMVM_PMI"
+/* nat: a second NIC with user-mode NAT to the node's networks; set by the
+ * plugin's node side from the site's egress= and the job's --vm-egress. */
+#define ENV_EGRESS "SLURMVM_EGRESS"
+/* The NAT NIC's network inside the guest (apart from the fabric's
+ * 10.0.0.0/8): the gateway, which is the node itself, .2, its resolver .3,
+ * the guest .15 (by DHCP); its MAC is 52:56 and the rank, 32 bits, so a
+ * guest tells it from the fabric's 52:55 NIC. */
+#define LAUNCH_EGRESS_NET "192.168.247.0/24"
+#define LAUNCH_EGRESS_HOST "192.168.247.2"
+#define LAUNCH_EGRESS_DNS "192.168.247.3"
+#define LAUNCH_EGRESS_GUEST "192.168.247.15"
+#define LAUNCH_EGRESS_MAC0 0x52
+#define LAUNCH_EGRESS_MAC1 0x56
 /* Extra disks, one a line: PATH, or PATH,ro for a read-only one. */
 #define ENV_DISK "SLURMVM_DISK"
 /* A directory: rank r's image overlay is DIR/n%04d.qcow2, kept. */
@@ -53,7 +68,8 @@
  * (absolute, existing); the signal that asks for a save, as a number
  * (unset: SIGUSR1); what the guests do after a save ("continue" or
  * "stop"); when to save besides the signal ("signal": only then, "end":
- * also when the step's commands end). */
+ * also when the step's commands end, "ready": also once every agent is
+ * ready, before any command). */
 #define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
 #define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
 #define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
@@ -87,6 +103,9 @@
 #define ENV_RUNDIR "SLURMVM_RUNDIR"
 #define ENV_BOOT_TIMEOUT "SLURMVM_BOOT_TIMEOUT"
 #define ENV_ARGV0 "SLURMVM_ARGV0"
+/* "1": the launcher's argv[1..] is the whole command (Slurm put the
+ * launcher before it); unset: argv[0] was swapped for the launcher. */
+#define ENV_ARGV_PREPENDED "SLURMVM_ARGV_PREPENDED"
 #define ENV_MTU "SLURMVM_MTU"
 /* plugstack.conf max_cpus: caps the default vCPU count (unset: no cap). */
 #define ENV_MAX_CPUS "SLURMVM_MAX_CPUS"

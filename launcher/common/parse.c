@@ -24,6 +24,15 @@ int parse_count(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+int parse_number(const char *s, unsigned long max, unsigned long *out)
+{
+	if (s && !strcmp(s, "0")) {
+		*out = 0;
+		return 0;
+	}
+	return parse_count(s, max, out);
+}
+
 static const struct {
 	const char *name;
 	int sig;

@@ -9,6 +9,9 @@
  */
 int parse_count(const char *s, unsigned long max, unsigned long *out);
 
+/* As parse_count(), and "0" too (one zero only, no sign or padding). */
+int parse_number(const char *s, unsigned long max, unsigned long *out);
+
 /*
  * Parses a signal for --vm-snapshot-signal: a name with or without "SIG"
  * (USR1, SIGUSR2, any case) or a number. Returns 0 and sets *sig, -EINVAL

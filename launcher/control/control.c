@@ -153,14 +153,14 @@ static json_t *status_reply(struct control *c, char *err, size_t errlen)
 		return NULL;
 	if (st.qemu_pid > 0 && control_cpu_time(st.qemu_pid, &cpu) < 0)
 		cpu = -1;
-	return json_pack(
-	    "{s{sIsIsIsssssssIsIsIsfssss}}", "return", "job",
-	    (json_int_t)st.job, "step", (json_int_t)st.step, "rank",
-	    (json_int_t)st.rank, "state", st.state ? st.state : "unknown",
-	    "hostname", st.hostname, "address", st.addr, "cpus",
-	    (json_int_t)st.cpus, "mem_mb", (json_int_t)st.mem_mb, "uptime_s",
-	    (json_int_t)st.uptime_s, "cpu_s", cpu, "console",
-	    st.console ? st.console : "", "node", st.node ? st.node : "");
+	return json_pack("{s{sIsIsIsssssssIsIsIsfssss}}", "return", "job",
+			 (json_int_t)st.job, "step", (json_int_t)st.step,
+			 "rank", (json_int_t)st.rank, "state",
+			 st.state ? st.state : "unknown", "hostname",
+			 st.hostname, "address", st.addr, "cpus",
+			 (json_int_t)st.cpus, "mem_mb", (json_int_t)st.mem_mb,
+			 "uptime_s", (json_int_t)st.uptime_s, "cpu_s", cpu,
+			 "console", st.console, "node", st.node ? st.node : "");
 }
 
 /* "qmp {"execute": "x", "arguments": {...}}" */

@@ -46,9 +46,9 @@ struct control_status {
 	char addr[32]; /* the guest's fabric address, "" without a fabric */
 	unsigned long cpus, mem_mb;
 	long uptime_s;
-	pid_t qemu_pid;	     /* 0: gone; else its CPU time is read from /proc */
-	const char *console; /* the guest's console log */
-	const char *node;    /* Slurm's name for the launcher's node */
+	pid_t qemu_pid;	    /* 0: gone; else its CPU time is read from /proc */
+	char console[4352]; /* the guest's console log */
+	const char *node;   /* Slurm's name for the launcher's node */
 };
 
 /*

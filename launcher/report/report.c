@@ -157,7 +157,7 @@ static size_t xml_char(const unsigned char *s)
 }
 
 /* Writes s as XML character data (also fit for an attribute value). */
-static void xml_text(FILE *f, const char *s)
+void report_xml_text(FILE *f, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
@@ -219,7 +219,7 @@ static void junit_case(FILE *f, const char *suite, const struct report_case *c)
 	char why[64];
 
 	fputs("    <testcase classname=\"", f);
-	xml_text(f, suite);
+	report_xml_text(f, suite);
 	fprintf(f, "\" name=\"rank %u\" time=\"%.3f\">\n", c->rank, c->seconds);
 	if (c->lost) {
 		reason(c, why, sizeof(why));
@@ -229,15 +229,15 @@ static void junit_case(FILE *f, const char *suite, const struct report_case *c)
 		reason(c, why, sizeof(why));
 		fprintf(f, "      <failure type=\"%s\" message=\"",
 			c->timed_out ? "timeout" : "exit");
-		xml_text(f, why);
+		report_xml_text(f, why);
 		fputs("\">", f);
-		xml_text(f, c->console[0] ? c->console : why);
+		report_xml_text(f, c->console[0] ? c->console : why);
 		fputs("</failure>\n", f);
 	}
 	fputs("      <system-out>", f);
-	xml_text(f, c->out);
+	report_xml_text(f, c->out);
 	fputs("</system-out>\n      <system-err>", f);
-	xml_text(f, c->err);
+	report_xml_text(f, c->err);
 	fputs("</system-err>\n    </testcase>\n", f);
 }
 
@@ -262,19 +262,19 @@ static void junit(FILE *f, const char *suite, long timestamp,
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"",
 	      f);
-	xml_text(f, suite);
+	report_xml_text(f, suite);
 	fprintf(f,
 		"\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" "
 		"time=\"%.3f\">\n",
 		n, fails, errors, total);
 	fputs("  <testsuite name=\"", f);
-	xml_text(f, suite);
+	report_xml_text(f, suite);
 	fprintf(
 	    f,
 	    "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"0\" "
 	    "time=\"%.3f\" timestamp=\"%s\" hostname=\"",
 	    n, fails, errors, total, when);
-	xml_text(f, host);
+	report_xml_text(f, host);
 	fputs("\">\n", f);
 	for (i = 0; i < n; i++)
 		junit_case(f, suite, &cases[i]);

@@ -64,6 +64,10 @@ int report_write(FILE *f, enum report_format format, const char *suite,
 int report_record_write(const char *dir, const struct report_case *c, char *err,
 			size_t errlen);
 
+/* s as XML 1.0 text or attribute value (escaped; what XML cannot carry
+ * becomes U+FFFD). */
+void report_xml_text(FILE *f, const char *s);
+
 /* Keeps the last max bytes of a stream: appends len bytes to tail (a
  * buffer of max + 1, NUL-terminated), dropping the oldest. */
 void report_tail_add(char *tail, size_t max, const char *data, size_t len);

@@ -26,6 +26,9 @@ void restore_close(struct restore *rs)
 			close(rs->fd[i]);
 		rs->fd[i] = -1;
 	}
+	if (rs->disk_fd >= 0)
+		close(rs->disk_fd);
+	rs->disk_fd = -1;
 }
 
 /* Opens and checks this rank's files of the snapshot in rs->dir. */
@@ -62,8 +65,7 @@ static int open_files(struct restore *rs, char *err, size_t errlen)
 		rc = fd < 0 ? fd
 			    : snap_file_verify_fd(fd, rs->disk, &r->disk, 1,
 						  err, errlen);
-		if (fd >= 0)
-			close(fd);
+		rs->disk_fd = fd; /* a later save reads it (launch_config.h) */
 	}
 	close(dfd);
 	if (rc < 0)
@@ -80,6 +82,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 
 	for (i = 0; i < RS_FILES; i++)
 		rs->fd[i] = -1;
+	rs->disk_fd = -1;
 	rc = snap_resolve(c->restore, rs->dir, sizeof(rs->dir), err, errlen);
 	if (rc < 0)
 		return rc;
@@ -97,6 +100,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	rs->r = m.ranks[c->rank];
 	snprintf(rs->qemu_version, sizeof(rs->qemu_version), "%s",
 		 m.qemu_version);
+	rs->at_ready = m.at_ready;
 	manifest_free(&m);
 	r = &rs->r;
 	if (r->has_disk)
@@ -112,6 +116,9 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 		return rc;
 	/* The saved overlay (over the image) is the new overlay's base. */
 	c->image = r->has_disk ? rs->disk : NULL;
+	c->restored_image =
+	    r->has_disk && r->image.path[0] ? r->image.path : NULL;
+	c->restored_disk_fd = rs->disk_fd;
 	c->kernel = r->kernel.path[0] ? r->kernel.path : NULL;
 	c->initrd = r->initrd.path[0] ? r->initrd.path : NULL;
 	c->mem_mb = r->mem_mb;

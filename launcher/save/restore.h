@@ -24,6 +24,7 @@ struct restore {
 	char dir[4200]; /* the snapshot directory DIR/latest points to */
 	struct snap_rank r;
 	char qemu_version[96]; /* of the QEMU that saved it */
+	int at_ready;	       /* saved at ready: no command inside */
 	char disk[4400];       /* the saved overlay: the new one's base */
 	/* This rank's files, opened once by restore_prepare() (safe_open()
 	 * of snapdir.h: the user's own regular files, no link, no FIFO) and
@@ -31,6 +32,7 @@ struct restore {
 	 * loaded; close-on-exec, -1 when closed. */
 	int fd[RS_FILES];
 	char path[RS_FILES][4400]; /* their paths, for messages */
+	int disk_fd; /* the saved overlay, checked and held open, or -1 */
 };
 
 /*

@@ -23,6 +23,7 @@
 #include "launcher/save/snapshot_int.h"
 
 static void on_msgs(struct loop_fd *e, uint32_t ev);
+static void ready_from(struct snapshot *sn, uint32_t from);
 
 /* The epilog finishes and tidies the directories recorded here. A record
  * that is not this user's own regular file (made first by another user:
@@ -100,6 +101,7 @@ void snapshot_destroy(struct snapshot *sn)
 		snap_remove_tree(partial);
 	}
 	loop_del(&sn->msgs);
+	free(sn->ready_seen);
 	free(sn);
 }
 
@@ -229,6 +231,7 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 	m.ntasks = (uint32_t)sn->c->nranks;
 	m.seq = sn->seq;
 	m.pause_ms = now_ms() - sn->t_cut;
+	m.at_ready = sn->ready_save;
 	snprintf(m.cut_time, sizeof(m.cut_time), "%s", sn->cut_time);
 	qmp_version(sn->qmp, m.qemu_version, sizeof(m.qemu_version));
 	rc = manifest_collect(partial, &m, err, errlen);
@@ -250,6 +253,10 @@ void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
 	char partial[4200], err[512] = "";
 	uint32_t n = (uint32_t)sn->c->nranks;
 
+	if (m->type == FABRIC_CTL_READY) {
+		ready_from(sn, m->from);
+		return;
+	}
 	if (!sn->t_cut || (m->type != FABRIC_MSG_LOST && m->seq != sn->seq))
 		return;
 	snap_partial_dir(sn, sn->seq, partial, sizeof(partial));
@@ -272,6 +279,7 @@ void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
 				 sn->c->snapshot);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
 			sn->t_cut = 0;
+			sn->ready_save = 0;
 		}
 		return;
 	}
@@ -319,7 +327,78 @@ void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
 			    (uint32_t)(sn->c->snapshot_stop || sn->ending));
 		}
 		sn->t_cut = 0;
+		sn->ready_save = 0;
 	}
+}
+
+/* Rank 0: the save at ready cannot be made; every rank gives its wait up
+ * (an ABORT of no snapshot: seq 0). */
+static void ready_abort(struct snapshot *sn)
+{
+	uint32_t r;
+
+	for (r = 0; r < sn->c->nranks; r++)
+		if (!fabric_rank_lost(sn->f, r) || r == sn->c->rank)
+			fabric_send(sn->f, r, FABRIC_CTL_ABORT, 0, 0);
+}
+
+/* Rank 0: a rank's agent is ready; once all are, the step saves. */
+static void ready_from(struct snapshot *sn, uint32_t from)
+{
+	uint32_t n = (uint32_t)sn->c->nranks;
+
+	if (!sn->c->snapshot_at_ready || sn->ready_started || from >= n)
+		return;
+	if (!sn->ready_seen && !(sn->ready_seen = calloc(n / 8 + 1, 1))) {
+		sn->ready_started = 1;
+		ready_abort(sn);
+		return;
+	}
+	if (sn->ready_seen[from / 8] & (1u << from % 8))
+		return;
+	sn->ready_seen[from / 8] |= (uint8_t)(1u << from % 8);
+	if (++sn->nready < n)
+		return;
+	sn->ready_started = 1;
+	if (!sn->t_cut) {
+		snap_say(sn, "every guest is ready: saving");
+		sn->ready_save = 1;
+		snapshot_on_signal(sn);
+	}
+	if (!sn->t_cut || !sn->ready_save) {
+		sn->ready_save = 0;
+		ready_abort(sn);
+	}
+}
+
+void snapshot_on_ready(struct snapshot *sn)
+{
+	sn->awaiting = 1;
+	if (fabric_send(sn->f, 0, FABRIC_CTL_READY, 0, 0) < 0)
+		part_ready_failed(sn, "cannot tell rank 0 that this guest is "
+				      "ready");
+}
+
+void snapshot_ready_timeout(struct snapshot *sn)
+{
+	if (!sn->awaiting)
+		return;
+	if (sn->c->rank == 0 && !sn->ready_started) {
+		snap_say(sn,
+			 "only %" PRIu32 " of %lu guests were ready in "
+			 "time: no snapshot at ready",
+			 sn->nready, sn->c->nranks);
+		sn->ready_started = 1;
+		ready_abort(sn);
+		return;
+	}
+	part_cancel(sn);
+	part_ready_failed(sn, "no word from rank 0 in time");
+}
+
+int snapshot_failed(const struct snapshot *sn)
+{
+	return sn && sn->part_failed;
 }
 
 int snapshot_at_end(const struct snapshot *sn)

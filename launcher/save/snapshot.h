@@ -72,6 +72,25 @@ void snapshot_on_signal(struct snapshot *sn);
  * the guests stop after the save. */
 void snapshot_on_end(struct snapshot *sn);
 
+/*
+ * --vm-snapshot-at=ready: this guest's agent is ready (no command sent).
+ * Every launcher tells rank 0, which saves the step once all have, as for
+ * the signal. This launcher's part ends through the over hook as for any
+ * save, also when the save at ready cannot be made (a rank lost before
+ * it, or rank 0 could not start it): then snapshot_failed() is true.
+ */
+void snapshot_on_ready(struct snapshot *sn);
+
+/* The wait for the save at ready is over (the launcher's time limit; no
+ * part under way): rank 0 makes every rank give it up; another rank gives
+ * it up and refuses a CUT that comes later (its command may be running
+ * by then, and a save at ready must hold none). */
+void snapshot_ready_timeout(struct snapshot *sn);
+
+/* True when the last save this launcher took part in (or waited for with
+ * snapshot_on_ready()) did not complete. */
+int snapshot_failed(const struct snapshot *sn);
+
 /* True with --vm-snapshot-at=end: Slurm ending the step (scancel, the
  * time limit) saves it first, and the guests stop after the save. */
 int snapshot_at_end(const struct snapshot *sn);

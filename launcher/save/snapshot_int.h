@@ -62,12 +62,19 @@ struct snapshot {
 	long t_cut, t_paused;
 	char cut_time[40];
 	int ending; /* this one saves the step Slurm is ending */
+	/* Rank 0, --vm-snapshot-at=ready: the ranks whose agent is ready (a
+	 * bit each), how many, and whether the save under way is that one. */
+	uint8_t *ready_seen;
+	uint32_t nready;
+	int ready_started, ready_save;
 	/* This launcher's part. */
 	enum part_state state;
 	uint32_t part_seq;
 	int guest_stopped; /* QMP stop worked: cont after */
 	int stopped;	   /* the guest stays paused: it is to stop */
 	int refuse;	   /* the step is being stopped: no more parts */
+	int awaiting;	   /* told rank 0 READY; the save at ready is to come */
+	int part_failed;   /* the last part (or the wait) did not complete */
 	struct save save;
 };
 
@@ -86,12 +93,13 @@ int snap_qmp(struct snapshot *sn, const char *cmd, json_t *args, char *err,
 void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m);
 
 /* snapshot_part.c: a message for this launcher's part; the writer ended;
- * a stop signal; the end. */
+ * a stop signal; the end; the wait for the save at ready given up. */
 int part_create(struct snapshot *sn);
 void part_on_msg(struct snapshot *sn, const struct fabric_msg *m);
 void part_on_written(struct snapshot *sn);
 void part_cancel(struct snapshot *sn);
 void part_destroy(struct snapshot *sn);
+void part_ready_failed(struct snapshot *sn, const char *why);
 
 /* snapshot_save.c. save_begin: this rank's directory open, QEMU's
  * migration started (0, or -errno with err). save_migrated: QEMU is done
@@ -103,6 +111,15 @@ int save_migrated(struct snapshot *sn, char *err, size_t errlen);
 int save_write(struct snapshot *sn, char *err, size_t errlen);
 int save_end(struct snapshot *sn, char *err, size_t errlen);
 void save_abandon(struct snapshot *sn);
+/* Copies in (read from offset 0) or src into a new file dfd/name, synced,
+ * stopping within a chunk once told to. 0 or -errno with err. */
+int save_copy_fd(const struct save *v, int in, const char *name, char *err,
+		 size_t errlen);
+int save_copy_file(const struct save *v, const char *src, const char *name,
+		   char *err, size_t errlen);
+/* snapshot_disk.c: a restored guest's disk, made over the image again
+ * (launch_config.h's restored_image). On the writer thread. */
+int save_restored_disk(struct snapshot *sn, char *err, size_t errlen);
 void save_remove(struct snapshot *sn, uint32_t seq);
 
 #endif

@@ -75,11 +75,14 @@ static void enter(struct snapshot *sn, enum part_state st, int wait_ms)
 		loop_timer_stop(sn->loop, &sn->wait);
 }
 
-/* The part is over: the guest goes on, or (stop) stays paused. */
-static void end_part(struct snapshot *sn, int stop)
+/* The part is over (ok: with DONE): the guest goes on, or (stop) stays
+ * paused. */
+static void end_part(struct snapshot *sn, int stop, int ok)
 {
 	char err[512] = "";
 
+	sn->awaiting = 0;
+	sn->part_failed = !ok;
 	enter(sn, PART_IDLE, 0);
 	loop_timer_stop(sn->loop, &sn->poll);
 	if (stop) {
@@ -182,7 +185,16 @@ static void on_wait(struct loop_timer *t)
 
 	snap_say(sn, "no word from rank 0 in %d s: the snapshot is given up",
 		 WAIT_MS / 1000);
-	end_part(sn, 0);
+	end_part(sn, 0, 0);
+}
+
+void part_ready_failed(struct snapshot *sn, const char *why)
+{
+	snap_say(sn, "no snapshot at ready: %s", why);
+	sn->awaiting = 0;
+	sn->part_failed = 1;
+	if (sn->h.over)
+		sn->h.over(sn->h.arg, 0);
 }
 
 void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
@@ -197,13 +209,20 @@ void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
 			pause_guest(sn, m->seq);
 		return;
 	}
-	if (sn->state == PART_IDLE)
+	if (sn->state == PART_IDLE) {
+		if (sn->awaiting && m->type == FABRIC_MSG_LOST)
+			part_ready_failed(sn, "a rank's launcher ended before "
+					      "every guest was ready");
+		else if (sn->awaiting && m->type == FABRIC_CTL_ABORT)
+			part_ready_failed(sn, "rank 0 could not start the save "
+					      "(its message says why)");
 		return;
+	}
 	if (m->type == FABRIC_MSG_LOST && m->from == 0) {
 		snap_say(sn, "rank 0's launcher was lost: the snapshot is "
 			     "given up");
 		save_abandon(sn);
-		end_part(sn, 0);
+		end_part(sn, 0, 0);
 		return;
 	}
 	if (m->seq != sn->part_seq)
@@ -212,13 +231,13 @@ void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
 		begin_save(sn);
 	} else if (m->type == FABRIC_CTL_DONE &&
 		   (sn->state == PART_PAUSED || sn->state == PART_SAVED)) {
-		end_part(sn, (int)m->arg);
+		end_part(sn, (int)m->arg, 1);
 	} else if (m->type == FABRIC_CTL_ABORT) {
 		/* Rank 0 removes the partial directory, but may have done
 		 * so before this rank's files were written. */
 		save_abandon(sn);
 		save_remove(sn, sn->part_seq);
-		end_part(sn, 0);
+		end_part(sn, 0, 0);
 	}
 }
 

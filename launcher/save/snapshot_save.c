@@ -52,25 +52,16 @@ static int stopping(const struct save *v)
 	return __atomic_load_n(&v->stop, __ATOMIC_RELAXED);
 }
 
-/* Copies src (the overlay, in this launcher's own run directory or the
- * user's --vm-disk-persist file) to dfd/name (a new file), then syncs it. */
-static int copy_file(const struct save *v, const char *src, const char *name,
-		     char *err, size_t errlen)
+int save_copy_fd(const struct save *v, int in, const char *name, char *err,
+		 size_t errlen)
 {
-	int in = open(src, O_RDONLY | O_CLOEXEC), out, r = 0;
+	int out, r = 0;
 	struct stat st;
 	off_t off = 0;
 
-	if (in < 0) {
-		r = -errno;
-		snprintf(err, errlen, "%.400s: %s", src, strerror(errno));
-		return r;
-	}
 	out = safe_create(v->dfd, v->dir, name, O_WRONLY, 0600, 0, err, errlen);
-	if (out < 0) {
-		close(in);
+	if (out < 0)
 		return out;
-	}
 	if (fstat(in, &st) < 0)
 		r = -errno;
 	while (r == 0 && off < st.st_size) {
@@ -89,8 +80,22 @@ static int copy_file(const struct save *v, const char *src, const char *name,
 	if (r < 0)
 		snprintf(err, errlen, "copying the disk overlay: %s",
 			 strerror(-r));
-	close(in);
 	close(out);
+	return r;
+}
+
+int save_copy_file(const struct save *v, const char *src, const char *name,
+		   char *err, size_t errlen)
+{
+	int in = open(src, O_RDONLY | O_CLOEXEC), r;
+
+	if (in < 0) {
+		r = -errno;
+		snprintf(err, errlen, "%.400s: %s", src, strerror(errno));
+		return r;
+	}
+	r = save_copy_fd(v, in, name, err, errlen);
+	close(in);
 	return r;
 }
 
@@ -119,13 +124,15 @@ static int describe(struct snapshot *sn, struct snap_rank *r, char *err,
 		    size_t errlen)
 {
 	const struct launch_config *c = sn->c;
+	/* A restored guest's disk is saved over the image again. */
+	const char *image = c->restored_image ? c->restored_image : c->image;
 
 	memset(r, 0, sizeof(*r));
 	r->rank = (uint32_t)c->rank;
 	snprintf(r->node, sizeof(r->node), "%s", c->node ? c->node : "");
 	r->mem_mb = c->mem_mb;
 	r->cpus = c->cpus;
-	if ((c->image && snap_ident_of(c->image, &r->image) < 0) ||
+	if ((image && snap_ident_of(image, &r->image) < 0) ||
 	    (c->kernel && snap_ident_of(c->kernel, &r->kernel) < 0) ||
 	    (c->initrd && snap_ident_of(c->initrd, &r->initrd) < 0)) {
 		snprintf(err, errlen, "the guest's image: %s", strerror(errno));
@@ -139,7 +146,7 @@ static int describe(struct snapshot *sn, struct snap_rank *r, char *err,
 		       sizeof(r->frames.name));
 	snap_file_name(r->rank, SNAP_AGENT, r->agent.name,
 		       sizeof(r->agent.name));
-	if (sn->vm->overlay[0]) {
+	if (vm_overlay(sn->vm)) {
 		r->has_disk = 1;
 		snap_file_name(r->rank, SNAP_DISK, r->disk.name,
 			       sizeof(r->disk.name));
@@ -277,9 +284,11 @@ static void *writer(void *arg)
 	v->t1 = now_ms();
 	if (rc == -ENOSPC || (rc < 0 && rc != -ECANCELED && disk_full(v->dir)))
 		rc = disk_full_error(v->dir, v->err, sizeof(v->err));
-	if (rc == 0 && r->has_disk)
-		rc = copy_file(v, sn->vm->overlay, r->disk.name, v->err,
-			       sizeof(v->err));
+	if (rc == 0 && r->has_disk && sn->c->restored_image)
+		rc = save_restored_disk(sn, v->err, sizeof(v->err));
+	else if (rc == 0 && r->has_disk)
+		rc = save_copy_file(v, vm_overlay(sn->vm), r->disk.name, v->err,
+				    sizeof(v->err));
 	if (rc == 0 &&
 	    ((rc = snap_file_hash(v->dir, r->vmstate.name, &r->vmstate)) < 0 ||
 	     (r->has_disk &&

@@ -91,13 +91,14 @@ static json_t *manifest_json(const struct snap_manifest *m)
 			json_decref(ranks);
 			return NULL;
 		}
-	o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:o}",
+	o = json_pack("{s:s, s:i, s:I, s:I, s:I, s:I, s:s, s:I, s:s, s:s, "
+		      "s:o}",
 		      "format", SNAP_FORMAT, "version", SNAP_VERSION, "job",
 		      (json_int_t)m->job, "step", (json_int_t)m->step, "ntasks",
 		      (json_int_t)m->ntasks, "seq", (json_int_t)m->seq,
 		      "cut_time", m->cut_time, "pause_ms",
 		      (json_int_t)m->pause_ms, "qemu_version", m->qemu_version,
-		      "ranks", ranks);
+		      "at", m->at_ready ? "ready" : "command", "ranks", ranks);
 	return o;
 }
 

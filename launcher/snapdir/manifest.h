@@ -15,7 +15,7 @@
  *   { "format": "slurm-vm-snapshot", "version": 2,
  *     "job": J, "step": S, "ntasks": N, "seq": Q,
  *     "cut_time": "2026-11-22T10:00:00.123Z", "pause_ms": 250,
- *     "qemu_version": "8.2.2",
+ *     "qemu_version": "8.2.2", "at": "command",
  *     "ranks": [ ENTRY for rank 0, ..., ENTRY for rank N-1 ] }
  *   ENTRY (also the whole of rank-R.json):
  *   { "rank": R, "node": "n1", "mem_mb": 256, "cpus": 1,
@@ -26,6 +26,10 @@
  *                "agent": FILE } }
  *   FILE: {"name": "rank-R.vmstate", "size": B, "sha256": "64 hex"}
  *   "stored": the bytes of data the memory file holds (size less holes)
+ *   "at": "command" (a command was running: a restore resumes it) or
+ *   "ready" (--vm-snapshot-at=ready: every agent was ready and no command
+ *   had been sent: a restore runs the restoring step's own); absent in
+ *   older snapshots, read as "command"
  *
  * Everything read is untrusted (the user owns the directory): every
  * field is type- and range-checked, file names must be exactly the ones
@@ -86,6 +90,7 @@ struct snap_manifest {
 	char cut_time[40]; /* UTC, ISO 8601 */
 	long pause_ms;	   /* how long the guests were stopped */
 	char qemu_version[96];
+	int at_ready;		 /* "at": "ready": no command inside */
 	struct snap_rank *ranks; /* ntasks entries, rank i at i; owned */
 };
 

@@ -234,6 +234,12 @@ static int read_header(struct reader *rd, json_t *o, struct snap_manifest *m)
 	    get_str(rd, o, "qemu_version", "", m->qemu_version,
 		    sizeof(m->qemu_version)) < 0)
 		return -EINVAL;
+	v = json_object_get(o, "at");
+	if (v &&
+	    (!json_is_string(v) || (strcmp(json_string_value(v), "command") &&
+				    strcmp(json_string_value(v), "ready"))))
+		return bad(rd, "at", "is not \"command\" or \"ready\"");
+	m->at_ready = v && !strcmp(json_string_value(v), "ready");
 	v = json_object_get(o, "ranks");
 	if (!json_is_array(v))
 		return bad(rd, "ranks", "is missing or not an array");

@@ -54,16 +54,6 @@ static int usage(void)
 	return 2;
 }
 
-/* A decimal number from 0 to max. */
-static int number(const char *s, unsigned long max, unsigned long *out)
-{
-	if (!strcmp(s, "0")) {
-		*out = 0;
-		return 0;
-	}
-	return parse_count(s, max, out);
-}
-
 /* Becomes uid:gid for good when started as root. */
 static int become(uid_t uid, gid_t gid)
 {
@@ -119,7 +109,7 @@ static int epilog(int ac, char **av, const struct site_config *site, uid_t uid)
 	char which[32];
 	int killed, removed;
 
-	if (ac != 1 || number(av[0], UINT32_MAX, &job) < 0)
+	if (ac != 1 || parse_number(av[0], UINT32_MAX, &job) < 0)
 		return usage();
 	killed = cleanup_qemus((uint32_t)job, uid);
 	/* Before the run directories: it reads the record beside them. */
@@ -140,9 +130,9 @@ static int task_exit(int ac, char **av, const struct site_config *site,
 	unsigned long job, step, rank;
 	char which[64];
 
-	if (ac != 3 || number(av[0], UINT32_MAX, &job) < 0 ||
-	    number(av[1], UINT32_MAX, &step) < 0 ||
-	    number(av[2], UINT32_MAX, &rank) < 0)
+	if (ac != 3 || parse_number(av[0], UINT32_MAX, &job) < 0 ||
+	    parse_number(av[1], UINT32_MAX, &step) < 0 ||
+	    parse_number(av[2], UINT32_MAX, &rank) < 0)
 		return usage();
 	snprintf(which, sizeof(which), "%lu.%lu.%lu.", job, step, rank);
 	cleanup_rundirs(site->rundir, which, uid);
@@ -159,8 +149,9 @@ int main(int argc, char **argv)
 	for (i = 1; i < argc && !sep; i++)
 		if (!strcmp(argv[i], "--"))
 			sep = i;
-	if (argc < 4 || !sep || number(argv[2], UINT32_MAX - 1, &uid) < 0 ||
-	    number(argv[3], UINT32_MAX - 1, &gid) < 0)
+	if (argc < 4 || !sep ||
+	    parse_number(argv[2], UINT32_MAX - 1, &uid) < 0 ||
+	    parse_number(argv[3], UINT32_MAX - 1, &gid) < 0)
 		return usage();
 	umask(077);
 	rc = chdir("/") < 0 ? -errno : become((uid_t)uid, (gid_t)gid);

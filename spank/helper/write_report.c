@@ -112,10 +112,8 @@ int helper_report(int ac, char **av)
 	if (ac != 6 || (strcmp(av[0], "junit") && strcmp(av[0], "tap")) ||
 	    av[1][0] != '/' || av[2][0] != '/' ||
 	    parse_count(av[5], REPORT_RANKS_MAX, &ntasks) < 0 ||
-	    (strcmp(av[4], "0") && parse_count(av[4], LONG_MAX, &start) < 0))
+	    parse_number(av[4], LONG_MAX, &start) < 0)
 		return 2;
-	if (!strcmp(av[4], "0"))
-		start = 0;
 	format = strcmp(av[0], "junit") ? REPORT_TAP : REPORT_JUNIT;
 	cases = calloc(ntasks, sizeof(*cases));
 	if (!cases)
