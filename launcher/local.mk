@@ -76,16 +76,32 @@ launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
 
+# control: the launcher's control socket (slurm-vm(1) reaches it).
+noinst_LIBRARIES += launcher/control/libcontrol.a
+launcher_control_libcontrol_a_SOURCES = launcher/control/control.c \
+	launcher/control/control.h launcher/control/ctl_find.c \
+	launcher/control/ctl.h
+launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+
+# Its node-side program, run by slurm-vm(1) through srun as the user.
+pkglibexec_PROGRAMS += launcher/control/slurm-vm-control
+launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c
+launcher_control_slurm_vm_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+launcher_control_slurm_vm_control_LDADD = launcher/control/libcontrol.a \
+	$(COMMON_LIBS) $(JANSSON_LIBS)
+
 # The launcher, one process per task: main, how a guest starts (run.c) and
 # the agent session, on the layers above and the fabric.
 bin_PROGRAMS = launcher/slurm-vm-launch launcher/report/slurm-vm-report-merge
 launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
 launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
-	launcher/run.h launcher/session.c launcher/session.h
+	launcher/run.h launcher/run_int.h launcher/run_control.c \
+	launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
-launcher_slurm_vm_launch_LDADD = launcher/save/libsave.a \
+launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
+	launcher/save/libsave.a \
 	launcher/report/libreport.a launcher/pmi/libpmi.a $(BOOT_LIBS) \
 	$(FABRIC_RUN_LIBS)
 launcher_slurm_vm_launch_LDFLAGS = -pthread
@@ -102,6 +118,7 @@ launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
+	launcher/control/fuzz_control.c \
 	launcher/boot/fuzz_agent_setup.c \
 	launcher/snapdir/fuzz_manifest.c launcher/agent/fuzz_sync.c
 
@@ -114,12 +131,21 @@ check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
-	tests/test_snapshot tests/test_parse tests/test_report_merge
+	tests/test_snapshot tests/test_parse tests/test_report_merge \
+	tests/test_control tests/test_ctl
 tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
 tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_merge_LDADD = $(REPORT_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c tests/tap.h
 tests_test_parse_LDADD = $(COMMON_LIBS)
+tests_test_ctl_SOURCES = tests/test_ctl.c tests/tap.h
+tests_test_ctl_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_ctl_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
+tests_test_control_SOURCES = tests/test_control.c tests/tap.h
+tests_test_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_control_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
@@ -142,6 +168,14 @@ tests_test_pmi_LDADD = launcher/pmi/libpmi.a
 tests_test_pmi_step_SOURCES = tests/test_pmi_step.c tests/tap.h
 tests_test_pmi_step_CFLAGS = $(AM_CFLAGS) $(PMIX_CFLAGS)
 tests_test_pmi_step_LDADD = launcher/pmi/libpmi.a $(PMIX_LIBS)
+
+# A stand-in launcher's control socket for slurm-vm(1)'s test without a
+# lab (tests/t06-slurm-vm-cmd.sh).
+noinst_PROGRAMS += tests/control-stub
+tests_control_stub_SOURCES = tests/control_stub.c
+tests_control_stub_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_control_stub_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
+	$(JANSSON_LIBS)
 
 # The PMI service against a real MPI library, without guests or Slurm
 # (tests/t08-pmi-mpich.sh).

@@ -27,9 +27,11 @@
 #include "launcher/common/loop.h"
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
+#include "launcher/control/control.h"
 #include "launcher/report/report.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/run.h"
+#include "launcher/run_int.h"
 #include "launcher/session.h"
 #include "launcher/save/snapshot.h"
 
@@ -44,25 +46,6 @@
 #define READY_SLACK_MS 60000
 
 extern char **environ;
-
-struct runner {
-	struct launch *l;
-	struct loop *loop;
-	struct qmp *qmp;
-	struct session *s;
-	struct snapshot *sn;
-	struct loop_fd sig, events;
-	struct loop_timer end_wait;
-	struct loop_timer ready_wait; /* the others' agents, at ready */
-	int in_ready;		      /* waiting for the save at ready */
-	int held;	  /* a stop signal held for the save at the end */
-	int stop_seen;	  /* a stop signal went to the session */
-	int snap_asked;	  /* the snapshot signal came before the command ran */
-	int snap_stopped; /* a snapshot left the guest paused, to stop */
-};
-
-#define OF(p, member)                                                          \
-	((struct runner *)((char *)(p)-offsetof(struct runner, member)))
 
 char **run_env(void)
 {
@@ -123,6 +106,7 @@ static int pin_vcpus(struct launch *l, struct qmp *qmp)
  * part up first (the guest is paused: the command hears it after). */
 static void stop_signal(struct runner *r, int sig)
 {
+	run_unpause(r); /* a paused guest could not hear it */
 	snapshot_cancel(r->sn);
 	r->stop_seen = 1;
 	session_signal(r->s, sig);
@@ -218,6 +202,7 @@ static void snap_over(void *arg, int stop)
 {
 	struct runner *r = arg;
 
+	r->paused = 0; /* a save's end lets the guest run (or stops it) */
 	if (stop) {
 		r->snap_stopped = 1;
 		snprintf(r->l->err, sizeof(r->l->err),
@@ -438,12 +423,14 @@ static int runner_init(struct runner *r, struct launch *l)
 		snprintf(l->err, sizeof(l->err), "epoll: %s", strerror(errno));
 		return -1;
 	}
+	run_control_join(r);
 	return 0;
 }
 
 static void runner_fini(struct runner *r)
 {
 	snapshot_destroy(r->sn);
+	control_close(r->ctl);
 	session_destroy(r->s);
 	if (r->loop) {
 		loop_del(&r->sig);
@@ -468,6 +455,7 @@ int run_guest(struct launch *l)
 	ready = rc >= 0;
 	if (rc != 0)
 		goto out;
+	r.started = 1;
 	watch_snapshots(&r);
 	code = loop_run(r.loop);
 	if (code < 0)
@@ -476,6 +464,7 @@ out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */
 	if (r.qmp && ready && !r.snap_stopped) {
+		run_unpause(&r);
 		request_poweroff(l->vm, r.qmp, r.s);
 	} else if (r.qmp) {
 		json_decref(
