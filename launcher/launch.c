@@ -298,7 +298,8 @@ static int guest_up(struct launch *l, struct launch_config *c,
 		return -1;
 	}
 	if (l->rs &&
-	    restore_memory(l->rs, l->vm->memory_fd, l->err, sizeof(l->err)) < 0)
+	    restore_memory(l->rs, l->vm->memory_fd, &l->vm->memory_map_fd,
+			   l->err, sizeof(l->err)) < 0)
 		return -1;
 	return vm_start(l->vm, c, accel, l->err, sizeof(l->err));
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "launcher/snapdir/manifest.h"
@@ -16,6 +17,57 @@
 #include "tap.h"
 
 #define MB (1u << 20)
+
+/* The copy-on-write path: memory_map_check(), and a private mapping of
+ * the saved file written by its guest leaves the file as it was. */
+static void map_checks(int in, const char *path, const struct snap_file *f)
+{
+	char err[512] = "", dir[128], *slash;
+	struct snap_file g = {0};
+	unsigned char *m;
+	int rw, st;
+	pid_t pid;
+
+	ok(memory_map_check(in, path, f, 16, err, sizeof(err)) == 0,
+	   "the saved memory may be mapped copy-on-write: %s", err);
+	ok(memory_map_check(in, path, f, 8, err, sizeof(err)) == -EBADMSG &&
+	       strstr(err, "the guest has 8388608"),
+	   "not for a guest of another size (QEMU would resize it): %s", err);
+	rw = open(path, O_RDWR | O_CLOEXEC);
+	ok(memory_map_check(rw, path, f, 16, err, sizeof(err)) == -EINVAL &&
+	       strstr(err, "read-only"),
+	   "nor through a descriptor open for writing: %s", err);
+	close(rw);
+	m = mmap(NULL, 16 * MB, PROT_READ | PROT_WRITE, MAP_PRIVATE, in, 0);
+	if (m != MAP_FAILED) {
+		memset(m, 0xa5, 16 * MB);
+		msync(m, 16 * MB, MS_SYNC);
+		munmap(m, 16 * MB);
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	ok(m != MAP_FAILED && snap_file_hash(dir, slash + 1, &g) == 0 &&
+	       !strcmp(g.sha256, f->sha256) && g.size == f->size,
+	   "a copy-on-write mapping written whole leaves the file unchanged");
+	/* Another user than root who made the file read-only: QEMU could
+	 * not open it (it opens read-write), so it is refused first. */
+	chmod(path, 0400);
+	pid = fork();
+	if (pid == 0) {
+		int rc = seteuid(65534) < 0
+			     ? 2
+			     : memory_map_check(in, path, f, 16, err,
+						sizeof(err)) == -EACCES &&
+				   strstr(err, "chmod u+w");
+		_exit(rc == 1 ? 0 : 1);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) &&
+	       WEXITSTATUS(st) == 0,
+	   "a file its owner may not write is refused, saying the fix");
+	chmod(path, 0600);
+}
 
 int main(void)
 {
@@ -111,6 +163,8 @@ int main(void)
 	       strstr(err, "the guest has 8388608"),
 	   "memory of another size is refused: %s", err);
 	close(fd2);
+
+	map_checks(in, path, &f);
 
 	ok(memory_save(fd, 16 * MB, dfd, dir, "../escape", &g, err,
 		       sizeof(err)) == -EINVAL,

@@ -361,7 +361,19 @@ int main(void)
 		  "memory-backend=slurmvm-memory -smp 2 ") != NULL,
 	   "memory the launcher holds: QEMU maps its fd shared (golden)");
 	plan_argv_free(argv);
+	fds.memory_cow = 1;
+	argv = plan_qemu_argv(&c, "kvm", &boot, 1, "/r/console.log",
+			      "/r/qmp.sock", &fds);
+	ok(strstr(join(argv),
+		  "-m 512 -object memory-backend-file,id=slurmvm-memory,"
+		  "size=512M,mem-path=/proc/self/fd/9,share=off -machine "
+		  "memory-backend=slurmvm-memory -smp 2 ") != NULL &&
+	       !strstr(join(argv), "share=on"),
+	   "a snapshot's memory file: QEMU maps its fd copy-on-write, "
+	   "never shared (golden)");
+	plan_argv_free(argv);
 	fds.memory = -1;
+	fds.memory_cow = 0;
 
 	ok(config_from_env(&c, env3, 1, err, sizeof(err)) < 0 &&
 	       strstr(err, "SLURMVM_MEM='lots'"),

@@ -345,3 +345,38 @@ out:
 	EVP_MD_CTX_free(ctx);
 	return rc;
 }
+
+int memory_map_check(int in, const char *path, const struct snap_file *f,
+		     unsigned long mem_mb, char *err, size_t errlen)
+{
+	uint64_t want = (uint64_t)mem_mb << 20;
+	struct stat st;
+	int rc, fl = fcntl(in, F_GETFL);
+
+	if (fl < 0 || fstat(in, &st) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "%.400s: %s", path, strerror(errno));
+		return rc;
+	}
+	if ((fl & O_ACCMODE) != O_RDONLY || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen,
+			 "%.400s: not a regular file open read-only", path);
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size != f->size || f->size != want) {
+		snprintf(err, errlen,
+			 "%.400s: %" PRIu64 " bytes, the manifest says %" PRIu64
+			 " and the guest has %" PRIu64,
+			 path, (uint64_t)st.st_size, f->size, want);
+		return -EBADMSG;
+	}
+	if (geteuid() != 0 && !(st.st_mode & S_IWUSR)) {
+		snprintf(err, errlen,
+			 "%.400s: its owner may not write it, and QEMU opens "
+			 "a guest's memory file read-write to map it (it "
+			 "writes nothing): chmod u+w %.400s",
+			 path, path);
+		return -EACCES;
+	}
+	return 0;
+}

@@ -194,13 +194,14 @@ static void add_machine(struct argv_builder *b, const struct launch_config *c,
 	add(b, "-m");
 	add(b, "%lu", c->mem_mb);
 	/* Memory the launcher holds too, so it can save and restore it
-	 * itself (memory.h); QEMU's migration then skips it (restore.c). */
+	 * itself, or a snapshot's file mapped copy-on-write (memory.h);
+	 * QEMU's migration then skips it (restore.c). */
 	if (fds->memory >= 0) {
 		add(b, "-object");
 		add(b,
 		    "memory-backend-file,id=slurmvm-memory,size=%luM,"
-		    "mem-path=/proc/self/fd/%d,share=on",
-		    c->mem_mb, fds->memory);
+		    "mem-path=/proc/self/fd/%d,share=%s",
+		    c->mem_mb, fds->memory, fds->memory_cow ? "off" : "on");
 		add(b, "-machine");
 		add(b, "memory-backend=slurmvm-memory");
 	}

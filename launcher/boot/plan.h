@@ -15,7 +15,10 @@ struct plan_fds {
 	int qmp;    /* our end is elsewhere; QEMU's end of the QMP socketpair */
 	int agent;  /* QEMU's end of the agent channel socketpair */
 	int net;    /* QEMU's end of the fabric's stream socketpair */
-	int memory; /* the guest's memory (a memfd) QEMU maps shared, or -1 */
+	int memory; /* the guest's memory QEMU maps (memory.h), or -1 */
+	/* 0: memory is a memfd the launcher holds, mapped shared; 1: it is a
+	 * snapshot's memory file, mapped copy-on-write (share=off). */
+	int memory_cow;
 };
 
 /* One virtio-blk drive: the boot disk (vda) first, then --vm-disk ones. */

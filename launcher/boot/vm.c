@@ -92,7 +92,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 
 	memset(vm, 0, sizeof(*vm));
 	vm->qmp_fd = vm->agent_fd = vm->net_fd = vm->memory_fd = -1;
-	vm->console_fd = -1;
+	vm->console_fd = vm->memory_map_fd = -1;
 	vm->c = c;
 	snprintf(vm->dir, sizeof(vm->dir),
 		 "%s/" RUNDIR_PREFIX "%lu.%lu.%lu.XXXXXX", c->rundir, c->job_id,
@@ -111,7 +111,7 @@ int vm_prepare(struct vm *vm, const struct launch_config *c, char *err,
 		vm_cleanup(vm);
 		return r;
 	}
-	if ((c->snapshot || c->restore) &&
+	if (c->snapshot &&
 	    (vm->memory_fd = memory_create(c->mem_mb, err, errlen)) < 0) {
 		r = vm->memory_fd;
 		vm_cleanup(vm);
@@ -149,8 +149,9 @@ static void exec_qemu(struct vm *vm, char **argv, const int *keep, int nkeep)
 	}
 	/* Every fd of the launcher is close-on-exec; these, and only these,
 	 * QEMU inherits on purpose: its QMP, agent and NIC sockets, the
-	 * guest's memory (a memfd it maps through /proc/self/fd) and the
-	 * console file (reopened by it through /proc/self/fd). */
+	 * guest's memory (a memfd or a snapshot's file, which it maps
+	 * through /proc/self/fd) and the console file (reopened by it
+	 * through /proc/self/fd). */
 	for (i = 0; i < nkeep; i++)
 		if (keep[i] >= 0)
 			fcntl(keep[i], F_SETFD, 0);
@@ -177,7 +178,8 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	fds.qmp = qmp[1];
 	fds.agent = agent[1];
 	fds.net = net[1];
-	fds.memory = vm->memory_fd;
+	fds.memory = vm->memory_fd >= 0 ? vm->memory_fd : vm->memory_map_fd;
+	fds.memory_cow = vm->memory_fd < 0;
 	/* QEMU 7.2's file chardev opens a path itself (O_CREAT | O_TRUNC,
 	 * following links); this one is the magic link to the file the
 	 * launcher opened and checked, so it lands on that very file, as the
@@ -192,8 +194,10 @@ int vm_start(struct vm *vm, const struct launch_config *c, const char *accel,
 	}
 	vm->pid = fork();
 	if (vm->pid == 0) {
-		int keep[] = {qmp[1], agent[1], net[1], vm->memory_fd,
-			      vm->console_fd};
+		int keep[] = {
+		    qmp[1],	   agent[1],	      net[1],
+		    vm->memory_fd, vm->memory_map_fd, vm->console_fd,
+		};
 
 		/* QEMU starts with no signal blocked, whatever ours are. */
 		sigemptyset(&none);

@@ -35,12 +35,15 @@ struct vm {
 	pid_t pid;  /* QEMU, 0 when not running */
 	int qmp_fd; /* our ends of the socketpairs */
 	int agent_fd;
-	int net_fd;	  /* for the fabric, which takes it over */
-	int memory_fd;	  /* the guest's memory (memory.h) when it may be saved
-			   * or is restored, else -1 */
-	int console_fd;	  /* console, opened by the launcher (never through a
-			   * link, the user's own file): QEMU gets it */
-	int powering_off; /* the guest was asked to power off: wait for it */
+	int net_fd;	   /* for the fabric, which takes it over */
+	int memory_fd;	   /* the guest's memory (memory.h) when it may be saved
+			    * (c->snapshot), else -1 */
+	int memory_map_fd; /* a restored guest's memory file QEMU maps
+			    * copy-on-write (memory.h; not the vm's: the
+			    * restore's), else -1 */
+	int console_fd;	   /* console, opened by the launcher (never through a
+			    * link, the user's own file): QEMU gets it */
+	int powering_off;  /* the guest was asked to power off: wait for it */
 };
 
 /* dir/name into buf; -ENAMETOOLONG when it does not fit. */
@@ -54,8 +57,8 @@ const char *vm_overlay(const struct vm *vm);
 
 /*
  * Creates the run directory (mode 0700, a fresh name under c->rundir), the
- * guest's memory as a memfd when it may be saved (c->snapshot) or is
- * restored (c->restore), and,
+ * guest's memory as a memfd when it may be saved (c->snapshot; a guest
+ * restored without it maps the snapshot's file: memory_map_fd), and,
  * with an image, the copy-on-write overlay over it (with c->persist, the
  * rank's kept overlay there, made on first use and checked to be over the
  * same image after); then one overlay for each writable --vm-disk (a

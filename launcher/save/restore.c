@@ -127,10 +127,22 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	return 0;
 }
 
-int restore_memory(const struct restore *rs, int fd, char *err, size_t errlen)
+int restore_memory(const struct restore *rs, int fd, int *map, char *err,
+		   size_t errlen)
 {
-	return memory_load(fd, rs->fd[RS_MEMORY], rs->path[RS_MEMORY],
-			   &rs->r.memory, err, errlen);
+	int rc;
+
+	*map = -1;
+	if (fd >= 0)
+		return memory_load(fd, rs->fd[RS_MEMORY], rs->path[RS_MEMORY],
+				   &rs->r.memory, err, errlen);
+	/* Not to be saved again: QEMU maps the checked file copy-on-write,
+	 * through the descriptor opened here, never by its name. */
+	rc = memory_map_check(rs->fd[RS_MEMORY], rs->path[RS_MEMORY],
+			      &rs->r.memory, rs->r.mem_mb, err, errlen);
+	if (rc == 0)
+		*map = rs->fd[RS_MEMORY];
+	return rc;
 }
 
 int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,

@@ -2,7 +2,8 @@
 /*
  * --vm-restore=DIR: this rank's guest comes back from the newest complete
  * snapshot in DIR instead of booting. Its kernel, initrd, memory and vCPUs
- * are the snapshot's (the memory read into a new memfd before QEMU starts);
+ * are the snapshot's (its memory read into a new memfd before QEMU starts,
+ * or mapped copy-on-write by QEMU: restore_memory());
  * its disk is a fresh overlay over the saved one (the
  * snapshot itself is never written); QEMU starts paused, waiting for the
  * saved state, which restore_incoming() feeds it.
@@ -51,13 +52,19 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 void restore_close(struct restore *rs);
 
 /*
- * Reads the saved memory into fd (the new guest's memory, vm.h), checking
- * its checksum; before QEMU starts. Returns 0 or -errno with err filled.
+ * Puts the saved memory in place before QEMU starts (the two paths of
+ * memory.h). A guest that may be saved again has a memfd (fd, vm.h): the
+ * memory is read into it and its checksum checked. Else (fd is -1) the
+ * file is checked for QEMU to map copy-on-write (memory_map_check()) and
+ * *map is its descriptor (rs keeps it; -1 on the copy-in path). Returns
+ * 0 or -errno with err filled.
  */
-int restore_memory(const struct restore *rs, int fd, char *err, size_t errlen);
+int restore_memory(const struct restore *rs, int fd, int *map, char *err,
+		   size_t errlen);
 
 /* Loads the saved device state into the waiting QEMU (its memory is in
- * place already: restore_memory()), passing it the file's fd; the guest
+ * place already: restore_memory(); the stream carries none, so QEMU waits
+ * for none), passing it the file's fd; the guest
  * stays paused. */
 int restore_incoming(struct qmp *qmp, const struct restore *rs, char *err,
 		     size_t errlen);
