@@ -14,6 +14,7 @@
 
 #include "launcher/snapdir/manifest.h"
 #include "launcher/boot/memory.h"
+#include "launcher/save/restore.h"
 #include "tap.h"
 
 #define MB (1u << 20)
@@ -67,6 +68,40 @@ static void map_checks(int in, const char *path, const struct snap_file *f)
 	       WEXITSTATUS(st) == 0,
 	   "a file its owner may not write is refused, saying the fix");
 	chmod(path, 0600);
+}
+
+/* restore_memory() chooses the path: a memfd given (the guest may be
+ * saved again) is filled; none, the file's fd is handed out to map. */
+static void restore_paths(int in, const char *path, const struct snap_file *f,
+			  const unsigned char *want)
+{
+	static struct restore rs;
+	char err[512] = "";
+	unsigned char *q;
+	int map = 7, fd;
+
+	rs.fd[RS_MEMORY] = in;
+	snprintf(rs.path[RS_MEMORY], sizeof(rs.path[RS_MEMORY]), "%s", path);
+	rs.r.memory = *f;
+	rs.r.mem_mb = 16;
+	ok(restore_memory(&rs, -1, &map, err, sizeof(err)) == 0 && map == in,
+	   "not to be saved again: the file's own fd is mapped: %s", err);
+	fd = memory_create(16, err, sizeof(err));
+	ok(restore_memory(&rs, fd, &map, err, sizeof(err)) == 0 && map == -1,
+	   "to be saved again: read into the memfd, nothing mapped: %s", err);
+	q = mmap(NULL, 16 * MB, PROT_READ, MAP_SHARED, fd, 0);
+	ok(q != MAP_FAILED && memcmp(want, q, 16 * MB) == 0,
+	   "and the memfd holds what was saved");
+	if (q != MAP_FAILED)
+		munmap(q, 16 * MB);
+	close(fd);
+	rs.r.mem_mb = 32;
+	map = 7;
+	ok(restore_memory(&rs, -1, &map, err, sizeof(err)) == -EBADMSG &&
+	       map == -1 && strstr(err, "the guest has 33554432"),
+	   "a manifest whose memory size is not the guest's: nothing to map: "
+	   "%s",
+	   err);
 }
 
 int main(void)
@@ -165,6 +200,7 @@ int main(void)
 	close(fd2);
 
 	map_checks(in, path, &f);
+	restore_paths(in, path, &f, p);
 
 	ok(memory_save(fd, 16 * MB, dfd, dir, "../escape", &g, err,
 		       sizeof(err)) == -EINVAL,

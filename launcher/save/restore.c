@@ -50,7 +50,8 @@ static int open_files(struct restore *rs, char *err, size_t errlen)
 			 f[i]->name);
 		rs->fd[i] =
 		    safe_open(dfd, rs->dir, f[i]->name, 0, NULL, err, errlen);
-		/* The memory's checksum is checked as it loads. */
+		/* The memory's checksum is checked as it loads, on the
+		 * copy-in path only (memory.h). */
 		rc = rs->fd[i] < 0
 			 ? rs->fd[i]
 			 : snap_file_verify_fd(rs->fd[i], rs->path[i], f[i],
