@@ -69,7 +69,7 @@ for p in $qemus; do
 		cow=$((cow + 1))
 	diag "QEMU $p: Rss $((${rss:-0} / 1024)) MiB, Pss $((${kb:-0} / 1024)) MiB"
 done
-mem=$(ls "$S/latest/" | grep 'memory$' | head -n 1)
+mem=rank-0.memory
 diag "sum of Pss $((pss / 1024)) MiB" \
 	"page cache of the memory file: $(fincore -n -o RES "$S/latest/$mem" 2>/dev/null)"
 is "$cow" 4 "each maps the snapshot's memory copy-on-write (share=off)"
@@ -81,6 +81,7 @@ ok "$([ "$pss" -gt 0 ] && [ "$pss" -lt $((2 * rss_max)) ]; echo $?)" \
 	"the four guests share the snapshot's pages: sum of Pss $((pss / 1024)) MiB < 2 x the largest Rss ($((rss_max / 1024)) MiB; private copies: about $((4 * rss_max / 1024)))"
 
 scancel "$alloc"
+# shellcheck disable=SC2086 # one word per pid
 wait_pid 300 $pids
 (cd "$S/latest/" && sha256sum -c --quiet "$W/before.sha") >"$W/check" 2>&1
 ok $? "the snapshot's files are unchanged after four restores"
