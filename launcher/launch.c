@@ -36,6 +36,7 @@
 #include "launcher/boot/endpoint.h"
 #include "fabric/fabric.h"
 #include "launcher/boot/launch_config.h"
+#include "launcher/boot/keep.h"
 #include "launcher/boot/pin.h"
 #include "launcher/common/file_tail.h"
 #include "launcher/common/launch_env.h"
@@ -317,17 +318,62 @@ static void report_result(struct launch *l, int code, long t0)
 
 	if (!r)
 		return;
+	if (!l->c->report_dir)
+		goto out;
 	r->rank = (uint32_t)l->c->rank;
 	snprintf(r->node, sizeof(r->node), "%s", l->c->node ? l->c->node : "");
 	r->status = code & 255;
+	r->timed_out = l->timed_out;
 	r->seconds = (double)(now_ms() - t0) / 1000;
 	if (code && l->vm && vm_console_path(l->vm, path, sizeof(path)) == 0)
 		file_tail(path, 40, r->console, sizeof(r->console));
 	if (report_record_write(l->c->report_dir, r, err, sizeof(err)) < 0)
 		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-report: %s\n",
 			l->c->rank, err);
+out:
 	free(r);
 	l->result = NULL;
+}
+
+/*
+ * --vm-keep: this rank's evidence in the results directory, once QEMU is
+ * gone (its console complete) and before the run directory is removed.
+ * A failure is said on stderr; the task's code stays the command's.
+ */
+static void keep_evidence(const struct launch *l, int code)
+{
+	const struct launch_config *c = l->c;
+	struct keep_evidence e = {
+	    .rank = c->rank,
+	    .code = code,
+	    .timed_out = l->timed_out,
+	    .timeout = c->timeout_s,
+	    .out = l->result ? l->result->out : NULL,
+	    .err = l->result ? l->result->err : NULL,
+	    .stats = c->stats && l->fabric ? fabric_get_stats(l->fabric) : NULL,
+	};
+	char dir[4096], err[4400], console[4200];
+	int rc;
+
+	if (c->keep == KEEP_NONE || (c->keep == KEEP_FAIL && code == 0))
+		return;
+	if (vm_console_path(l->vm, console, sizeof(console)) == 0)
+		e.console = console;
+	rc = keep_path(c->keep_dir ? c->keep_dir : LAUNCH_KEEP_DIR_DEFAULT,
+		       c->job_id, c->step_id, dir, sizeof(dir));
+	if (rc < 0)
+		snprintf(err, sizeof(err), "%s: %s",
+			 c->keep_dir ? c->keep_dir : LAUNCH_KEEP_DIR_DEFAULT,
+			 strerror(-rc));
+	else
+		rc = keep_write(dir, &e, err, sizeof(err));
+	if (rc < 0)
+		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-keep: %s\n",
+			c->rank, err);
+	else
+		fprintf(stderr,
+			"slurm-vm: n%04lu: evidence kept in %s/n%04lu\n",
+			c->rank, dir, c->rank);
 }
 
 /*
@@ -383,7 +429,7 @@ int main(int argc, char *argv[])
 	 * c.argv0. */
 	if (c.argv_prepended && argc > 1)
 		l.argv = argv + 1;
-	if (c.report_dir && !c.endpoint)
+	if ((c.report_dir || c.keep) && !c.endpoint)
 		l.result = calloc(1, sizeof(*l.result));
 	if (c.endpoint)
 		return run_endpoint(&c, l.sfd, l.argv);
@@ -401,6 +447,7 @@ int main(int argc, char *argv[])
 		fabric_stop(l.fabric);
 		if (l.fabric)
 			report_stats(l.fabric, &c);
+		keep_evidence(&l, code);
 		fabric_destroy(l.fabric);
 	}
 	report_result(&l, code, t0);

@@ -51,7 +51,7 @@ launcher_boot_libboot_a_SOURCES = launcher/boot/launch_config.c \
 	launcher/boot/pin.h launcher/boot/qmp.c launcher/boot/qmp.h \
 	launcher/boot/endpoint.c launcher/boot/endpoint.h \
 	launcher/boot/guest_setup.c launcher/boot/guest_env.c \
-	launcher/boot/guest_env.h
+	launcher/boot/guest_env.h launcher/boot/keep.c launcher/boot/keep.h
 launcher_boot_libboot_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \

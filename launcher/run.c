@@ -181,6 +181,22 @@ static void on_events(struct loop_fd *e, uint32_t ev)
 		loop_del(e); /* QEMU is going: SIGCHLD tells */
 }
 
+/* --vm-timeout: the command is stopped as a stop signal would stop it,
+ * unless one came first (the step is ending anyway). */
+static void on_timeout(struct loop_timer *t)
+{
+	struct runner *r = OF(t, timeout);
+
+	if (r->stop_seen || r->held)
+		return;
+	r->l->timed_out = 1;
+	fprintf(stderr,
+		"slurm-vm-launch: rank %lu: the command ran past "
+		"--vm-timeout=%lu s; stopping it (the task exits with %d)\n",
+		r->l->c->rank, r->l->c->timeout_s, LAUNCH_EXIT_TIMEOUT);
+	stop_signal(r, SIGTERM);
+}
+
 /* No CUT came, or the save is over: the held signal goes on. */
 static void on_end_wait(struct loop_timer *t)
 {
@@ -418,6 +434,7 @@ static int runner_init(struct runner *r, struct launch *l)
 	r->sig = (struct loop_fd){.fd = l->sfd, .fn = on_signals};
 	r->events = (struct loop_fd){.fd = qmp_fd(r->qmp), .fn = on_events};
 	r->end_wait.fn = on_end_wait;
+	r->timeout.fn = on_timeout;
 	if (loop_add(r->loop, &r->sig, EPOLLIN) < 0 ||
 	    loop_add(r->loop, &r->events, EPOLLIN) < 0) {
 		snprintf(l->err, sizeof(l->err), "epoll: %s", strerror(errno));
@@ -437,6 +454,7 @@ static void runner_fini(struct runner *r)
 		loop_del(&r->events);
 		loop_timer_stop(r->loop, &r->end_wait);
 		loop_timer_stop(r->loop, &r->ready_wait);
+		loop_timer_stop(r->loop, &r->timeout);
 		loop_destroy(r->loop);
 	}
 	qmp_close(r->qmp);
@@ -457,9 +475,13 @@ int run_guest(struct launch *l)
 		goto out;
 	r.started = 1;
 	watch_snapshots(&r);
+	if (l->c->timeout_s)
+		loop_timer_in(r.loop, &r.timeout, (long)l->c->timeout_s * 1000);
 	code = loop_run(r.loop);
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
+	if (l->timed_out && !r.snap_stopped)
+		code = LAUNCH_EXIT_TIMEOUT; /* whatever the stop left */
 out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */

@@ -30,15 +30,21 @@ struct launch {
 	hwloc_topology_t topo; /* NULL: no pinning */
 	struct pin_plan plan;
 	char **argv;
-	struct report_case *result; /* --vm-report: this rank's, or NULL */
-	struct pmi_step *pmi;	    /* the command's PMI service, or NULL */
-	char err[4096];		    /* why it failed, "" when it did not */
+	/* --vm-report or --vm-keep: this rank's result and output tails,
+	 * or NULL */
+	struct report_case *result;
+	int timed_out;	      /* --vm-timeout stopped the command */
+	struct pmi_step *pmi; /* the command's PMI service, or NULL */
+	char err[4096];	      /* why it failed, "" when it did not */
 };
 
 /*
  * Runs the command in the guest (or re-attaches to it, restored) and asks
  * the guest to power off after (or to quit, when a snapshot stopped it).
- * Returns the command's exit code or LAUNCH_EXIT_FAILED with l->err set.
+ * With c->timeout_s, a command still running that long after it started
+ * (or was restored) is stopped as a stop signal would (SIGTERM, then the
+ * session's grace) and l->timed_out is set. Returns the command's exit
+ * code, LAUNCH_EXIT_TIMEOUT, or LAUNCH_EXIT_FAILED with l->err set.
  */
 int run_guest(struct launch *l);
 

@@ -29,6 +29,7 @@ struct runner {
 	struct loop_fd sig, events;
 	struct loop_timer end_wait;
 	struct loop_timer ready_wait; /* the others' agents, at ready */
+	struct loop_timer timeout;    /* --vm-timeout */
 	int in_ready;		      /* waiting for the save at ready */
 	int held;	  /* a stop signal held for the save at the end */
 	int stop_seen;	  /* a stop signal went to the session */

@@ -314,6 +314,14 @@ int node_task_init(spank_t sp, const struct site_config *site)
 	snprintf(num, sizeof(num), "%lu", site->boot_timeout);
 	if (set_env(sp, ENV_BOOT_TIMEOUT, num, 1))
 		return -1;
+	/* The site's command time limit, unless the job asked for its own
+	 * (held to max_timeout= in resolve_task()). */
+	snprintf(num, sizeof(num), "%lu",
+		 site->default_timeout ? site->default_timeout
+				       : site->max_timeout);
+	if ((site->default_timeout || site->max_timeout) &&
+	    set_env(sp, ENV_TIMEOUT, num, 0))
+		return -1;
 	snprintf(num, sizeof(num), "%lu", site->max_cpus);
 	if (site->max_cpus ? set_env(sp, ENV_MAX_CPUS, num, 1)
 			   : spank_unsetenv(sp, ENV_MAX_CPUS) != ESPANK_SUCCESS)

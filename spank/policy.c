@@ -101,6 +101,13 @@ int policy_cpus(const struct site_config *site, unsigned long cpus,
 		     errlen);
 }
 
+int policy_timeout(const struct site_config *site, unsigned long s,
+		   const char *label, char *err, size_t errlen)
+{
+	return limit(s, site->max_timeout, "max_timeout", label, "--vm-timeout",
+		     err, errlen);
+}
+
 int policy_qemu_args(const struct site_config *site, const char *label,
 		     char *err, size_t errlen)
 {

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The site's policy on one value of a user's request: the plugstack.conf
- * keys image_dirs, mount_dirs, max_mem, max_cpus and allow_qemu_args. Each
+ * keys image_dirs, mount_dirs, max_mem, max_cpus, max_timeout and
+ * allow_qemu_args. Each
  * refusal names the plugstack.conf line that made it, so users know it is the
  * site's rule and admins know where to change it.
  */
@@ -35,6 +36,11 @@ int policy_mem(const struct site_config *site, unsigned long mb,
 /* Checks a vCPU count against max_cpus. Returns 0 or -EINVAL. */
 int policy_cpus(const struct site_config *site, unsigned long cpus,
 		const char *label, char *err, size_t errlen);
+
+/* Checks a --vm-timeout in seconds against max_timeout. Returns 0 or
+ * -EINVAL. */
+int policy_timeout(const struct site_config *site, unsigned long s,
+		   const char *label, char *err, size_t errlen);
 
 /* Refuses extra QEMU arguments unless allow_qemu_args=yes. Returns 0 or
  * -EINVAL with a message in err. */

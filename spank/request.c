@@ -28,6 +28,8 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-report",	  "--vm-report-name",
     "--vm-mount",	  "--vm-user",
     "--vm-pmi",		  "--vm-egress",
+    "--vm-timeout",	  "--vm-keep",
+    "--vm-keep-dir",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -37,7 +39,8 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_QEMU_ARGS,     ENV_CONSOLE,	ENV_SNAPSHOT, ENV_SNAPSHOT_SIGNAL,
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
     ENV_REPORT,	       ENV_REPORT_NAME, ENV_MOUNTS,   ENV_USER,
-    ENV_PMI,	       ENV_EGRESS,
+    ENV_PMI,	       ENV_EGRESS,	ENV_TIMEOUT,  ENV_KEEP,
+    ENV_KEEP_DIR,
 };
 
 const char *request_option(enum request_field f)
@@ -443,7 +446,8 @@ static int check_options(struct request *r, const struct site_config *site,
 		return -EINVAL;
 	if (request_check_snapshot(r, cwd, err, errlen) < 0)
 		return -EINVAL;
-	if (request_check_report(r, cwd, err, errlen) < 0)
+	if (request_check_report(r, cwd, err, errlen) < 0 ||
+	    request_check_run(r, site, cwd, err, errlen) < 0)
 		return -EINVAL;
 	if (r->value[REQ_CLOUD_INIT] &&
 	    check_cloud_init(r, cwd, err, errlen) < 0)
@@ -506,7 +510,8 @@ int request_check_policy(struct request *r, const struct site_config *site,
 	    policy_qemu_args(site, request_named(r, REQ_QEMU_ARGS), err,
 			     errlen) < 0)
 		return -EINVAL;
-	if (check_egress(r, site, err, errlen) < 0)
+	if (check_egress(r, site, err, errlen) < 0 ||
+	    request_check_timeout(r, site, err, errlen) < 0)
 		return -EINVAL;
 	return request_check_mounts(r, site, NULL, err, errlen);
 }

@@ -39,6 +39,9 @@ enum request_field {
 	REQ_USER,	 /* root: the command runs as root in the guest */
 	REQ_PMI,	 /* pmi1|none */
 	REQ_EGRESS,	 /* nat|none: the outside network (site.h) */
+	REQ_TIMEOUT,	 /* seconds the command may run in the guest */
+	REQ_KEEP,	 /* fail|always: keep each rank's evidence */
+	REQ_KEEP_DIR,	 /* where (%j job, %s step), made absolute */
 	REQ_NFIELDS
 };
 

@@ -50,6 +50,25 @@ int request_check_dir(struct request *r, enum request_field f, const char *cwd,
 int request_check_report(struct request *r, const char *cwd, char *err,
 			 size_t errlen);
 
+/*
+ * --vm-timeout, --vm-keep and --vm-keep-dir (request_run.c): the timeout
+ * a whole number of seconds from 1 to LAUNCH_TIMEOUT_MAX_S within the
+ * site's max_timeout=, for a command in a guest (not --vm-exec=host or
+ * endpoint); keep is fail or always; keep-dir comes with keep, uses only
+ * %j, %s and %%, is made absolute against cwd, and its parent (when it
+ * has no pattern) is a directory the user can write to. Returns 0,
+ * -EINVAL with a message naming the option, the value and the fix, or
+ * -ENOMEM.
+ */
+int request_check_run(struct request *r, const struct site_config *site,
+		      const char *cwd, char *err, size_t errlen);
+
+/* The timeout alone, on the node (the job's environment may have been
+ * set without srun's check). Returns 0 or -EINVAL with a message. */
+int request_check_timeout(const struct request *r,
+			  const struct site_config *site, char *err,
+			  size_t errlen);
+
 /* --vm-snapshot=DIR and the options that refine it (request_snap.c).
  * Returns 0 or -EINVAL/-ENOMEM with a message. */
 int request_check_snapshot(struct request *r, const char *cwd, char *err,

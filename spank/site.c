@@ -41,6 +41,8 @@ static const struct key keys[] = {
     STR(default_append, TEXT),
     NUM(default_mem, LAUNCH_MEM_MB_MAX),
     NUM(boot_timeout, LAUNCH_BOOT_TIMEOUT_MAX_S),
+    NUM(default_timeout, LAUNCH_TIMEOUT_MAX_S),
+    NUM(max_timeout, LAUNCH_TIMEOUT_MAX_S),
     STR(fabric, FABRIC),
     NUM(fabric_mtu, LAUNCH_MTU_MAX),
     STR(image_dirs, PATHS),
@@ -226,6 +228,13 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 			 "mounts=%s: %s (write SRC[:DST][:ro|rw],... with "
 			 "absolute paths)",
 			 s->mounts, why);
+		return -EINVAL;
+	}
+	if (s->max_timeout && s->default_timeout > s->max_timeout) {
+		snprintf(err, errlen,
+			 "default_timeout=%lu is above max_timeout=%lu; lower "
+			 "default_timeout or raise max_timeout",
+			 s->default_timeout, s->max_timeout);
 		return -EINVAL;
 	}
 	if (s->max_mem && s->default_mem > s->max_mem) {

@@ -16,8 +16,11 @@ struct site_config {
 	char default_append[1024];  /* default_append= */
 	unsigned long default_mem;  /* default_mem= MB */
 	unsigned long boot_timeout; /* boot_timeout= seconds */
-	char fabric[8];		    /* fabric=auto|tcp|verbs: default */
-	unsigned long fabric_mtu;   /* fabric_mtu= the guests' MTU */
+	/* --vm-timeout when a job gives none (0: none), and its limit. */
+	unsigned long default_timeout; /* default_timeout= seconds */
+	unsigned long max_timeout;     /* max_timeout= seconds */
+	char fabric[8];		       /* fabric=auto|tcp|verbs: default */
+	unsigned long fabric_mtu;      /* fabric_mtu= the guests' MTU */
 	/* Policy: what users may ask for; 0 or "" is no limit. */
 	char image_dirs[4096];	/* image_dirs=DIR[:DIR...] */
 	unsigned long max_mem;	/* max_mem= MB per guest */

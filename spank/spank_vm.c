@@ -143,6 +143,19 @@ static struct spank_option options[] = {
      "Run the command as root in the guest (default: as you, with your "
      "uid, groups and home)",
      1, REQ_USER, option_cb},
+    {"vm-timeout", "SECONDS",
+     "Stop the command in each guest after this many seconds; the task "
+     "then exits with 124 and --vm-report says timeout",
+     1, REQ_TIMEOUT, option_cb},
+    {"vm-keep", "fail|always",
+     "Keep each rank's console log, output tails and stats in the results "
+     "directory when its command failed (fail) or always",
+     1, REQ_KEEP, option_cb},
+    {"vm-keep-dir", "DIR",
+     "The results directory of --vm-keep, one subdirectory per rank "
+     "(default slurm-vm-results.%j.%s in the working directory; %j job, "
+     "%s step)",
+     1, REQ_KEEP_DIR, option_cb},
     SPANK_OPTIONS_TABLE_END,
 };
 

@@ -93,6 +93,31 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 	return 0;
 }
 
+/* --vm-keep and --vm-keep-dir (srun checked them; checked again). */
+static int keep_options(struct launch_config *c, char *const env[], char *err,
+			size_t errlen)
+{
+	const char *keep = env_lookup(env, ENV_KEEP);
+
+	if (!keep) {
+		c->keep = KEEP_NONE;
+	} else if (!strcmp(keep, "fail")) {
+		c->keep = KEEP_FAIL;
+	} else if (!strcmp(keep, "always")) {
+		c->keep = KEEP_ALWAYS;
+	} else {
+		snprintf(err, errlen, "%s='%s' is neither fail nor always",
+			 ENV_KEEP, keep);
+		return -EINVAL;
+	}
+	if (c->keep_dir && c->keep_dir[0] != '/') {
+		snprintf(err, errlen, "%s='%s' is not an absolute path",
+			 ENV_KEEP_DIR, c->keep_dir);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int config_next_mount(const char **p, const char **src, size_t *srclen,
 		      const char **dst, size_t *dstlen, int *ro)
 {
@@ -167,6 +192,7 @@ static void strings_from_env(struct launch_config *c, char *const env[])
 	c->console = env_lookup(env, ENV_CONSOLE);
 	c->report_dir = env_lookup(env, ENV_REPORT_DIR);
 	c->cloud_init = env_lookup(env, ENV_CLOUD_INIT);
+	c->keep_dir = env_lookup(env, ENV_KEEP_DIR);
 	c->agent = env_lookup(env, ENV_AGENT);
 	c->node = env_lookup(env, "SLURMD_NODENAME");
 	if (!c->fabric)
@@ -235,6 +261,10 @@ int config_from_env(struct launch_config *c, char *const env[],
 	/* Step and rank may be 0, which number() refuses. */
 	c->step_id = strtoul(env_lookup(env, "SLURM_STEP_ID") ?: "0", NULL, 10);
 	c->rank = strtoul(env_lookup(env, "SLURM_PROCID") ?: "0", NULL, 10);
+	if (number(env, ENV_TIMEOUT, 0, LAUNCH_TIMEOUT_MAX_S, &c->timeout_s,
+		   err, errlen) ||
+	    keep_options(c, env, err, errlen) < 0)
+		return -EINVAL;
 	if (c->rank >= c->nranks) {
 		snprintf(err, errlen,
 			 "SLURM_PROCID=%lu is not below "

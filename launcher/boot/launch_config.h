@@ -52,6 +52,11 @@ struct launch_config {
 	/* --vm-report: the directory srun made for the ranks' records, or
 	 * NULL when no report was asked for. */
 	const char *report_dir;
+	/* --vm-timeout: seconds the command may run (0: no limit). */
+	unsigned long timeout_s;
+	/* --vm-keep: what to keep, and where (a pattern, launch_env.h). */
+	enum launch_keep { KEEP_NONE, KEEP_FAIL, KEEP_ALWAYS } keep;
+	const char *keep_dir;
 	int endpoint; /* --vm-exec=endpoint: no guest */
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */

@@ -89,6 +89,18 @@
 #define ENV_REPORT "SLURMVM_REPORT"
 #define ENV_REPORT_NAME "SLURMVM_REPORT_NAME"
 #define ENV_REPORT_DIR "SLURMVM_REPORT_DIR"
+/* --vm-timeout: seconds the command in the guest may run (from when it
+ * starts, or from a restore); then it is stopped as by a stop signal and
+ * the task ends with LAUNCH_EXIT_TIMEOUT. Also set on the node from the
+ * site's default_timeout= (or max_timeout=) when the job gives none. */
+#define ENV_TIMEOUT "SLURMVM_TIMEOUT"
+/* --vm-keep=fail|always: when the command failed, or always, each rank's
+ * evidence (console log, output tails, stats, status) is copied into
+ * KEEP_DIR/nNNNN (launcher/boot/keep.h). KEEP_DIR: %j job, %s step, %% a
+ * %; absolute, or unset: LAUNCH_KEEP_DIR_DEFAULT in the task's working
+ * directory. */
+#define ENV_KEEP "SLURMVM_KEEP"
+#define ENV_KEEP_DIR "SLURMVM_KEEP_DIR"
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each
@@ -134,11 +146,17 @@
 #define LAUNCH_MTU_MAX 65521
 #define LAUNCH_QEMU_DEFAULT "qemu-system-x86_64"
 #define LAUNCH_RUNDIR_DEFAULT "/tmp"
+/* --vm-timeout, default_timeout= and max_timeout= (30 days). */
+#define LAUNCH_TIMEOUT_MAX_S 2592000UL
+#define LAUNCH_KEEP_DIR_DEFAULT "slurm-vm-results.%j.%s"
 
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the
  * command. Documented in the README. */
 #define LAUNCH_EXIT_FAILED 125
+/* The command ran past --vm-timeout and was stopped (whatever status the
+ * stop left it with). */
+#define LAUNCH_EXIT_TIMEOUT 124
 
 /* Run directories: <rundir>/slurm-vm.<job>.<step>.<rank>.XXXXXX */
 #define RUNDIR_PREFIX "slurm-vm."
