@@ -132,7 +132,7 @@ check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
 	tests/test_snapshot tests/test_parse tests/test_report_merge \
-	tests/test_control tests/test_ctl
+	tests/test_control tests/test_ctl tests/test_keep
 tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
 tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_merge_LDADD = $(REPORT_LIBS)
@@ -146,6 +146,9 @@ tests_test_control_SOURCES = tests/test_control.c tests/tap.h
 tests_test_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_control_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
 	$(JANSSON_LIBS)
+tests_test_keep_SOURCES = tests/test_keep.c tests/tap.h
+tests_test_keep_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_keep_LDADD = $(BOOT_LIBS) $(JANSSON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
