@@ -368,8 +368,11 @@ static void keep_evidence(const struct launch *l, int code)
 	else
 		rc = keep_write(dir, &e, err, sizeof(err));
 	if (rc < 0)
-		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-keep: %s\n",
-			c->rank, err);
+		fprintf(stderr, "slurm-vm-launch: rank %lu: --vm-keep: %s%s\n",
+			c->rank, err,
+			rc == -EEXIST ? " (remove it, or give --vm-keep-dir "
+					"another directory)"
+				      : "");
 	else
 		fprintf(stderr,
 			"slurm-vm: n%04lu: evidence kept in %s/n%04lu\n",
