@@ -4,7 +4,8 @@
 # case (read back by a real JUnit parser); --vm-keep=fail keeps a failed
 # rank's console log, output tails and status and nothing of a passing
 # rank; --vm-keep=always keeps a passing one; bad values are refused
-# before any job exists; no run directory is left.
+# before any job exists; the site's default_timeout= and max_timeout=
+# hold; no run directory is left.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 1
 W=$TESTS_DIR/t26.tmp
@@ -80,4 +81,15 @@ refused "a zero timeout" "--vm-timeout=0: not a whole number of seconds from 1 t
 refused "a timeout with a unit" "--vm-timeout=5m: not a whole number of seconds" --vm-timeout=5m
 refused "an unknown keep" "--vm-keep=never: give fail" --vm-keep=never
 is "$(sacct -n -X --name=t26-bad -o JobID 2>/dev/null | grep -c .)" 0 "no job was made for any of them"
+
+# 5. The site's default_timeout= and max_timeout=: a longer --vm-timeout
+# is refused naming the line; a job that gives none gets the default (the
+# node sets it).
+set_plugstack "$(plugstack_line) default_timeout=3 max_timeout=4"
+refused "a timeout over the site's limit" \
+	"--vm-timeout=10: above the site's limit \(plugstack.conf: max_timeout=4\); ask for at most --vm-timeout=4" \
+	--vm-timeout=10
+vsrun -n1 -J t26d sh -c 'sleep 60' >/dev/null 2>&1
+is "$?" 124 "a job without --vm-timeout gets the site's default_timeout"
+set_plugstack "$(plugstack_line)"
 assert_clean "after timeouts and kept evidence"
