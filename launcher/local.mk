@@ -119,7 +119,7 @@ launcher_slurm_vm_agent_LDFLAGS = -all-static
 
 EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 	launcher/control/fuzz_control.c \
-	launcher/boot/fuzz_agent_setup.c \
+	launcher/boot/fuzz_agent_setup.c launcher/boot/fuzz_keep_path.c \
 	launcher/snapdir/fuzz_manifest.c launcher/agent/fuzz_sync.c
 
 # Unit tests of the layers. Those that link the boot or save layers run
