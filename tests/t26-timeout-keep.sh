@@ -61,11 +61,20 @@ broke" "the failed rank's status and stderr tail are kept"
 ok "$([ -s "$k/n0001/console.log" ]; echo $?)" "... and its console log"
 ok "$([ ! -e "$k/n0000" ]; echo $?)" "the passing rank left nothing"
 
-# 3. --vm-keep=always keeps a passing rank.
-vsrun -n1 -J t26c --vm-keep=always --vm-keep-dir="$W/always" true >/dev/null 2>&1
+# 3. --vm-keep=always keeps a passing rank, with --vm-stats its counters.
+vsrun -n1 -J t26c --vm-keep=always --vm-keep-dir="$W/always" --vm-stats true >/dev/null 2>&1
 is "$?" 0 "a passing step with --vm-keep=always passes"
 is "$(cat "$W/always/n0000/status" 2>&1)" "exit 0" "--vm-keep=always keeps a passing rank"
 ok "$([ -s "$W/always/n0000/console.log" ]; echo $?)" "... with its console log"
+like "$(cat "$W/always/n0000/stats.json" 2>&1)" '"rank": ?0' "... and with --vm-stats its fabric counters"
+
+# A command that ignores SIGTERM: the session's grace ends it, still 124.
+t0=$(date +%s)
+vsrun -n1 -J t26e --vm-timeout=2 sh -c 'trap "" TERM; sleep 60' >/dev/null 2>&1
+st=$?
+took=$(($(date +%s) - t0))
+is "$st" 124 "a command that ignores SIGTERM is stopped after the grace, 124 too"
+ok "$([ "$took" -lt 55 ]; echo $?)" "... within a bounded time (${took} s)"
 
 # 4. Bad values: refused by srun, naming the option and the fix, no job.
 refused() { # DESCRIPTION EXPECTED ARGS...
