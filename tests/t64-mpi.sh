@@ -5,7 +5,7 @@
 # where it gets that far), but UCX's TCP connections between the guests
 # time out ("connection establishment ... was unsuccessful"), so the run
 # fails; on the PMI service's own branch it passed. Kept to reproduce that.
-#   flock /work/lab.lock make check TESTS=tests/t64-mpi.sh   (or run it by hand)
+#   make check TESTS=tests/t64-mpi.sh   (or run it by hand)
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 2
 # A real MPI program (MPICH, the host's, reached over 9p: the guests mount
