@@ -86,3 +86,33 @@ like "$out" "hello from user-data" "the user's user-data applied"
 like "$out" "10.0.0.1 +n0000" "and the seed's own still did (/etc/hosts)"
 rm -rf "$ci"
 assert_clean "--vm-cloud-init job"
+
+# A golden snapshot of two distribution guests (saved once both agents are
+# ready, before any command), restored by three steps that each run their
+# own command, with their own output and exit code; the snapshot is left
+# byte for byte as it was.
+G=$TESTS_DIR/t35.gold
+rm -rf "$G"
+mkdir -p "$G"
+t0=$(date +%s)
+out=$(srun -Q -N2 -n2 -l --vm-image="$DISTRO" --vm-mem=768 --vm-snapshot="$G" \
+	--vm-snapshot-at=ready --vm-snapshot-then=stop sh -c 'echo never' 2>&1)
+is "$?" 0 "a ready snapshot of two distribution guests, then the step stops"
+diag "srun to the snapshot saved: $(($(date +%s) - t0)) s"
+ok "$(! printf '%s\n' "$out" | grep -q never; echo $?)" "the command never ran"
+[ -f "$G/latest/manifest.json" ] || diag "$out"
+sums() { (cd "$G" && find -L latest -type f -exec sha256sum {} + | sort); }
+before=$(sums)
+t0=$(date +%s)
+out=$(srun -Q -N2 -n2 -l --vm-restore="$G" sh -c '. /etc/os-release; echo "$ID on $(hostname)"' 2>&1)
+is "$?" 0 "restore 1 runs its own command"
+diag "srun to exit, restored: $(($(date +%s) - t0)) s"
+like "$out" "0: debian on n0000" "in the restored Debian guest, rank 0"
+like "$out" "1: debian on n0001" "and rank 1"
+out=$(srun -Q -N2 -n2 -l --vm-restore="$G" sh -c 'exit $((4 + SLURM_PROCID))' 2>&1)
+is "$?" 5 "restore 2: its own exit code (the highest rank's, 5)"
+out=$(echo piped | srun -Q -N2 -n2 -l --vm-restore="$G" sh -c 'read x; echo "got $x"' 2>&1)
+like "$out" "0: got piped" "restore 3: its own stdin and output"
+is "$(sums)" "$before" "the snapshot is unchanged, every file"
+rm -rf "$G"
+assert_clean "golden distribution snapshot"
