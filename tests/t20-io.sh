@@ -30,6 +30,13 @@ seq 1 200000 >"$tmp/in"
 got=$(vsrun -n1 md5sum <"$tmp/in" | cut -d' ' -f1)
 is "$got" "$(md5sum <"$tmp/in" | cut -d' ' -f1)" "stdin (1.3 MB) reaches the guest command intact"
 
+# A short pipe: its bytes and its end reach the agent in the same read as
+# the command (a command waiting on them used to wait for ever).
+got=$(printf 'piped\n' | timeout --foreground 300 srun -Q -n1 --vm-kernel="$KERNEL" \
+	--vm-initrd="$INITRD" --vm-mem=256 sh -c 'read x; echo "got $x"; cat; echo end' 2>&1)
+is "$got" "got piped
+end" "a short pipe on stdin: its line, then its end, reach the command"
+
 for code in 0 1 3; do
 	vsrun -n1 sh -c "exit $code"
 	is "$?" "$code" "exit $code in the guest is srun's exit code $code"

@@ -320,8 +320,24 @@ static int forward_pmi(struct session *s)
 	return agent_send(s->port, AGENT_PMI, buf, (size_t)n);
 }
 
+/* Handles the frames already buffered, as far as stdin takes them. */
+static int take_buffered(struct session *s)
+{
+	struct agent_msg m;
+
+	while (!busy(s) && agent_rx_next(&rx, &m) == 1)
+		if (handle_frame(s, &m) < 0)
+			return -1;
+	return 0;
+}
+
 static int relay(struct session *s)
 {
+	/* STDIN and its EOF may have come in the same read as EXEC (srun's
+	 * stdin a short pipe): poll would not wake for them, and a command
+	 * waiting on its stdin would wait for ever. */
+	if (take_buffered(s) < 0)
+		return -1;
 	while (!s->done || s->out >= 0 || s->err >= 0) {
 		struct pollfd p[7 + SYNC_POLL_COUNT] = {
 		    {.fd = s->sfd, .events = POLLIN},
@@ -386,9 +402,8 @@ static int relay(struct session *s)
 					return -1;
 		}
 		/* Frames already buffered when stdin drains. */
-		while (!busy(s) && (r = agent_rx_next(&rx, &m)) == 1)
-			if (handle_frame(s, &m) < 0)
-				return -1;
+		if (take_buffered(s) < 0)
+			return -1;
 	}
 	return 0;
 }
