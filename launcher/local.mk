@@ -132,10 +132,12 @@ check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
 	tests/test_snapshot tests/test_parse tests/test_report_merge \
-	tests/test_control tests/test_ctl tests/test_keep
+	tests/test_control tests/test_ctl tests/test_keep tests/test_io
 tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
 tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_merge_LDADD = $(REPORT_LIBS)
+tests_test_io_SOURCES = tests/test_io.c tests/tap.h
+tests_test_io_LDADD = $(COMMON_LIBS)
 tests_test_parse_SOURCES = tests/test_parse.c tests/tap.h
 tests_test_parse_LDADD = $(COMMON_LIBS)
 tests_test_ctl_SOURCES = tests/test_ctl.c tests/tap.h

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "launcher/common/file_tail.h"
+#include "launcher/common/io.h"
 #include "launcher/boot/seed.h"
 #include "launcher/boot/seed_text.h"
 #include "launcher/boot/tool.h"
@@ -28,41 +29,34 @@
 #define USER_DATA_MAX (4 * 1024 * 1024) /* --vm-cloud-init user-data */
 
 /*
- * Appends up to max - *len bytes of path to *buf (malloc'd, grown).
- * Returns the bytes read, or -errno (-EFBIG when the file does not fit).
+ * Appends path, a regular file, to *buf (malloc'd, grown, NUL terminated) if
+ * *len stays within max. Returns the bytes added, or -errno (-EFBIG when the
+ * file does not fit).
  */
 static ssize_t append_file(const char *path, char **buf, size_t *len,
 			   size_t max)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	char *bigger;
-	ssize_t n, total = 0;
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char *text, *bigger;
+	size_t n;
+	int rc;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	if ((size_t)st.st_size > max - *len) {
-		close(fd);
-		return -EFBIG;
-	}
-	bigger = realloc(*buf, *len + (size_t)st.st_size + 2);
+	rc = read_regular(fd, max - *len, &text, &n);
+	close(fd);
+	if (rc < 0)
+		return rc;
+	bigger = realloc(*buf, *len + n + 2);
 	if (!bigger) {
-		close(fd);
+		free(text);
 		return -ENOMEM;
 	}
 	*buf = bigger;
-	while ((size_t)total < (size_t)st.st_size &&
-	       (n = read(fd, *buf + *len + total,
-			 (size_t)st.st_size - (size_t)total)) > 0)
-		total += n;
-	close(fd);
-	*len += (size_t)total;
-	(*buf)[*len] = 0;
-	return total;
+	memcpy(*buf + *len, text, n + 1);
+	*len += n;
+	free(text);
+	return (ssize_t)n;
 }
 
 /* The user's public keys, one a line; NULL when there are none. */

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "launcher/common/io.h"
 #include "launcher/report/merge.h"
 
 static const char usage[] =
@@ -28,44 +29,31 @@ static const char usage[] =
 static char *slurp(const char *path, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct stat st;
 	char *buf = NULL;
-	size_t got = 0;
+	int rc;
 
 	if (fd < 0) {
 		fprintf(stderr, "slurm-vm-report-merge: %s: %s\n", path,
 			strerror(errno));
 		return NULL;
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    (unsigned long)st.st_size > REPORT_MERGE_INPUT_MAX) {
+	rc = read_regular(fd, REPORT_MERGE_INPUT_MAX, &buf, len);
+	close(fd);
+	if (rc == -EINVAL || rc == -EFBIG) {
 		fprintf(stderr,
 			"slurm-vm-report-merge: %s: not a regular file of at "
 			"most %lu MiB\n",
 			path, REPORT_MERGE_INPUT_MAX >> 20);
-		goto out;
+		return NULL;
 	}
-	buf = malloc((size_t)st.st_size + 1);
-	while (buf && got < (size_t)st.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)st.st_size - got);
-
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (buf && got == (size_t)st.st_size && !memchr(buf, 0, got)) {
-		buf[got] = 0;
-		*len = got;
-	} else {
+	if (rc < 0 || memchr(buf, 0, *len)) {
 		fprintf(stderr,
 			"slurm-vm-report-merge: %s: cannot read it whole, or "
 			"it holds NUL bytes\n",
 			path);
 		free(buf);
-		buf = NULL;
+		return NULL;
 	}
-out:
-	close(fd);
 	return buf;
 }
 

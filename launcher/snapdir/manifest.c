@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 
+#include "launcher/common/io.h"
 #include "launcher/snapdir/manifest.h"
 #include "launcher/snapdir/snapdir.h"
 
@@ -203,39 +204,21 @@ static int slurp(const char *dir, const char *name, size_t max, char **text,
 {
 	char path[4200];
 	struct stat st;
-	size_t off = 0;
-	int fd;
+	int fd, rc;
 
 	fd = safe_open_in(dir, name, path, sizeof(path), &st, err, errlen);
 	if (fd < 0)
 		return fd;
-	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+	rc = read_regular(fd, max, text, len);
+	close(fd);
+	if (rc == -EINVAL || rc == -EFBIG)
 		snprintf(err, errlen,
 			 "%s: not a regular file of at most %zu "
 			 "bytes; the snapshot is damaged",
 			 path, max);
-		close(fd);
-		return -EINVAL;
-	}
-	*text = malloc((size_t)st.st_size + 1);
-	if (!*text) {
-		close(fd);
-		snprintf(err, errlen, "%s: out of memory", path);
-		return -ENOMEM;
-	}
-	while (off < (size_t)st.st_size) {
-		ssize_t n = read(fd, *text + off, (size_t)st.st_size - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	close(fd);
-	(*text)[off] = 0;
-	*len = off;
-	return 0;
+	else if (rc < 0)
+		snprintf(err, errlen, "%s: %s", path, strerror(-rc));
+	return rc == -EFBIG ? -EINVAL : rc;
 }
 
 /* One manifest entry per task needs well under 4 KiB. */
