@@ -68,6 +68,22 @@ like "$out" "1: peer=n0000 up" "rank 1 reaches n0000 by name"
 assert_clean "distribution-image job"
 
 # --vm-cloud-init: the user's write_files adds to the seed's (its hosts).
+# The same guest has the outside network (egress=nat): its second NIC,
+# set up by the seed's network-config, reaches a server on the node's
+# address, as the fabric still names its peers.
+W=$TESTS_DIR/t35.www
+mkdir -p "$W"
+ip=$(hostname -I | awk '{print $1}')
+port=18035
+echo "hello from the node $$" >"$W/page.txt"
+/usr/bin/python3 -m http.server --bind "$ip" --directory "$W" "$port" \
+	>"$TESTS_DIR/t35.http.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null; finish' EXIT
+wait_for 30 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null
+set_plugstack "$(plugstack_line) egress=nat"
+fetch="timeout 60 bash -c 'until exec 3<>/dev/tcp/$ip/$port; do sleep 1; done
+printf \"GET /page.txt HTTP/1.0\\r\\n\\r\\n\" >&3; cat <&3' | grep hello || echo no way out"
 ci=$TESTS_DIR/t35.cloud-init
 mkdir -p "$ci"
 cat >"$ci/user-data" <<'EOS'
@@ -79,12 +95,16 @@ write_files:
 EOS
 t0=$(date +%s)
 out=$(srun -Q -N1 -n1 --vm-image="$DISTRO" --vm-mem=768 \
-	--vm-cloud-init="$ci" sh -c 'cat /root/from-user; getent hosts n0000' 2>&1)
+	--vm-cloud-init="$ci" sh -c "cat /root/from-user; getent hosts n0000; $fetch" 2>&1)
 is "$?" 0 "a job with --vm-cloud-init runs"
 diag "srun to exit with --vm-cloud-init: $(($(date +%s) - t0)) s"
 like "$out" "hello from user-data" "the user's user-data applied"
 like "$out" "10.0.0.1 +n0000" "and the seed's own still did (/etc/hosts)"
-rm -rf "$ci"
+like "$out" "hello from the node $$" "egress=nat: the Debian guest fetches a page from a server on the node's address"
+like "$(cat "$TESTS_DIR/t35.http.log")" "GET /page.txt" "the server saw the request"
+[ -n "${out##*hello from the node*}" ] && diag "$out"
+set_plugstack "$(plugstack_line)"
+rm -rf "$ci" "$W"
 assert_clean "--vm-cloud-init job"
 
 # A golden snapshot of two distribution guests (saved once both agents are
