@@ -271,7 +271,7 @@ static void attacks(const char *src)
 {
 	struct image_cache ic;
 	struct image_cache_entry e;
-	char dir[300], udir[400], err[1024], name[256], lock[700];
+	char dir[300], udir[400], err[1024], name[256], lock[700], part[700];
 	long t0;
 	int how, st;
 	pid_t pid;
@@ -346,8 +346,19 @@ static void attacks(const char *src)
 	   "a holder that never finishes: the waiter said so once and gave "
 	   "up at its deadline (%ld ms): %s",
 	   t0, err);
+	/* A copy under way (its lock held) keeps its part; one whose task
+	 * died loses it at the next eviction. */
+	snprintf(part, sizeof(part), "%.*s.part", (int)(strlen(lock) - 5),
+		 lock);
+	close(open(part, O_WRONLY | O_CREAT, 0600));
+	ok(image_cache_evict(&ic, err, sizeof(err)) == 0 &&
+	       access(part, F_OK) == 0,
+	   "eviction leaves the part of a copy under way");
 	kill(pid, SIGKILL);
 	waitpid(pid, &st, 0);
+	ok(image_cache_evict(&ic, err, sizeof(err)) == 0 &&
+	       access(part, F_OK) < 0,
+	   "and removes it once its task is gone");
 }
 
 static void other_sources(const char *dir, const char *udir)

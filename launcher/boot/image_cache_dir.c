@@ -91,6 +91,28 @@ static int older(const void *a, const void *b)
 	return (x->mtime_ns > y->mtime_ns) - (x->mtime_ns < y->mtime_ns);
 }
 
+/* KEY.part (and KEY.meta.part), left by a copy whose task died: removed
+ * when the key's lock is free (no copy is under way). */
+static void sweep_part(int ufd, const char *name, size_t len)
+{
+	char lock[NAME_MAX + 8], meta[NAME_MAX + 16], why[512];
+	int fd;
+
+	if (len < 6 || len > NAME_MAX || strcmp(name + len - 5, ".part") ||
+	    (len > 10 && !strcmp(name + len - 10, ".meta.part")))
+		return;
+	snprintf(lock, sizeof(lock), "%.*s.lock", (int)(len - 5), name);
+	snprintf(meta, sizeof(meta), "%.*s.meta.part", (int)(len - 5), name);
+	fd = safe_open(ufd, NULL, lock, 0, NULL, why, sizeof(why));
+	if (fd < 0)
+		return;
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		unlinkat(ufd, name, 0);
+		unlinkat(ufd, meta, 0);
+	}
+	close(fd);
+}
+
 /* This user's entries (NAME.img, regular files), into *out. */
 static int list_entries(int ufd, struct victim **out, size_t *n,
 			unsigned long long *total)
@@ -112,6 +134,7 @@ static int list_entries(int ufd, struct victim **out, size_t *n,
 	while ((d = readdir(dir))) {
 		size_t len = strlen(d->d_name);
 
+		sweep_part(ufd, d->d_name, len);
 		if (len < 5 || strcmp(d->d_name + len - 4, ".img") ||
 		    fstatat(ufd, d->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
 		    !S_ISREG(st.st_mode))
