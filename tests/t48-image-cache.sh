@@ -2,7 +2,7 @@
 # The node's image cache (plugstack image_cache=DIR): four tasks of one
 # step on one node starting at once copy the image once and share the
 # copy; a second job starts from it without copying; a changed image is
-# copied again. As a user: the entries are in DIR/<uid>, theirs, 0700.
+# copied again; a kernel and an initrd are cached too. As a user: the entries are in DIR/<uid>, theirs, 0700.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 1
 
@@ -58,7 +58,18 @@ is "$(copies "$out")" 1 "the changed image was copied again"
 is "$(entries)" 2 "its entry is a new one"
 diag "$(printf '%s\n' "$out" | grep "image cache")"
 
-# 4. Without image_cache=, nothing is cached.
+# 4. A kernel and an initrd are cached too.
+out=$(cd /tmp && as_user srun -Q -n1 --vm-kernel="$KERNEL" --vm-initrd="$INITRD" \
+	--vm-mem=256 --vm-stats true 2>&1)
+is "$?,$(printf '%s\n' "$out" | grep -c "image cache: copied \($KERNEL\|$INITRD\) ")" "0,2" \
+	"a kernel and an initrd are copied into the cache"
+out=$(cd /tmp && as_user srun -Q -n1 --vm-kernel="$KERNEL" --vm-initrd="$INITRD" \
+	--vm-mem=256 --vm-stats true 2>&1)
+is "$?,$(printf '%s\n' "$out" | grep -c "image cache: \($KERNEL\|$INITRD\) from this node's copy")" "0,2" \
+	"and the next job boots them from there"
+diag "$(printf '%s\n' "$out" | grep "image cache")"
+
+# 5. Without image_cache=, nothing is cached.
 set_plugstack "$(plugstack_line)"
 out=$(cd /tmp && as_user srun -Q -n1 --vm-image="$img" --vm-mem=256 \
 	--vm-stats true 2>&1)
