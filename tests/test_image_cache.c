@@ -139,7 +139,8 @@ static void four_at_once(const char *dir, const char *src, char *udir,
 	   "four tasks at once: one copied, three used its copy (copied %d, "
 	   "hit %d, %d of them waited)",
 	   copied, hit, waited);
-	ok(waited >= 1, "at least one task waited for the copy (%d)", waited);
+	/* How many waited depends on the scheduler (a late one finds the
+	 * entry published); waiting itself is tested in attacks(). */
 	snprintf(udir, len, "%s/%lu", dir, (unsigned long)geteuid());
 	ok(count(udir, ".img", NULL, 0) == 1 &&
 	       count(udir, ".part", NULL, 0) == 0,
