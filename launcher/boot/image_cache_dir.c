@@ -201,7 +201,8 @@ int image_cache_evict(const struct image_cache *ic, char *err, size_t errlen)
 		close(ufd);
 		return rc;
 	}
-	qsort(v, n, sizeof(*v), older);
+	if (n)
+		qsort(v, n, sizeof(*v), older);
 	for (i = 0; i < n && total > ic->max; i++)
 		if (evict_one(ufd, v[i].name)) {
 			total -= v[i].bytes;
