@@ -293,6 +293,7 @@ static int guest_up(struct launch *l, struct launch_config *c,
 		return -1;
 	if (c->pin && pin_setup(l) < 0)
 		return -1;
+	image_cache_boot(c, l->cached);
 	if (vm_prepare(l->vm, c, l->err, sizeof(l->err)) < 0) {
 		free(l->vm); /* nothing of it is left */
 		l->vm = NULL;
@@ -404,6 +405,9 @@ static void launch_free(struct launch *l)
 		vm_cleanup(l->vm);
 		free(l->vm);
 	}
+	image_cache_put(&l->cached[0]);
+	image_cache_put(&l->cached[1]);
+	image_cache_put(&l->cached[2]);
 	if (l->rs) {
 		restore_close(l->rs);
 		free(l->rs);

@@ -51,7 +51,9 @@ launcher_boot_libboot_a_SOURCES = launcher/boot/launch_config.c \
 	launcher/boot/pin.h launcher/boot/qmp.c launcher/boot/qmp.h \
 	launcher/boot/endpoint.c launcher/boot/endpoint.h \
 	launcher/boot/guest_setup.c launcher/boot/guest_env.c \
-	launcher/boot/guest_env.h launcher/boot/keep.c launcher/boot/keep.h
+	launcher/boot/guest_env.h launcher/boot/keep.c launcher/boot/keep.h \
+	launcher/boot/image_cache.c launcher/boot/image_cache_dir.c \
+	launcher/boot/image_cache_boot.c launcher/boot/image_cache.h
 launcher_boot_libboot_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 BOOT_LIBS = launcher/boot/libboot.a launcher/agent/libagent.a \
@@ -132,7 +134,10 @@ check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
 	tests/test_agent_setup tests/test_guest_env tests/test_pmi \
 	tests/test_pmi_step tests/test_report tests/test_loop tests/test_session \
 	tests/test_snapshot tests/test_parse tests/test_report_merge \
-	tests/test_control tests/test_ctl tests/test_keep tests/test_io
+	tests/test_control tests/test_ctl tests/test_keep tests/test_io \
+	tests/test_image_cache
+tests_test_image_cache_SOURCES = tests/test_image_cache.c tests/tap.h
+tests_test_image_cache_LDADD = $(BOOT_LIBS) $(CRYPTO_LIBS)
 tests_test_report_merge_SOURCES = tests/test_report_merge.c tests/tap.h
 tests_test_report_merge_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_report_merge_LDADD = $(REPORT_LIBS)

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "fabric/fabric.h"
+#include "launcher/boot/image_cache.h"
 #include "launcher/boot/launch_config.h"
 #include "launcher/boot/pin.h"
 #include "launcher/save/restore.h"
@@ -35,7 +36,10 @@ struct launch {
 	struct report_case *result;
 	int timed_out;	      /* --vm-timeout stopped the command */
 	struct pmi_step *pmi; /* the command's PMI service, or NULL */
-	char err[4096];	      /* why it failed, "" when it did not */
+	/* The image, kernel and initrd entries of the node's image cache
+	 * the guest boots from, held until it is gone (fd 0: none). */
+	struct image_cache_entry cached[3];
+	char err[4096]; /* why it failed, "" when it did not */
 };
 
 /*

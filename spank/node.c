@@ -277,6 +277,27 @@ static int make_launcher_the_task(spank_t sp, const struct site_config *site,
 #endif
 }
 
+/* The node's image cache, the site's alone: a job's own value of these
+ * variables is dropped. */
+static int site_image_cache(spank_t sp, const struct site_config *site)
+{
+	char num[32];
+
+	if (!site->image_cache[0])
+		return spank_unsetenv(sp, ENV_IMAGE_CACHE) != ESPANK_SUCCESS ||
+			       spank_unsetenv(sp, ENV_IMAGE_CACHE_MAX) !=
+				   ESPANK_SUCCESS
+			   ? -1
+			   : 0;
+	snprintf(num, sizeof(num), "%lu",
+		 site->image_cache_max ? site->image_cache_max
+				       : LAUNCH_IMAGE_CACHE_MAX_GB_DEFAULT);
+	return set_env(sp, ENV_IMAGE_CACHE, site->image_cache, 1) ||
+		       set_env(sp, ENV_IMAGE_CACHE_MAX, num, 1)
+		   ? -1
+		   : 0;
+}
+
 int node_task_init(spank_t sp, const struct site_config *site)
 {
 	char num[32];
@@ -325,6 +346,8 @@ int node_task_init(spank_t sp, const struct site_config *site)
 	snprintf(num, sizeof(num), "%lu", site->max_cpus);
 	if (site->max_cpus ? set_env(sp, ENV_MAX_CPUS, num, 1)
 			   : spank_unsetenv(sp, ENV_MAX_CPUS) != ESPANK_SUCCESS)
+		return -1;
+	if (site_image_cache(sp, site) < 0)
 		return -1;
 	return make_launcher_the_task(sp, site, argv);
 }

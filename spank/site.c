@@ -54,6 +54,8 @@ static const struct key keys[] = {
     {"mount_cwd", YESNO, offsetof(struct site_config, mount_cwd), 0, 0},
     STR(mount_dirs, PATHS),
     STR(egress, EGRESS),
+    STR(image_cache, PATH),
+    NUM(image_cache_max, LAUNCH_IMAGE_CACHE_MAX_GB_MAX),
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -228,6 +230,21 @@ int site_parse(int ac, char **av, struct site_config *s, char *err,
 			 "mounts=%s: %s (write SRC[:DST][:ro|rw],... with "
 			 "absolute paths)",
 			 s->mounts, why);
+		return -EINVAL;
+	}
+	if (s->image_cache_max && !s->image_cache[0]) {
+		snprintf(err, errlen,
+			 "image_cache_max=%lu is set without image_cache=; add "
+			 "image_cache=DIR (a node-local directory) or remove "
+			 "image_cache_max",
+			 s->image_cache_max);
+		return -EINVAL;
+	}
+	if (!strcmp(s->image_cache, "/")) {
+		snprintf(err, errlen,
+			 "image_cache=/: the cache needs a directory of its "
+			 "own (e.g. image_cache=/var/cache/slurm-vm, mode "
+			 "1777, owned by root)");
 		return -EINVAL;
 	}
 	if (s->max_timeout && s->default_timeout > s->max_timeout) {

@@ -36,6 +36,10 @@ struct site_config {
 	 * a second NIC with user-mode NAT, on unless a job says
 	 * --vm-egress=none. */
 	char egress[8]; /* egress=none|nat */
+	/* The node's image cache: a directory ("": none) and the GB one
+	 * user's entries may take there (0: the default). */
+	char image_cache[4096];	       /* image_cache=DIR */
+	unsigned long image_cache_max; /* image_cache_max=GB */
 	/* The arguments parsed (not owned): the helper program parses the
 	 * same ones, so both sides see one configuration. */
 	int ac;

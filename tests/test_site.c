@@ -82,8 +82,10 @@ int main(void)
 		   "a default_mem above max_mem is refused: %s", err);
 	}
 	ok(parse("colour=blue", &s, err) < 0 &&
-	       strstr(err, "image_dirs, max_mem, max_cpus, allow_qemu_args, "
-			   "mounts, mount_cwd, mount_dirs, egress)"),
+	       strstr(err,
+		      "image_dirs, max_mem, max_cpus, allow_qemu_args, "
+		      "mounts, mount_cwd, mount_dirs, egress, image_cache, "
+		      "image_cache_max)"),
 	   "the unknown-key message lists the policy keys");
 	ok(parse("egress=nat", &s, err) == 0 && !strcmp(s.egress, "nat"),
 	   "egress=nat");
@@ -121,6 +123,39 @@ int main(void)
 	       strstr(err, "mount_dirs=/home:scratch: each directory must be "
 			   "an absolute path"),
 	   "a relative mount directory is refused: %s", err);
+	ok(parse(NULL, &s, err) == 0 && !s.image_cache[0] && !s.image_cache_max,
+	   "no image cache by default");
+	{
+		char *both[] = {"image_cache=/var/cache/vm",
+				"image_cache_max=50"};
+
+		ok(site_parse(2, both, &s, err, sizeof(err)) == 0 &&
+		       !strcmp(s.image_cache, "/var/cache/vm") &&
+		       s.image_cache_max == 50,
+		   "image_cache= and image_cache_max= are read");
+	}
+	ok(parse("image_cache=cache", &s, err) < 0 &&
+	       strstr(err, "image_cache=cache: must be an absolute path"),
+	   "a relative image_cache is refused: %s", err);
+	ok(parse("image_cache=/", &s, err) < 0 &&
+	       strstr(err, "image_cache=/: the cache needs a directory"),
+	   "image_cache=/ is refused: %s", err);
+	ok(parse("image_cache_max=10", &s, err) < 0 &&
+	       strstr(err, "image_cache_max=10 is set without image_cache=; "
+			   "add image_cache=DIR"),
+	   "image_cache_max without image_cache is refused: %s", err);
+	{
+		char *zero[] = {"image_cache=/c", "image_cache_max=0"};
+		char *big[] = {"image_cache=/c", "image_cache_max=9999999"};
+
+		ok(site_parse(2, zero, &s, err, sizeof(err)) < 0 &&
+		       strstr(err, "image_cache_max=0: not a whole number"),
+		   "image_cache_max=0 is refused: %s", err);
+		ok(site_parse(2, big, &s, err, sizeof(err)) < 0 &&
+		       strstr(err, "image_cache_max=9999999: not a whole "
+				   "number from 1 to 1048576"),
+		   "image_cache_max above its limit is refused: %s", err);
+	}
 #ifdef HAVE_VERBS
 	ok(parse("fabric=verbs", &s, err) == 0 && !strcmp(s.fabric, "verbs"),
 	   "fabric=verbs is taken (this build has the verbs transport)");

@@ -168,6 +168,27 @@ static int check_mounts(const char *mounts, char *err, size_t errlen)
 	return 0;
 }
 
+/* The site's image cache: an absolute directory and its limit in GB. */
+static int image_cache_options(struct launch_config *c, char *const env[],
+			       char *err, size_t errlen)
+{
+	unsigned long gb;
+
+	c->image_cache = env_lookup(env, ENV_IMAGE_CACHE);
+	if (c->image_cache && c->image_cache[0] != '/') {
+		snprintf(err, errlen,
+			 "%s='%s' is not an absolute path (fix image_cache= "
+			 "in plugstack.conf)",
+			 ENV_IMAGE_CACHE, c->image_cache);
+		return -EINVAL;
+	}
+	if (number(env, ENV_IMAGE_CACHE_MAX, LAUNCH_IMAGE_CACHE_MAX_GB_DEFAULT,
+		   LAUNCH_IMAGE_CACHE_MAX_GB_MAX, &gb, err, errlen) < 0)
+		return -EINVAL;
+	c->image_cache_max = (unsigned long long)gb << 30;
+	return 0;
+}
+
 /* The string settings, with their defaults. */
 static void strings_from_env(struct launch_config *c, char *const env[])
 {
@@ -264,6 +285,8 @@ int config_from_env(struct launch_config *c, char *const env[],
 	if (number(env, ENV_TIMEOUT, 0, LAUNCH_TIMEOUT_MAX_S, &c->timeout_s,
 		   err, errlen) ||
 	    keep_options(c, env, err, errlen) < 0)
+		return -EINVAL;
+	if (image_cache_options(c, env, err, errlen) < 0)
 		return -EINVAL;
 	if (c->rank >= c->nranks) {
 		snprintf(err, errlen,

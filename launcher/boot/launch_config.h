@@ -63,6 +63,10 @@ struct launch_config {
 	int pmi;      /* serve PMI-1 to the command (--vm-pmi=none: 0) */
 	int egress;   /* a second NIC with user-mode NAT (ENV_EGRESS=nat) */
 	unsigned long mtu;
+	/* The node's image cache (image_cache.h): its directory, or NULL,
+	 * and the bytes one user's entries may take there. */
+	const char *image_cache;
+	unsigned long long image_cache_max;
 	/* Site settings. */
 	const char *qemu, *accel, *rundir;
 	unsigned long boot_timeout; /* seconds */

@@ -121,6 +121,11 @@
 #define ENV_MTU "SLURMVM_MTU"
 /* plugstack.conf max_cpus: caps the default vCPU count (unset: no cap). */
 #define ENV_MAX_CPUS "SLURMVM_MAX_CPUS"
+/* plugstack.conf image_cache= and image_cache_max=: the node's image
+ * cache (launcher/boot/image_cache.h), a directory (unset: no cache), and
+ * how many GB of it one user's entries may take (unset: the default). */
+#define ENV_IMAGE_CACHE "SLURMVM_IMAGE_CACHE"
+#define ENV_IMAGE_CACHE_MAX "SLURMVM_IMAGE_CACHE_MAX"
 
 /* --vm-exec=endpoint: no guest; the command gets the fabric's guest-side
  * socket as this fd and speaks QEMU's stream protocol on it itself. */
@@ -149,6 +154,9 @@
 /* --vm-timeout, default_timeout= and max_timeout= (30 days). */
 #define LAUNCH_TIMEOUT_MAX_S 2592000UL
 #define LAUNCH_KEEP_DIR_DEFAULT "slurm-vm-results.%j.%s"
+/* image_cache_max= in GB (2^30 bytes): per user and node. */
+#define LAUNCH_IMAGE_CACHE_MAX_GB_DEFAULT 20
+#define LAUNCH_IMAGE_CACHE_MAX_GB_MAX (1UL << 20)
 
 /* Exit codes of the launcher besides the command's own (0-255, 128+N for
  * signal N): the launcher or the guest failed before or around the
