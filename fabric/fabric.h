@@ -68,7 +68,8 @@ long fabric_bootstrap_ms(const struct fabric *f);
  * Collective snapshots (cut.c). The launcher's thread drives them; these
  * calls hand the work to the fabric's thread and wait for it.
  *
- * Messages between launchers (CUT, PAUSED, SAVE, SAVED, DONE, ABORT, READY;
+ * Messages between launchers (CUT, PAUSED, SAVE, SAVED, DONE, ABORT, READY,
+ * EXITED;
  * what each means is in ctl.h, their wire form) travel on the fabric's own
  * connections; FABRIC_MSG_LOST says a rank's launcher went away (its
  * connection closed). MARKER is the fabric's own.
@@ -82,7 +83,8 @@ enum fabric_ctl_type {
 	FABRIC_CTL_DONE,
 	FABRIC_CTL_ABORT,
 	FABRIC_CTL_READY,
-	FABRIC_CTL_LAST = FABRIC_CTL_READY
+	FABRIC_CTL_EXITED,
+	FABRIC_CTL_LAST = FABRIC_CTL_EXITED
 };
 
 #define FABRIC_MSG_LOST 255

@@ -83,13 +83,15 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 	}
 	c->snapshot_stop = then && !strcmp(then, "stop");
 	if (at && strcmp(at, "signal") && strcmp(at, "end") &&
-	    strcmp(at, "ready")) {
-		snprintf(err, errlen, "%s='%s' is not signal, end or ready",
+	    strcmp(at, "ready") && strcmp(at, "fail")) {
+		snprintf(err, errlen,
+			 "%s='%s' is not signal, end, ready or fail",
 			 ENV_SNAPSHOT_AT, at);
 		return -EINVAL;
 	}
 	c->snapshot_at_end = at && !strcmp(at, "end");
 	c->snapshot_at_ready = at && !strcmp(at, "ready");
+	c->snapshot_at_fail = at && !strcmp(at, "fail");
 	return 0;
 }
 

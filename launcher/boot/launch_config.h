@@ -39,6 +39,9 @@ struct launch_config {
 	/* --vm-snapshot-at=ready: the step saves once every agent is ready,
 	 * before any command. */
 	int snapshot_at_ready;
+	/* --vm-snapshot-at=fail: the step saves when the first rank's
+	 * command fails (run.c, snapshot_on_exit()). */
+	int snapshot_at_fail;
 	/* A snapshot (or a directory of them) to start the guests from
 	 * instead of booting, or NULL; image and kernel are then NULL. */
 	const char *restore;

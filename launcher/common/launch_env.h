@@ -69,7 +69,8 @@
  * (unset: SIGUSR1); what the guests do after a save ("continue" or
  * "stop"); when to save besides the signal ("signal": only then, "end":
  * also when the step's commands end, "ready": also once every agent is
- * ready, before any command). */
+ * ready, before any command, "fail": also when the first rank's command
+ * fails). */
 #define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
 #define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
 #define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
