@@ -35,6 +35,11 @@ struct fabric_config {
 	const char *verbs_device;
 	fabric_exchange_fn exchange;
 	void *exchange_arg;
+	/* Optional (capture_cap 0: none). The guest's frames, sent and
+	 * received, go to capture_fd as a pcap file of at most capture_cap
+	 * bytes (pcap.h); the fabric owns the fd from fabric_create() on. */
+	int capture_fd;
+	uint64_t capture_cap;
 };
 
 struct fabric;
@@ -60,6 +65,11 @@ void fabric_destroy(struct fabric *f);
 
 /* This task's counters (read them after fabric_stop()). */
 const struct fabric_stats *fabric_get_stats(const struct fabric *f);
+
+/* --vm-capture, after fabric_stop(): the frames kept and not kept (the
+ * cap); returns 0, or -errno of a write that failed. */
+int fabric_capture_counts(const struct fabric *f, uint64_t *kept,
+			  uint64_t *dropped);
 
 /* How long fabric_create() took: listeners and the PMIx card exchange. */
 long fabric_bootstrap_ms(const struct fabric *f);

@@ -152,6 +152,11 @@ static struct spank_option options[] = {
      "Keep each rank's console log, output tails and stats in the results "
      "directory when its command failed (fail) or always",
      1, REQ_KEEP, option_cb},
+    {"vm-capture", "[MIB]",
+     "Write the frames each guest sends and receives on the step's "
+     "network to a pcap file (at most MIB MiB, default 64), kept with "
+     "--vm-keep",
+     2, REQ_CAPTURE, option_cb},
     {"vm-keep-dir", "DIR",
      "The results directory of --vm-keep, one subdirectory per rank "
      "(default slurm-vm-results.%j.%s in the working directory; %j job, "

@@ -195,6 +195,22 @@ static void test_snapshot_config(void)
 	       c.snapshot_at_fail && !c.snapshot_at_ready && !c.snapshot_at_end,
 	   "at fail is neither of them: %s", err);
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=", NULL) == 0 &&
+	       c.capture_bytes == 64ull << 20,
+	   "--vm-capture alone: 64 MiB: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=3", NULL) == 0 &&
+	       c.capture_bytes == 3ull << 20,
+	   "--vm-capture=3: 3 MiB");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", NULL) == 0 &&
+	       c.capture_bytes == 0,
+	   "none asked: no capture");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=5000", NULL) < 0 &&
+	       strstr(err, "SLURMVM_CAPTURE='5000'"),
+	   "a bound past 4096 MiB is refused: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT_AT=end", NULL) < 0 &&
 	       strstr(err, "SLURMVM_SNAPSHOT_AT is set without "
 			   "SLURMVM_SNAPSHOT"),

@@ -267,6 +267,15 @@ int config_from_env(struct launch_config *c, char *const env[],
 		   err, errlen) ||
 	    keep_options(c, env, err, errlen) < 0)
 		return -EINVAL;
+	if (env_lookup(env, ENV_CAPTURE)) { /* "" or MiB */
+		unsigned long mb = LAUNCH_CAPTURE_DEFAULT_MB;
+
+		if (*env_lookup(env, ENV_CAPTURE) &&
+		    number(env, ENV_CAPTURE, 0, LAUNCH_CAPTURE_MAX_MB, &mb, err,
+			   errlen))
+			return -EINVAL;
+		c->capture_bytes = (unsigned long long)mb << 20;
+	}
 	if (c->rank >= c->nranks) {
 		snprintf(err, errlen,
 			 "SLURM_PROCID=%lu is not below "

@@ -60,6 +60,8 @@ struct launch_config {
 	/* --vm-keep: what to keep, and where (a pattern, launch_env.h). */
 	enum launch_keep { KEEP_NONE, KEEP_FAIL, KEEP_ALWAYS } keep;
 	const char *keep_dir;
+	/* --vm-capture: the pcap file's bound in bytes, 0 for none. */
+	unsigned long long capture_bytes;
 	int endpoint; /* --vm-exec=endpoint: no guest */
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */

@@ -102,6 +102,13 @@
  * directory. */
 #define ENV_KEEP "SLURMVM_KEEP"
 #define ENV_KEEP_DIR "SLURMVM_KEEP_DIR"
+/* --vm-capture[=MIB]: the fabric writes the guest's frames, both ways, to
+ * LAUNCH_CAPTURE_FILE in the run directory, a pcap file of at most MIB
+ * MiB ("": LAUNCH_CAPTURE_DEFAULT_MB); --vm-keep copies it. */
+#define ENV_CAPTURE "SLURMVM_CAPTURE"
+#define LAUNCH_CAPTURE_FILE "capture.pcap"
+#define LAUNCH_CAPTURE_DEFAULT_MB 64
+#define LAUNCH_CAPTURE_MAX_MB 4096
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each
