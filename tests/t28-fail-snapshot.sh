@@ -5,7 +5,9 @@
 # moment ("at": "fail", rank 1, code 3), and a later step restores it and
 # finds both ranks' files, running its own command; a command past
 # --vm-timeout is saved before it is stopped (124); the option without
-# --vm-snapshot is refused; no run directory is left.
+# --vm-snapshot is refused. --vm-capture: two guests ping each other with
+# the capture on and --vm-keep=always; each kept capture.pcap, read by
+# tcpdump, holds the echo request and the reply. No run directory is left.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
 lab_start 2
 W=$TESTS_DIR/t28.tmp
@@ -71,4 +73,30 @@ out=$(vsrun -n1 -J t28-bad --vm-snapshot-at=fail true 2>&1)
 st=$?
 ok "$([ "$st" != 0 ]; echo $?)" "--vm-snapshot-at=fail without --vm-snapshot is refused"
 like "$out" "give --vm-snapshot=DIR too" "naming the fix"
-assert_clean "after saves at fail"
+
+# 6. --vm-capture: a ping between two guests, kept and read by tcpdump.
+# shellcheck disable=SC2016 # expanded in the guest
+vsrun -N2 -n2 -l -J t28c --vm-capture --vm-keep=always --vm-keep-dir="$W/cap" \
+	sh -c 'if [ "$SLURM_PROCID" = 0 ]; then
+	for i in $(seq 60); do ping -c1 -W1 n0001 >/dev/null 2>&1 && break; done
+	ping -c2 n0001 | grep -c "bytes from"; fi; slurm-vm-sync done' \
+	>"$W/c.out" 2>&1
+is "$?" 0 "a step with --vm-capture passes"
+like "$(cat "$W/c.out")" "^0: 2" "its pings were answered"
+if command -v tcpdump >/dev/null; then
+	for r in 0 1; do
+		f=$W/cap/n000$r/capture.pcap
+		got=$(tcpdump -nn -r "$f" icmp 2>&1)
+		like "$got" "IP 10\.0\.0\.1 > 10\.0\.0\.2: ICMP echo request" \
+			"rank $r's kept capture holds the echo request (tcpdump -r)"
+		like "$got" "IP 10\.0\.0\.2 > 10\.0\.0\.1: ICMP echo reply" \
+			"... and the reply"
+	done
+	like "$(tcpdump -nn -r "$W/cap/n0000/capture.pcap" 2>&1)" "BOOTP/DHCP|ARP" \
+		"the frames the fabric answers itself are there too"
+else
+	ok 0 "# SKIP no tcpdump"
+fi
+ok "$(find "$W/cap" -name capture.pcap -perm 0600 | grep -c . | grep -qx 2; echo $?)" \
+	"both captures are the user's alone (0600)"
+assert_clean "after saves at fail and captures"
