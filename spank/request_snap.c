@@ -79,6 +79,17 @@ static int check_at(const struct request *r, char *err, size_t errlen)
 			 request_named(r, REQ_SNAPSHOT_AT));
 		return -EINVAL;
 	}
+	if (at && !strcmp(at, "fail") && r->value[REQ_EXEC] &&
+	    !strcmp(r->value[REQ_EXEC], "host")) {
+		snprintf(err, errlen,
+			 "%s=fail saves the guests when a command in one "
+			 "fails; with %s=host the command runs on the node: "
+			 "drop %s",
+			 request_named(r, REQ_SNAPSHOT_AT),
+			 request_named(r, REQ_EXEC),
+			 request_named(r, REQ_SNAPSHOT_AT));
+		return -EINVAL;
+	}
 	return 0;
 }
 
