@@ -20,9 +20,11 @@ MERGE=$top_builddir/launcher/report/slurm-vm-report-merge
 cd "$W" || exit 1
 
 # 1. The golden snapshot, saved before any command, then stopped.
+mkdir -p "$W/gold"
 vsrun -N2 -n2 -J t29-gold --vm-snapshot="$W/gold" \
 	--vm-snapshot-at=ready --vm-snapshot-then=stop true >gold.out 2>&1
 is "$?" 0 "1. the golden snapshot is saved"
+[ -e "$W/gold/latest" ] || sed 's/^/# /' gold.out | tail -n 20
 
 # 2. One test (the README's run-test.sh, its programs left out).
 cat >run-test.sh <<'EOF2'
