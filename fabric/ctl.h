@@ -16,6 +16,9 @@
  *	ABORT	coordinator -> all: give the save up, resume
  *	READY	all -> coordinator: this guest's agent is ready (a save at
  *		ready starts once every rank's has come)
+ *	EXITED	all -> coordinator: this rank's command ended (arg: its
+ *		exit code); with a save at fail, the first non-zero one
+ *		saves the step, and every rank waits for the coordinator
  */
 #ifndef SLURM_VM_FABRIC_CTL_H
 #define SLURM_VM_FABRIC_CTL_H

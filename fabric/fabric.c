@@ -259,6 +259,15 @@ struct fabric *fabric_create(const struct fabric_config *cfg, int guest_fd,
 	}
 	f->cfg = *cfg;
 	f->guest_fd = guest_fd;
+	if (cfg->capture_cap &&
+	    !(f->pcap = fabric_pcap_open(cfg->capture_fd, cfg->capture_cap))) {
+		snprintf(err, errlen,
+			 "fabric: cannot start the capture: out "
+			 "of memory");
+		close(guest_fd);
+		free(f);
+		return NULL;
+	}
 	f->max_handshakes = (int)cfg->nranks + HANDSHAKE_SLACK;
 	raise_fd_limit(cfg->nranks);
 	f->epfd = f->stop_fd = f->tcp_fd = f->unix_fd = -1;
@@ -433,12 +442,25 @@ void fabric_stop(struct fabric *f)
 	if (write(f->stop_fd, &one, sizeof(one)) == sizeof(one))
 		pthread_join(f->thread, NULL);
 	f->running = 0;
+	if (f->pcap) { /* complete before the launcher keeps a copy */
+		fabric_pcap_counts(f->pcap, &f->pcap_kept, &f->pcap_dropped);
+		f->pcap_err = fabric_pcap_close(f->pcap);
+		f->pcap = NULL;
+	}
 	/* What still waits for a peer that could not be reached is lost
 	 * with the launcher: counted, never silently. */
 	for (r = 0; f->peers && r < f->cfg.nranks; r++)
 		if (f->peers[r].q.buf &&
 		    !(f->peers[r].tx && f->peers[r].tx->state == C_READY))
 			f->stats.lost_bytes += queue_len(&f->peers[r].q);
+}
+
+int fabric_capture_counts(const struct fabric *f, uint64_t *kept,
+			  uint64_t *dropped)
+{
+	*kept = f->pcap_kept;
+	*dropped = f->pcap_dropped;
+	return f->pcap_err;
 }
 
 void fabric_destroy(struct fabric *f)
@@ -448,6 +470,7 @@ void fabric_destroy(struct fabric *f)
 	if (!f)
 		return;
 	fabric_stop(f);
+	fabric_pcap_close(f->pcap); /* one that never ran */
 	while (f->conns)
 		link_close(f, f->conns);
 	link_reap(f);

@@ -35,6 +35,11 @@ struct fabric_config {
 	const char *verbs_device;
 	fabric_exchange_fn exchange;
 	void *exchange_arg;
+	/* Optional (capture_cap 0: none). The guest's frames, sent and
+	 * received, go to capture_fd as a pcap file of at most capture_cap
+	 * bytes (pcap.h); the fabric owns the fd from fabric_create() on. */
+	int capture_fd;
+	uint64_t capture_cap;
 };
 
 struct fabric;
@@ -61,6 +66,11 @@ void fabric_destroy(struct fabric *f);
 /* This task's counters (read them after fabric_stop()). */
 const struct fabric_stats *fabric_get_stats(const struct fabric *f);
 
+/* --vm-capture, after fabric_stop(): the frames kept and not kept (the
+ * cap); returns 0, or -errno of a write that failed. */
+int fabric_capture_counts(const struct fabric *f, uint64_t *kept,
+			  uint64_t *dropped);
+
 /* How long fabric_create() took: listeners and the PMIx card exchange. */
 long fabric_bootstrap_ms(const struct fabric *f);
 
@@ -68,7 +78,8 @@ long fabric_bootstrap_ms(const struct fabric *f);
  * Collective snapshots (cut.c). The launcher's thread drives them; these
  * calls hand the work to the fabric's thread and wait for it.
  *
- * Messages between launchers (CUT, PAUSED, SAVE, SAVED, DONE, ABORT, READY;
+ * Messages between launchers (CUT, PAUSED, SAVE, SAVED, DONE, ABORT, READY,
+ * EXITED;
  * what each means is in ctl.h, their wire form) travel on the fabric's own
  * connections; FABRIC_MSG_LOST says a rank's launcher went away (its
  * connection closed). MARKER is the fabric's own.
@@ -82,7 +93,8 @@ enum fabric_ctl_type {
 	FABRIC_CTL_DONE,
 	FABRIC_CTL_ABORT,
 	FABRIC_CTL_READY,
-	FABRIC_CTL_LAST = FABRIC_CTL_READY
+	FABRIC_CTL_EXITED,
+	FABRIC_CTL_LAST = FABRIC_CTL_EXITED
 };
 
 #define FABRIC_MSG_LOST 255

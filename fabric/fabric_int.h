@@ -17,6 +17,7 @@
 #include "fabric/fabric.h"
 #include "fabric/frame.h"
 #include "fabric/handshake.h"
+#include "fabric/pcap.h"
 #include "fabric/queue.h"
 
 #define PEER_QUEUE (256 * 1024)
@@ -156,6 +157,11 @@ struct fabric {
 	int running;
 	long bootstrap_ms; /* listeners, PMIx exchange */
 	struct fabric_stats stats;
+	/* --vm-capture: the guest's frames both ways, or NULL; its counts
+	 * once closed (fabric_stop()). */
+	struct fabric_pcap *pcap;
+	uint64_t pcap_kept, pcap_dropped;
+	int pcap_err;
 	/* Snapshots (cut.c): messages in and out, and the request being
 	 * worked on, all under mu; cmd_fd wakes the loop, event_fd the
 	 * launcher. */

@@ -40,6 +40,8 @@ int fabric_to_guest(struct fabric *f, const uint8_t *frame, size_t len)
 		return -ENOSPC;
 	queue_put(&f->guest_q, frame, len);
 	fabric_stats_deliver(&f->stats, len);
+	if (f->pcap)
+		fabric_pcap_frame(f->pcap, frame, len);
 	return 0;
 }
 
@@ -239,6 +241,9 @@ void fabric_route_guest(struct fabric *f)
 		uint32_t dst = 0;
 		int action =
 		    fabric_route(frame, len, f->cfg.rank, f->cfg.nranks, &dst);
+
+		if (f->pcap) /* what the guest sent, kept or not */
+			fabric_pcap_frame(f->pcap, frame, len);
 
 		if (action == FABRIC_LOCAL_ARP || action == FABRIC_LOCAL_DHCP ||
 		    action == FABRIC_LOCAL_DNS) {

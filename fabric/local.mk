@@ -9,14 +9,15 @@ fabric_libfabric_a_SOURCES = fabric/be.h fabric/addr.c fabric/addr.h \
 	fabric/arp.c fabric/arp.h fabric/dhcp.c fabric/dhcp.h \
 	fabric/route.c fabric/route.h fabric/stats.c fabric/stats.h \
 	fabric/dns.c fabric/dns.h fabric/ctl.c fabric/ctl.h \
-	fabric/guard.c fabric/guard.h
+	fabric/guard.c fabric/guard.h fabric/pcap.c fabric/pcap.h
 fabric_libfabric_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 # Automake's default "cru" makes binutils warn that "u" is ignored.
 ARFLAGS = cr
 
 FABRIC_UNIT_TESTS = tests/test_fabric_addr tests/test_fabric_frame \
 	tests/test_fabric_arp tests/test_fabric_dhcp tests/test_fabric_route \
-	tests/test_fabric_stats tests/test_fabric_dns tests/test_fabric_guard
+	tests/test_fabric_stats tests/test_fabric_dns tests/test_fabric_guard \
+	tests/test_fabric_pcap
 check_PROGRAMS += $(FABRIC_UNIT_TESTS)
 FABRIC_TEST_LIBS = fabric/libfabric.a $(JANSSON_LIBS)
 tests_test_fabric_addr_SOURCES = tests/test_fabric_addr.c tests/tap.h
@@ -37,6 +38,8 @@ tests_test_fabric_dns_LDADD = $(FABRIC_TEST_LIBS)
 tests_test_fabric_guard_SOURCES = tests/test_fabric_guard.c tests/tap.h
 tests_test_fabric_guard_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_test_fabric_guard_LDADD = $(FABRIC_TEST_LIBS)
+tests_test_fabric_pcap_SOURCES = tests/test_fabric_pcap.c tests/tap.h
+tests_test_fabric_pcap_LDADD = $(FABRIC_TEST_LIBS)
 
 # The fuzz target needs clang's libFuzzer; it is built by hand (see the
 # comment at its top), never by default.

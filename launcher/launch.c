@@ -89,8 +89,8 @@ static int block_signals(void)
 /* Joins the step's fabric with the guest side of the NIC on fd, which the
  * fabric owns from now on. */
 static struct fabric *join_fabric(int fd, const struct launch_config *c,
-				  const struct restore *rs, char *err,
-				  size_t errlen)
+				  const struct restore *rs, int capture_fd,
+				  char *err, size_t errlen)
 {
 	struct fabric_config fc = {
 	    .rank = (uint32_t)c->rank,
@@ -100,6 +100,8 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 	    .node = c->node,
 	    .transport = c->fabric,
 	    .mtu = (uint16_t)c->mtu,
+	    .capture_fd = capture_fd,
+	    .capture_cap = capture_fd >= 0 ? c->capture_bytes : 0,
 	};
 	struct fabric *f = fabric_create(&fc, fd, err, errlen);
 
@@ -120,6 +122,49 @@ static struct fabric *join_fabric(int fd, const struct launch_config *c,
 		return NULL;
 	}
 	return f;
+}
+
+/*
+ * --vm-capture: the pcap file, new in the run directory (never one that
+ * exists, never through a link). Returns its fd, or -1 (none asked, or
+ * it cannot be made: said, and the guest runs without it).
+ */
+static int open_capture(const struct launch *l)
+{
+	char path[4200];
+	int fd;
+
+	if (!l->c->capture_bytes ||
+	    vm_path(l->vm, LAUNCH_CAPTURE_FILE, path, sizeof(path)) < 0)
+		return -1;
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  0600);
+	if (fd < 0)
+		fprintf(stderr,
+			"slurm-vm-launch: rank %lu: --vm-capture: %s: %s; "
+			"no capture\n",
+			l->c->rank, path, strerror(errno));
+	return fd;
+}
+
+/* --vm-capture, the fabric stopped: the file is whole; frames past its
+ * bound or a failed write are said. */
+static void capture_said(const struct launch *l)
+{
+	uint64_t kept, dropped;
+	int r;
+
+	if (!l->c->capture_bytes || !l->fabric)
+		return;
+	r = fabric_capture_counts(l->fabric, &kept, &dropped);
+	if (r < 0 || dropped)
+		fprintf(stderr,
+			"slurm-vm-launch: rank %lu: --vm-capture: %llu frames "
+			"kept, %llu not (%s)\n",
+			l->c->rank, (unsigned long long)kept,
+			(unsigned long long)dropped,
+			r < 0 ? strerror(-r)
+			      : "the capture's bound was reached");
 }
 
 /* The launcher's peak resident memory (VmHWM), or -1. */
@@ -185,7 +230,7 @@ static int run_endpoint(const struct launch_config *c, int sfd, char *argv[])
 		snprintf(err, sizeof(err), "endpoint: %s", strerror(errno));
 		goto out;
 	}
-	fabric = join_fabric(net[0], c, NULL, err, sizeof(err));
+	fabric = join_fabric(net[0], c, NULL, -1, err, sizeof(err));
 	if (!fabric) {
 		close(net[1]);
 		goto out;
@@ -353,13 +398,16 @@ static void keep_evidence(const struct launch *l, int code)
 	    .err = l->result ? l->result->err : NULL,
 	    .stats = c->stats && l->fabric ? fabric_get_stats(l->fabric) : NULL,
 	};
-	char dir[4096], err[4400], console[4200];
+	char dir[4096], err[4400], console[4200], capture[4200];
 	int rc;
 
 	if (c->keep == KEEP_NONE || (c->keep == KEEP_FAIL && code == 0))
 		return;
 	if (vm_console_path(l->vm, console, sizeof(console)) == 0)
 		e.console = console;
+	if (c->capture_bytes &&
+	    vm_path(l->vm, LAUNCH_CAPTURE_FILE, capture, sizeof(capture)) == 0)
+		e.capture = capture;
 	rc = keep_path(c->keep_dir ? c->keep_dir : LAUNCH_KEEP_DIR_DEFAULT,
 		       c->job_id, c->step_id, dir, sizeof(dir));
 	if (rc < 0)
@@ -444,8 +492,9 @@ int main(int argc, char *argv[])
 		/* The guest boots while the PMI service (after QEMU's fork:
 		 * PMIx starts threads) and the fabric come up. */
 		if (pmi_up(&l) == 0) {
-			l.fabric = join_fabric(l.vm->net_fd, &c, l.rs, l.err,
-					       sizeof(l.err));
+			l.fabric =
+			    join_fabric(l.vm->net_fd, &c, l.rs,
+					open_capture(&l), l.err, sizeof(l.err));
 			l.vm->net_fd = -1;
 		}
 		if (l.fabric)
@@ -454,6 +503,7 @@ int main(int argc, char *argv[])
 		fabric_stop(l.fabric);
 		if (l.fabric)
 			report_stats(l.fabric, &c);
+		capture_said(&l);
 		keep_evidence(&l, code);
 		fabric_destroy(l.fabric);
 	}

@@ -73,7 +73,7 @@ noinst_LIBRARIES += launcher/save/libsave.a
 launcher_save_libsave_a_SOURCES = launcher/save/snapshot.c \
 	launcher/save/snapshot.h launcher/save/snapshot_int.h \
 	launcher/save/snapshot_part.c launcher/save/snapshot_save.c \
-	launcher/save/snapshot_disk.c \
+	launcher/save/snapshot_disk.c launcher/save/snapshot_fail.c \
 	launcher/save/restore.c launcher/save/restore.h
 launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(CRYPTO_CFLAGS) -pthread
@@ -99,7 +99,7 @@ launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
 launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 	launcher/run.h launcher/run_int.h launcher/run_control.c \
-	launcher/session.c launcher/session.h
+	launcher/run_fail.c launcher/session.c launcher/session.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
@@ -115,6 +115,8 @@ SYNC_SOURCES = launcher/agent/sync_proto.c launcher/agent/sync_proto.h \
 # The guest agent: static, so it runs in any guest.
 pkglibexec_PROGRAMS += launcher/slurm-vm-agent
 launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c \
+	launcher/agent/agent_port.c launcher/agent/agent_port.h \
+	launcher/agent/agent_proc.c launcher/agent/agent_proc.h \
 	$(SYNC_SOURCES)
 launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static

@@ -133,6 +133,10 @@ static void on_signal(struct runner *r, int sig)
 			r->snap_asked = 1;
 	} else if (sig == SIGUSR1 || sig == SIGUSR2) {
 		session_signal(r->s, sig);
+	} else if (r->in_exit && !snapshot_busy(r->sn)) {
+		r->stop_seen = 1; /* the command is over: stop waiting */
+		snapshot_cancel(r->sn);
+		loop_stop(r->loop, 0);
 	} else if (r->in_ready && !snapshot_busy(r->sn)) {
 		snapshot_cancel(r->sn);
 		snprintf(r->l->err, sizeof(r->l->err),
@@ -187,7 +191,7 @@ static void on_timeout(struct loop_timer *t)
 {
 	struct runner *r = OF(t, timeout);
 
-	if (r->stop_seen || r->held)
+	if (r->stop_seen || r->held || run_fail_timeout(r))
 		return;
 	r->l->timed_out = 1;
 	fprintf(stderr,
@@ -221,12 +225,15 @@ static void snap_over(void *arg, int stop)
 	r->paused = 0; /* a save's end lets the guest run (or stops it) */
 	if (stop) {
 		r->snap_stopped = 1;
-		snprintf(r->l->err, sizeof(r->l->err),
-			 "stopped after the snapshot, as asked");
+		snprintf(r->l->err, sizeof(r->l->err), "%s",
+			 r->l->c->snapshot_at_fail
+			     ? "stopped after the snapshot at fail"
+			     : "stopped after the snapshot, as asked");
 		loop_stop(r->loop, 0);
 		return;
 	}
-	if (r->in_ready)
+	if (r->in_ready ||
+	    (r->in_exit && (!snapshot_exit_waiting(r->sn) || r->stop_seen)))
 		loop_stop(r->loop, 0);
 	else if (r->held)
 		release_held(r);
@@ -395,6 +402,11 @@ static int resume_start(struct runner *r, int *code)
 			return -1;
 		return start_command(r);
 	}
+	if (rs->at_fail) { /* evidence: the step's own command looks */
+		rc = session_prime(r->s, bytes, len);
+		free(bytes);
+		return rc < 0 ? -1 : start_command(r);
+	}
 	rc = session_begin_reattach(r->s, bytes, len, code);
 	free(bytes);
 	return rc < 0 ? -1 : rc;
@@ -475,13 +487,16 @@ int run_guest(struct launch *l)
 		goto out;
 	r.started = 1;
 	watch_snapshots(&r);
+	if (l->c->snapshot_at_fail)
+		snapshot_hello(r.sn);
 	if (l->c->timeout_s)
 		loop_timer_in(r.loop, &r.timeout, (long)l->c->timeout_s * 1000);
 	code = loop_run(r.loop);
 	if (code < 0)
 		code = LAUNCH_EXIT_FAILED;
-	if (l->timed_out && !r.snap_stopped)
+	if (l->timed_out && (!r.snap_stopped || r.exit_told))
 		code = LAUNCH_EXIT_TIMEOUT; /* whatever the stop left */
+	run_fail_wait(&r, code); /* --vm-snapshot-at=fail: the guest is up */
 out:
 	/* The command is done or lost: a guest that came up powers off
 	 * cleanly (its disks synced); one that never did is stopped. */

@@ -35,6 +35,8 @@ struct runner {
 	int stop_seen;	  /* a stop signal went to the session */
 	int snap_asked;	  /* the snapshot signal came before the command ran */
 	int snap_stopped; /* a snapshot left the guest paused, to stop */
+	int in_exit;	  /* --vm-snapshot-at=fail: waiting for rank 0 */
+	int exit_told;	  /* rank 0 was told how the command ended */
 };
 
 #define OF(p, member)                                                          \
@@ -49,5 +51,16 @@ void run_control_join(struct runner *r);
 /* Lets a guest paused from the control socket run again (a stop, a
  * power-off must reach it). */
 void run_unpause(struct runner *r);
+
+/*
+ * --vm-snapshot-at=fail (run_fail.c). run_fail_timeout: the command ran
+ * past --vm-timeout; rank 0 is told (124) and the stop is held until the
+ * save is over (returns 1), or 0 when this is not such a step (the caller
+ * stops the command). run_fail_wait: the command ended with code and its
+ * guest is still up; rank 0 is told, and the loop runs until rank 0 lets
+ * this launcher go or the step was saved (r->snap_stopped).
+ */
+int run_fail_timeout(struct runner *r);
+void run_fail_wait(struct runner *r, int code);
 
 #endif

@@ -559,19 +559,24 @@ int session_begin_run(struct session *s, const char *hostname, const char *cwd,
 	return r;
 }
 
-int session_begin_reattach(struct session *s, const uint8_t *pending,
-			   size_t len, int *code)
+int session_prime(struct session *s, const uint8_t *pending, size_t len)
 {
-	int r;
-
 	if (len > sizeof(s->rx.buf)) {
-		snprintf(s->err, s->errlen,
-			 "the saved agent bytes are too many");
+		snprintf(s->err, s->errlen, "too many saved agent bytes");
 		return -EPROTO;
 	}
 	memcpy(s->rx.buf, pending, len);
-	s->rx.start = 0;
-	s->rx.len = len;
+	s->rx.start = 0, s->rx.len = len;
+	return 0;
+}
+
+int session_begin_reattach(struct session *s, const uint8_t *pending,
+			   size_t len, int *code)
+{
+	int r = session_prime(s, pending, len);
+
+	if (r < 0)
+		return r;
 	s->stdin_fd = -1; /* the first job's stdin is gone */
 	r = handle_frames(s, code);
 	if (r == 1)

@@ -55,6 +55,14 @@ int session_begin_run(struct session *s, const char *hostname, const char *cwd,
 int session_begin_reattach(struct session *s, const uint8_t *pending,
 			   size_t len, int *code);
 
+/*
+ * A guest restored from a snapshot saved at fail: the agent bytes saved
+ * with it (a frame of the old command's output may have been cut in two)
+ * are taken before what comes next, so the framing holds; call before
+ * session_begin_run(). Returns 0, or -EPROTO with a message in err.
+ */
+int session_prime(struct session *s, const uint8_t *pending, size_t len);
+
 /* The agent bytes received and not parsed yet (saved with the guest). */
 void session_unparsed(const struct session *s, const uint8_t **p, size_t *len);
 

@@ -29,7 +29,7 @@ static const char *const options[REQ_NFIELDS] = {
     "--vm-mount",	  "--vm-user",
     "--vm-pmi",		  "--vm-egress",
     "--vm-timeout",	  "--vm-keep",
-    "--vm-keep-dir",
+    "--vm-keep-dir",	  "--vm-capture",
 };
 
 static const char *const envs[REQ_NFIELDS] = {
@@ -40,7 +40,7 @@ static const char *const envs[REQ_NFIELDS] = {
     ENV_SNAPSHOT_THEN, ENV_SNAPSHOT_AT, ENV_RESTORE,  ENV_CLOUD_INIT,
     ENV_REPORT,	       ENV_REPORT_NAME, ENV_MOUNTS,   ENV_USER,
     ENV_PMI,	       ENV_EGRESS,	ENV_TIMEOUT,  ENV_KEEP,
-    ENV_KEEP_DIR,
+    ENV_KEEP_DIR,      ENV_CAPTURE,
 };
 
 const char *request_option(enum request_field f)

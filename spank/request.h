@@ -42,6 +42,7 @@ enum request_field {
 	REQ_TIMEOUT,	 /* seconds the command may run in the guest */
 	REQ_KEEP,	 /* fail|always: keep each rank's evidence */
 	REQ_KEEP_DIR,	 /* where (%j job, %s step), made absolute */
+	REQ_CAPTURE,	 /* "" or MiB: the fabric's pcap of each guest */
 	REQ_NFIELDS
 };
 

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* --vm-timeout, --vm-keep and --vm-keep-dir (request_int.h). */
+/* --vm-timeout, --vm-keep, --vm-keep-dir and --vm-capture
+ * (request_int.h). */
 #include "config.h"
 
 #include <errno.h>
@@ -145,6 +146,34 @@ static int check_keep(struct request *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* --vm-capture[=MIB]: a size, and a guest whose frames to capture. */
+static int check_capture(const struct request *r, char *err, size_t errlen)
+{
+	const char *v = r->value[REQ_CAPTURE];
+	unsigned long mb;
+
+	if (!v)
+		return 0;
+	if (*v && parse_count(v, LAUNCH_CAPTURE_MAX_MB, &mb) < 0) {
+		snprintf(err, errlen,
+			 "%s=%.64s: give the capture's bound in MiB, from 1 "
+			 "to %d (or %s alone: %d MiB)",
+			 request_named(r, REQ_CAPTURE), v,
+			 LAUNCH_CAPTURE_MAX_MB, request_named(r, REQ_CAPTURE),
+			 LAUNCH_CAPTURE_DEFAULT_MB);
+		return -EINVAL;
+	}
+	if (request_is_endpoint(r)) {
+		snprintf(err, errlen,
+			 "%s=endpoint runs no guest and has no run directory "
+			 "for the capture: drop %s",
+			 request_named(r, REQ_EXEC),
+			 request_named(r, REQ_CAPTURE));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int request_check_run(struct request *r, const struct site_config *site,
 		      const char *cwd, char *err, size_t errlen)
 {
@@ -160,7 +189,7 @@ int request_check_run(struct request *r, const struct site_config *site,
 		return -EINVAL;
 	}
 	if (request_check_timeout(r, site, err, errlen) < 0 ||
-	    check_keep(r, err, errlen) < 0)
+	    check_keep(r, err, errlen) < 0 || check_capture(r, err, errlen) < 0)
 		return -EINVAL;
 	return r->value[REQ_KEEP_DIR] ? check_keep_dir(r, cwd, err, errlen) : 0;
 }

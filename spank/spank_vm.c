@@ -111,10 +111,11 @@ static struct spank_option options[] = {
      "After a snapshot the guests go on (continue, the default) or the "
      "step ends (stop)",
      1, REQ_SNAPSHOT_THEN, option_cb},
-    {"vm-snapshot-at", "signal|end|ready",
+    {"vm-snapshot-at", "signal|end|ready|fail",
      "Save on the signal only (signal, the default), also when Slurm "
-     "ends the step (end: scancel, the time limit), or also once every "
-     "guest is booted, before the command (ready: a golden snapshot)",
+     "ends the step (end: scancel, the time limit), also once every "
+     "guest is booted, before the command (ready: a golden snapshot), "
+     "or also when the first rank's command fails (fail)",
      1, REQ_SNAPSHOT_AT, option_cb},
     {"vm-restore", "DIR",
      "Start every guest from the newest snapshot in DIR instead of "
@@ -151,6 +152,11 @@ static struct spank_option options[] = {
      "Keep each rank's console log, output tails and stats in the results "
      "directory when its command failed (fail) or always",
      1, REQ_KEEP, option_cb},
+    {"vm-capture", "[MIB]",
+     "Write the frames each guest sends and receives on the step's "
+     "network to a pcap file (at most MIB MiB, default 64), kept with "
+     "--vm-keep",
+     2, REQ_CAPTURE, option_cb},
     {"vm-keep-dir", "DIR",
      "The results directory of --vm-keep, one subdirectory per rank "
      "(default slurm-vm-results.%j.%s in the working directory; %j job, "

@@ -83,7 +83,7 @@ static void test_path(void)
 
 static void test_write(void)
 {
-	char err[4400];
+	char err[4400], capture[4200], console[4200];
 	struct stat st;
 	struct fabric_stats fs;
 	struct keep_evidence e = {
@@ -97,12 +97,19 @@ static void test_write(void)
 	};
 
 	put(in("console.log"), "Linux version x\nlogin:\n");
+	put(in("capture.pcap"), "\xd4\xc3\xb2\xa1 frames");
+	snprintf(capture, sizeof(capture), "%s", in("capture.pcap"));
+	snprintf(console, sizeof(console), "%s", in("console.log"));
+	e.capture = capture; /* in()'s buffers are reused */
+	e.console = console;
 	ok(keep_write(in("res"), &e, err, sizeof(err)) == 0,
 	   "a rank's evidence is written: %s", err);
 	is_str(text_of(in("res/n0003/status")),
 	       "timeout after 3 s (exit 124)\n", "status says timeout");
 	is_str(text_of(in("res/n0003/console.log")),
 	       "Linux version x\nlogin:\n", "the console log is copied");
+	is_str(text_of(in("res/n0003/capture.pcap")), "\xd4\xc3\xb2\xa1 frames",
+	       "the capture is copied");
 	is_str(text_of(in("res/n0003/stdout.tail")), "last out\n",
 	       "the stdout tail is kept");
 	is_str(text_of(in("res/n0003/stderr.tail")), "last err\n",
@@ -194,6 +201,14 @@ static void test_attacks(void)
 	ok(keep_write(in("a7"), &e, err, sizeof(err)) == -ELOOP &&
 	       !exists(in("a7/n0001/console.log")),
 	   "a console log that is a link is not copied: %s", err);
+	/* The capture a link: not followed either. */
+	e.console = NULL;
+	ok(symlink(in("private"), in("capture-link")) == 0, "plant a link");
+	e.capture = in("capture-link");
+	ok(keep_write(in("a9"), &e, err, sizeof(err)) == -ELOOP &&
+	       !exists(in("a9/n0001/capture.pcap")),
+	   "a capture that is a link is not copied: %s", err);
+	e.capture = NULL;
 	ok(mkfifo(in("console-fifo"), 0600) == 0, "make a FIFO");
 	e.console = in("console-fifo");
 	ok(keep_write(in("a8"), &e, err, sizeof(err)) == -EINVAL &&

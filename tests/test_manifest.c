@@ -262,11 +262,29 @@ static void test_malformed(void)
 	is_str(refusal(HEAD "\"at\":\"command\",\"ranks\":[" RANK0 "]}"),
 	       "(accepted)", "\"at\": \"command\" is taken");
 	ok(strstr(refusal(HEAD "\"at\":\"boot\",\"ranks\":[" RANK0 "]}"),
-		  "m.json: at is not \"command\" or \"ready\""),
+		  "m.json: at is not \"command\", \"ready\" or \"fail\""),
 	   "another \"at\" is refused: %s",
 	   refusal(HEAD "\"at\":\"boot\",\"ranks\":[" RANK0 "]}"));
 	ok(strstr(refusal(HEAD "\"at\":1,\"ranks\":[" RANK0 "]}"), "at is not"),
 	   "so is a number");
+	is_str(refusal(HEAD "\"at\":\"fail\",\"failed_rank\":0,"
+			    "\"failed_code\":3,\"ranks\":[" RANK0 "]}"),
+	       "(accepted)",
+	       "\"at\": \"fail\" with its rank and code is taken");
+	ok(strstr(refusal(HEAD "\"at\":\"fail\",\"failed_code\":3,"
+			       "\"ranks\":[" RANK0 "]}"),
+		  "failed_rank is missing"),
+	   "at fail without the failed rank is refused");
+	ok(strstr(refusal(HEAD "\"at\":\"fail\",\"failed_rank\":1,"
+			       "\"failed_code\":3,\"ranks\":[" RANK0 "]}"),
+		  "failed_rank is not"),
+	   "a failed rank outside the step is refused: %s",
+	   refusal(HEAD "\"at\":\"fail\",\"failed_rank\":1,"
+			"\"failed_code\":3,\"ranks\":[" RANK0 "]}"));
+	ok(strstr(refusal(HEAD "\"at\":\"fail\",\"failed_rank\":0,"
+			       "\"failed_code\":256,\"ranks\":[" RANK0 "]}"),
+		  "failed_code is not"),
+	   "an exit code above 255 is refused");
 	{
 		struct snap_manifest m;
 		char err[256];

@@ -177,7 +177,7 @@ static void test_snapshot_config(void)
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
 		     "SLURMVM_SNAPSHOT_AT=start", NULL) < 0 &&
-	       strstr(err, "is not signal, end or ready"),
+	       strstr(err, "is not signal, end, ready or fail"),
 	   "an unknown at is refused: %s", err);
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
@@ -189,6 +189,27 @@ static void test_snapshot_config(void)
 		     "SLURMVM_SNAPSHOT_AT=end", NULL) == 0 &&
 	       !c.snapshot_at_ready && c.snapshot_at_end,
 	   "at the end is not at ready");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT=/s",
+		     "SLURMVM_SNAPSHOT_AT=fail", NULL) == 0 &&
+	       c.snapshot_at_fail && !c.snapshot_at_ready && !c.snapshot_at_end,
+	   "at fail is neither of them: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=", NULL) == 0 &&
+	       c.capture_bytes == 64ull << 20,
+	   "--vm-capture alone: 64 MiB: %s", err);
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=3", NULL) == 0 &&
+	       c.capture_bytes == 3ull << 20,
+	   "--vm-capture=3: 3 MiB");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", NULL) == 0 &&
+	       c.capture_bytes == 0,
+	   "none asked: no capture");
+	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
+		     "SLURMVM_ARGV0=x", "SLURMVM_CAPTURE=5000", NULL) < 0 &&
+	       strstr(err, "SLURMVM_CAPTURE='5000'"),
+	   "a bound past 4096 MiB is refused: %s", err);
 	ok(config_of(&c, err, sizeof(err), "SLURMVM_KERNEL=/k",
 		     "SLURMVM_ARGV0=x", "SLURMVM_SNAPSHOT_AT=end", NULL) < 0 &&
 	       strstr(err, "SLURMVM_SNAPSHOT_AT is set without "

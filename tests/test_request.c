@@ -564,8 +564,27 @@ static void test_snapshot(char *err)
 		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "start"),
 	       "(refused)", "--vm-snapshot-at=start is refused");
 	ok(strstr(err, "--vm-snapshot-at=start: give signal") &&
-	       strstr(err, "end (") && strstr(err, "or ready"),
+	       strstr(err, "end (") && strstr(err, "ready (") &&
+	       strstr(err, "or fail ("),
 	   "%s", err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "fail"),
+	       "fail", "--vm-snapshot-at=fail is taken");
+	is_str(checked(err, REQ_SNAPSHOT_AT, 2, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT_AT, "fail"),
+	       "(refused)",
+	       "--vm-snapshot-at=fail without --vm-snapshot is refused");
+	ok(strstr(err, "give --vm-snapshot=DIR too"), "naming the fix: %s",
+	   err);
+	is_str(checked(err, REQ_SNAPSHOT_AT, 4, REQ_KERNEL, "vmlinux",
+		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "fail", REQ_EXEC,
+		       "host"),
+	       "(refused)",
+	       "--vm-snapshot-at=fail with --vm-exec=host is refused");
+	ok(strstr(err, "--vm-snapshot-at=fail saves the guests when a command "
+		       "in one fails; with --vm-exec=host the command runs on "
+		       "the node: drop --vm-snapshot-at"),
+	   "saying why: %s", err);
 	is_str(checked(err, REQ_SNAPSHOT_AT, 3, REQ_KERNEL, "vmlinux",
 		       REQ_SNAPSHOT, "adir", REQ_SNAPSHOT_AT, "ready"),
 	       "ready", "--vm-snapshot-at=ready is taken");

@@ -132,6 +132,25 @@ static void test_keep(char *err)
 	   "--vm-keep with --vm-exec=host keeps the console: taken");
 }
 
+static void test_capture(char *err)
+{
+	ok(check(err, 1, REQ_CAPTURE, "") == 0,
+	   "--vm-capture alone is taken (the default bound)");
+	ok(check(err, 1, REQ_CAPTURE, "16") == 0, "--vm-capture=16 is taken");
+	ok(check(err, 1, REQ_CAPTURE, "0") < 0 &&
+	       strstr(err, "--vm-capture=0: give the capture's bound in "
+			   "MiB, from 1 to 4096 (or --vm-capture alone: 64 "
+			   "MiB)"),
+	   "a zero bound is refused, naming the fix: %s", err);
+	ok(check(err, 1, REQ_CAPTURE, "64M") < 0,
+	   "a unit is refused (MiB only)");
+	ok(check(err, 1, REQ_CAPTURE, "4097") < 0, "over 4 GiB is refused");
+	ok(check(err, 2, REQ_CAPTURE, "", REQ_EXEC, "endpoint") < 0 &&
+	       strstr(err, "--vm-exec=endpoint runs no guest") &&
+	       strstr(err, "drop --vm-capture"),
+	   "with --vm-exec=endpoint it is refused: %s", err);
+}
+
 static void test_site(char *err)
 {
 	char a[] = "default_timeout=600", b[] = "max_timeout=300",
@@ -173,6 +192,7 @@ int main(void)
 	site_parse(0, NULL, &site, err, sizeof(err));
 	test_timeout(err);
 	test_keep(err);
+	test_capture(err);
 	test_site(err);
 	snprintf(path, sizeof(path), "rm -rf %s", dir);
 	if (system(path) != 0)

@@ -529,6 +529,117 @@ static void test_ready_both(void)
 	rig_close(&r);
 }
 
+/* The manifest of the latest snapshot (0), or -1. */
+static int latest_manifest(const struct rig *r, struct snap_manifest *m)
+{
+	char dir[200], err[512];
+
+	memset(m, 0, sizeof(*m));
+	snprintf(dir, sizeof(dir), "%s/latest", r->snap);
+	return manifest_read(dir, m, err, sizeof(err));
+}
+
+/* --vm-snapshot-at=fail, one rank: its command fails, the step is saved
+ * with the guest left to stop; the manifest names the rank and code. */
+static void test_fail_one(void)
+{
+	struct snap_manifest m;
+	struct rig r;
+
+	rig_open(&r, 1, 0);
+	r.c.snapshot_at_fail = 1;
+	ok(snapshot_on_exit(r.sn, 3) == 0, "rank 0 is told the command ended");
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && r.last_stop == 1,
+	   "a failed command saves the step, the guest to stop after");
+	ok(sent(&r, "stop") && !sent(&r, "cont"),
+	   "the guest was paused and is not resumed");
+	ok(latest_manifest(&r, &m) == 0 && m.at_fail && !m.at_ready &&
+	       m.failed_rank == 0 && m.failed_code == 3,
+	   "the manifest says: at fail, rank 0, exit 3");
+	manifest_free(&m);
+	rig_close(&r);
+}
+
+/* One rank whose command passed: no save, the wait is let go. */
+static void test_fail_pass(void)
+{
+	struct rig r;
+
+	rig_open(&r, 1, 0);
+	r.c.snapshot_at_fail = 1;
+	snapshot_on_exit(r.sn, 0);
+	ok(loop_run(r.loop) == 0 && r.overs == 1 && r.last_stop == 0 &&
+	       !snapshot_exit_waiting(r.sn),
+	   "a passing command is let go");
+	ok(!sent(&r, "stop") && entries(&r, "latest") == 0 &&
+	       entries(&r, "partial") == 0,
+	   "nothing was paused or saved");
+	rig_close(&r);
+}
+
+static void rank1_fails(struct loop_timer *t)
+{
+	(void)t;
+	ok(sent_to(R, 1, FABRIC_CTL_CUT) == 0 && snapshot_exit_waiting(R->sn),
+	   "rank 0 passed: it waits, nothing is cut");
+	deliver(&R->f, 1, FABRIC_CTL_EXITED, 0, 3);
+	deliver(&R->f, 1, FABRIC_CTL_EXITED, 0, 4); /* again: counted once */
+	deliver(&R->f, 9, FABRIC_CTL_EXITED, 0, 5); /* no such rank */
+}
+
+/* Two ranks: rank 0's command passed and waits; rank 1's fails, and
+ * rank 0 cuts every rank (once). */
+static void test_fail_two(void)
+{
+	struct rig r;
+
+	rig_open(&r, 2, 0);
+	r.c.snapshot_at_fail = 1;
+	r.poke.fn = rank1_fails;
+	loop_timer_in(r.loop, &r.poke, 50);
+	snapshot_on_exit(r.sn, 0);
+	loop_timer_in(r.loop, &r.limit, 400);
+	loop_run(r.loop);
+	ok(sent_to(&r, 1, FABRIC_CTL_CUT) == 1 &&
+	       sent_to(&r, 0, FABRIC_CTL_CUT) == 1,
+	   "rank 1's failure cuts every rank, once");
+	ok(sent(&r, "stop") && r.overs == 0,
+	   "rank 0's guest, its command over, is paused for the save");
+	rig_close(&r);
+}
+
+static void rank1_passes(struct loop_timer *t)
+{
+	(void)t;
+	deliver(&R->f, 1, FABRIC_CTL_EXITED, 0, 0);
+}
+
+/* Two ranks, both pass (or rank 1's launcher is lost): every rank is let
+ * go, nothing saved. */
+static void test_fail_none(void)
+{
+	struct rig r;
+	int lost;
+
+	for (lost = 0; lost < 2; lost++) {
+		rig_open(&r, 2, 0);
+		r.c.snapshot_at_fail = 1;
+		r.poke.fn = lost ? lose_rank1 : rank1_passes;
+		loop_timer_in(r.loop, &r.poke, 50);
+		snapshot_on_exit(r.sn, 0);
+		ok(loop_run(r.loop) == 0 && r.overs == 1 && r.last_stop == 0 &&
+		       !snapshot_exit_waiting(r.sn),
+		   "%s: rank 0 is let go",
+		   lost ? "rank 1 lost" : "both passed");
+		ok(sent_to(&r, 1, FABRIC_CTL_ABORT) == !lost &&
+		       sent_to(&r, 1, FABRIC_CTL_CUT) == 0 &&
+		       !sent(&r, "stop") && entries(&r, "latest") == 0,
+		   "%s: nothing cut or saved",
+		   lost ? "rank 1 lost" : "and rank 1 too");
+		rig_close(&r);
+	}
+}
+
 /* Runs a shell command in the rig's directory; its exit status. */
 static int sh(const struct rig *r, const char *fmt, const char *arg)
 {
@@ -621,6 +732,10 @@ int main(void)
 	test_ready_lost();
 	test_ready_timeout();
 	test_ready_both();
+	test_fail_one();
+	test_fail_pass();
+	test_fail_two();
+	test_fail_none();
 	test_restored_disk();
 	return done_testing();
 }

@@ -42,6 +42,8 @@
 #include <unistd.h>
 
 #include "launcher/agent/agent_fresh.h"
+#include "launcher/agent/agent_port.h"
+#include "launcher/agent/agent_proc.h"
 #include "launcher/agent/agent_proto.h"
 #include "launcher/agent/agent_setup.h"
 #include "launcher/agent/sync_client.h"
@@ -50,54 +52,17 @@
 
 static struct agent_rx rx;
 static struct agent_setup setup;
-
-/* The command's PMI socket, after stdin, stdout and stderr. */
-#define PMI_CHILD_FD 3
+/* An EXEC that came while a command ran: a guest restored from a snapshot
+ * saved at fail runs the restoring step's command in place of the saved
+ * one, which is ended. */
+static struct agent_exec next_ex;
+static int have_next;
 
 static void say(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "slurm-vm-agent: ");
 	fprintf(stderr, fmt, arg);
 	fputc('\n', stderr);
-}
-
-/* Returns an open fd on the agent port, or -1 after about 30 s. */
-static int open_port(void)
-{
-	char path[512], name[64];
-	int tries, fd = -1;
-
-	for (tries = 0; tries < 300 && fd < 0; tries++) {
-		DIR *d = opendir("/sys/class/virtio-ports");
-		struct dirent *e;
-
-		while (d && (e = readdir(d)) && fd < 0) {
-			FILE *f;
-
-			if (e->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path),
-				 "/sys/class/virtio-ports/%s/name", e->d_name);
-			f = fopen(path, "re");
-			if (!f)
-				continue;
-			if (fgets(name, sizeof(name), f) &&
-			    !strncmp(name, AGENT_PORT_NAME,
-				     strlen(AGENT_PORT_NAME)) &&
-			    (name[strlen(AGENT_PORT_NAME)] == '\n' ||
-			     !name[strlen(AGENT_PORT_NAME)])) {
-				snprintf(path, sizeof(path), "/dev/%s",
-					 e->d_name);
-				fd = open(path, O_RDWR | O_CLOEXEC);
-			}
-			fclose(f);
-		}
-		if (d)
-			closedir(d);
-		if (fd < 0)
-			usleep(100 * 1000);
-	}
-	return fd;
 }
 
 /* Blocks until a whole frame arrives. Returns 1, 0 at EOF or -errno. */
@@ -197,33 +162,6 @@ static void close_pmi(struct session *s)
 	s->pmi_pending_len = 0;
 }
 
-/*
- * Ends every process, syncs and powers off. As PID 1 the agent does it all
- * itself; as a service of a distribution's init, that init does.
- */
-static void power_off(void)
-{
-	int i;
-
-	say("%s", "powering off");
-	if (getpid() != 1) {
-		execlp("poweroff", "poweroff", (char *)NULL);
-		sync();
-		reboot(RB_POWER_OFF);
-	}
-	kill(-1, SIGTERM);
-	for (i = 0; i < 20; i++) { /* until no child is left, or 2 s */
-		while (waitpid(-1, NULL, WNOHANG) > 0)
-			;
-		if (waitpid(-1, NULL, WNOHANG) < 0 && errno == ECHILD)
-			break;
-		usleep(100 * 1000);
-	}
-	kill(-1, SIGKILL);
-	sync();
-	reboot(RB_POWER_OFF);
-}
-
 static void reap(struct session *s)
 {
 	struct signalfd_siginfo si;
@@ -260,7 +198,12 @@ static int handle_frame(struct session *s, const struct agent_msg *m)
 		}
 		return 0;
 	case AGENT_POWEROFF:
-		power_off();
+		agent_power_off();
+		return -1;
+	case AGENT_EXEC: /* restored at fail: this one runs next */
+		if (!have_next &&
+		    agent_exec_decode(m->data, m->len, &next_ex) == 0)
+			have_next = 1;
 		return -1;
 	case AGENT_SIGNAL: {
 		int sig = agent_signal_decode(m);
@@ -408,34 +351,26 @@ static int relay(struct session *s)
 	return 0;
 }
 
-/* With PMI_RANK in the command's environment: a PMI socket pair, the
- * command's end named in PMI_FD (an environment of its own in *ENV).
- * Returns 0 (nothing asked, or done) or -1. */
-static int pmi_socket(const struct agent_exec *ex, int sv[2], char ***env,
-		      char *fdvar, size_t fdlen)
+/* The saved command gives way to a new one: it and its process group are
+ * killed and reaped (for at most 5 s), its output dropped. */
+static void end_command(struct session *s)
 {
-	size_t n = 0, i;
-	int asked = 0;
+	int i;
 
-	sv[0] = sv[1] = -1;
-	*env = ex->env;
-	for (; ex->env[n]; n++)
-		asked |= !strncmp(ex->env[n], "PMI_RANK=", 9);
-	if (!asked)
-		return 0;
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -1;
-	*env = calloc(n + 2, sizeof(**env));
-	if (!*env) {
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
+	kill(-s->pid, SIGKILL);
+	for (i = 0; i < 50 && !s->done; i++) {
+		struct pollfd p = {.fd = s->sfd, .events = POLLIN};
+
+		poll(&p, 1, 100);
+		reap(s);
 	}
-	for (i = 0; i < n; i++)
-		(*env)[i] = ex->env[i];
-	snprintf(fdvar, fdlen, "PMI_FD=%d", PMI_CHILD_FD);
-	(*env)[n] = fdvar;
-	return 0;
+	if (s->in >= 0)
+		close(s->in);
+	if (s->out >= 0)
+		close(s->out);
+	if (s->err >= 0)
+		close(s->err);
+	close_pmi(s);
 }
 
 static int run(int port, int sfd, const struct agent_exec *ex)
@@ -469,7 +404,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		say("chdir: %s", strerror(errno));
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
 	    pipe2(err, O_CLOEXEC) < 0 ||
-	    pmi_socket(ex, pmi, &cmd.env, fdvar, sizeof(fdvar)) < 0) {
+	    agent_pmi_socket(ex, pmi, &cmd.env, fdvar, sizeof(fdvar)) < 0) {
 		fail(port, "slurm-vm-agent: cannot create pipes");
 		return -1;
 	}
@@ -498,6 +433,10 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	fcntl(s.err, F_SETFL, O_NONBLOCK);
 	r = relay(&s);
 	sync_server_destroy(s.sync);
+	if (r < 0 && have_next) {
+		end_command(&s);
+		return 2;
+	}
 	if (r < 0)
 		return -1;
 	while (!s.done) { /* the pipes closed before the command exited */
@@ -531,6 +470,42 @@ static void refresh(int port, const struct agent_msg *m)
 	agent_send(port, AGENT_ERROR, msg, strlen(msg));
 }
 
+/*
+ * Between commands: reaps orphans and waits for the launcher's word:
+ * POWEROFF, or (a guest restored from a snapshot saved at fail) an EXEC,
+ * after a FRESH or not. Returns 0 with *ex filled, or -1 when the launcher
+ * is gone or sent a malformed EXEC.
+ */
+static int next_command(int port, int sfd, struct agent_exec *ex)
+{
+	struct agent_msg m;
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = port, .events = POLLIN}};
+		struct signalfd_siginfo si;
+		ssize_t n;
+
+		while (agent_rx_next(&rx, &m) == 1) {
+			if (m.type == AGENT_POWEROFF)
+				agent_power_off();
+			else if (m.type == AGENT_FRESH)
+				refresh(port, &m);
+			else if (m.type == AGENT_EXEC)
+				return agent_exec_decode(m.data, m.len, ex);
+		}
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		while (read(sfd, &si, sizeof(si)) > 0)
+			;
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		n = p[1].revents ? agent_rx_fill(&rx, port) : -EAGAIN;
+		if (n != -EAGAIN && n != -EINTR && n <= 0)
+			return -1;
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct agent_exec ex;
@@ -561,14 +536,22 @@ int main(int argc, char **argv)
 		r = recv_msg(port, &m);
 	}
 	if (r == 1 && m.type == AGENT_POWEROFF)
-		power_off(); /* host mode: no command for the agent */
+		agent_power_off(); /* host mode: no command for the agent */
 	if (r != 1 || m.type != AGENT_EXEC ||
 	    agent_exec_decode(m.data, m.len, &ex) < 0) {
 		say("%s", "expected an EXEC message; giving up");
 		goto out;
 	}
-	run(port, sfd, &ex);
-	agent_exec_free(&ex);
+	for (;;) { /* each command, then the next (restored at fail) */
+		r = run(port, sfd, &ex);
+		agent_exec_free(&ex);
+		if (r == 2) {
+			ex = next_ex;
+			have_next = 0;
+		} else if (next_command(port, sfd, &ex) < 0) {
+			break;
+		}
+	}
 out:
 	if (getpid() != 1)
 		return 0;
@@ -591,7 +574,7 @@ out:
 			}
 			while (port >= 0 && agent_rx_next(&rx, &m) == 1)
 				if (m.type == AGENT_POWEROFF)
-					power_off();
+					agent_power_off();
 		}
 	}
 }

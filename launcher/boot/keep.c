@@ -122,10 +122,11 @@ static int put_text(int rfd, const char *rdir, const char *name,
 	return rc;
 }
 
-/* A copy of the console log: the user's own file, never through a link
- * (a missing one, from a guest that never started, is no error). */
-static int put_console(int rfd, const char *rdir, const char *console,
-		       char *err, size_t errlen)
+/* A copy of the console log or the capture as name: the user's own file,
+ * never through a link (a missing one, from a guest that never started,
+ * is no error). */
+static int put_copy(int rfd, const char *rdir, const char *console,
+		    const char *name, char *err, size_t errlen)
 {
 	char buf[65536], show[PATH_MAX + 32];
 	int in, out, rc = 0;
@@ -136,13 +137,12 @@ static int put_console(int rfd, const char *rdir, const char *console,
 		return 0;
 	if (in < 0)
 		return in;
-	out = safe_create(rfd, rdir, "console.log", O_WRONLY, 0600, 0, err,
-			  errlen);
+	out = safe_create(rfd, rdir, name, O_WRONLY, 0600, 0, err, errlen);
 	if (out < 0) {
 		close(in);
 		return out;
 	}
-	safe_describe(show, sizeof(show), rdir, "console.log");
+	safe_describe(show, sizeof(show), rdir, name);
 	while (rc == 0 && (n = read(in, buf, sizeof(buf))) != 0) {
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -198,7 +198,11 @@ int keep_write(const char *dir, const struct keep_evidence *e, char *err,
 		snprintf(status, sizeof(status), "exit %d\n", e->code);
 	rc = put_text(rfd, rdir, "status", status, err, errlen);
 	if (!rc && e->console)
-		rc = put_console(rfd, rdir, e->console, err, errlen);
+		rc =
+		    put_copy(rfd, rdir, e->console, "console.log", err, errlen);
+	if (!rc && e->capture)
+		rc = put_copy(rfd, rdir, e->capture, "capture.pcap", err,
+			      errlen);
 	if (!rc && e->out)
 		rc = put_text(rfd, rdir, "stdout.tail", e->out, err, errlen);
 	if (!rc && e->err)

@@ -9,6 +9,7 @@
  *   DIR/nNNNN/stdout.tail  the last bytes of the command's stdout
  *   DIR/nNNNN/stderr.tail  ... and of its stderr
  *   DIR/nNNNN/stats.json   the fabric's counters (with --vm-stats)
+ *   DIR/nNNNN/capture.pcap the guest's frames (with --vm-capture)
  *
  * DIR is the user's choice and may sit in a directory others write to:
  * it is made when missing and must then be the user's own directory,
@@ -29,6 +30,7 @@ struct keep_evidence {
 	int timed_out;			  /* --vm-timeout stopped it */
 	unsigned long timeout;		  /* ...after this many seconds */
 	const char *console;		  /* the console log's path, or NULL */
+	const char *capture;		  /* the pcap file's path, or NULL */
 	const char *out, *err;		  /* the output tails, or NULL */
 	const struct fabric_stats *stats; /* or NULL */
 };

@@ -83,13 +83,15 @@ static int snapshot_options(struct launch_config *c, char *const env[],
 	}
 	c->snapshot_stop = then && !strcmp(then, "stop");
 	if (at && strcmp(at, "signal") && strcmp(at, "end") &&
-	    strcmp(at, "ready")) {
-		snprintf(err, errlen, "%s='%s' is not signal, end or ready",
+	    strcmp(at, "ready") && strcmp(at, "fail")) {
+		snprintf(err, errlen,
+			 "%s='%s' is not signal, end, ready or fail",
 			 ENV_SNAPSHOT_AT, at);
 		return -EINVAL;
 	}
 	c->snapshot_at_end = at && !strcmp(at, "end");
 	c->snapshot_at_ready = at && !strcmp(at, "ready");
+	c->snapshot_at_fail = at && !strcmp(at, "fail");
 	return 0;
 }
 
@@ -288,6 +290,15 @@ int config_from_env(struct launch_config *c, char *const env[],
 		return -EINVAL;
 	if (image_cache_options(c, env, err, errlen) < 0)
 		return -EINVAL;
+	if (env_lookup(env, ENV_CAPTURE)) { /* "" or MiB */
+		unsigned long mb = LAUNCH_CAPTURE_DEFAULT_MB;
+
+		if (*env_lookup(env, ENV_CAPTURE) &&
+		    number(env, ENV_CAPTURE, 0, LAUNCH_CAPTURE_MAX_MB, &mb, err,
+			   errlen))
+			return -EINVAL;
+		c->capture_bytes = (unsigned long long)mb << 20;
+	}
 	if (c->rank >= c->nranks) {
 		snprintf(err, errlen,
 			 "SLURM_PROCID=%lu is not below "

@@ -39,6 +39,9 @@ struct launch_config {
 	/* --vm-snapshot-at=ready: the step saves once every agent is ready,
 	 * before any command. */
 	int snapshot_at_ready;
+	/* --vm-snapshot-at=fail: the step saves when the first rank's
+	 * command fails (run.c, snapshot_on_exit()). */
+	int snapshot_at_fail;
 	/* A snapshot (or a directory of them) to start the guests from
 	 * instead of booting, or NULL; image and kernel are then NULL. */
 	const char *restore;
@@ -57,6 +60,8 @@ struct launch_config {
 	/* --vm-keep: what to keep, and where (a pattern, launch_env.h). */
 	enum launch_keep { KEEP_NONE, KEEP_FAIL, KEEP_ALWAYS } keep;
 	const char *keep_dir;
+	/* --vm-capture: the pcap file's bound in bytes, 0 for none. */
+	unsigned long long capture_bytes;
 	int endpoint; /* --vm-exec=endpoint: no guest */
 	int host;     /* --vm-exec=host: the command runs beside the guest */
 	int pin;      /* bind vCPUs and memory (--vm-pin=none: 0) */

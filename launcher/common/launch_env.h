@@ -69,7 +69,8 @@
  * (unset: SIGUSR1); what the guests do after a save ("continue" or
  * "stop"); when to save besides the signal ("signal": only then, "end":
  * also when the step's commands end, "ready": also once every agent is
- * ready, before any command). */
+ * ready, before any command, "fail": also when the first rank's command
+ * fails). */
 #define ENV_SNAPSHOT "SLURMVM_SNAPSHOT"
 #define ENV_SNAPSHOT_SIGNAL "SLURMVM_SNAPSHOT_SIGNAL"
 #define ENV_SNAPSHOT_THEN "SLURMVM_SNAPSHOT_THEN"
@@ -101,6 +102,13 @@
  * directory. */
 #define ENV_KEEP "SLURMVM_KEEP"
 #define ENV_KEEP_DIR "SLURMVM_KEEP_DIR"
+/* --vm-capture[=MIB]: the fabric writes the guest's frames, both ways, to
+ * LAUNCH_CAPTURE_FILE in the run directory, a pcap file of at most MIB
+ * MiB ("": LAUNCH_CAPTURE_DEFAULT_MB); --vm-keep copies it. */
+#define ENV_CAPTURE "SLURMVM_CAPTURE"
+#define LAUNCH_CAPTURE_FILE "capture.pcap"
+#define LAUNCH_CAPTURE_DEFAULT_MB 64
+#define LAUNCH_CAPTURE_MAX_MB 4096
 
 /*
  * The per-guest options (image, kernel, initrd, append, mem, cpus, each

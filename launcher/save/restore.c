@@ -102,6 +102,7 @@ int restore_prepare(struct launch_config *c, struct restore *rs, char *err,
 	snprintf(rs->qemu_version, sizeof(rs->qemu_version), "%s",
 		 m.qemu_version);
 	rs->at_ready = m.at_ready;
+	rs->at_fail = m.at_fail;
 	manifest_free(&m);
 	r = &rs->r;
 	if (r->has_disk)

@@ -26,7 +26,8 @@ struct restore {
 	struct snap_rank r;
 	char qemu_version[96]; /* of the QEMU that saved it */
 	int at_ready;	       /* saved at ready: no command inside */
-	char disk[4400];       /* the saved overlay: the new one's base */
+	int at_fail;	 /* saved at fail: the restoring step's command runs */
+	char disk[4400]; /* the saved overlay: the new one's base */
 	/* This rank's files, opened once by restore_prepare() (safe_open()
 	 * of snapdir.h: the user's own regular files, no link, no FIFO) and
 	 * read through these fds only, so what was checked is what is

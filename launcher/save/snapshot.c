@@ -102,6 +102,7 @@ void snapshot_destroy(struct snapshot *sn)
 	}
 	loop_del(&sn->msgs);
 	free(sn->ready_seen);
+	free(sn->exit_seen);
 	free(sn);
 }
 
@@ -232,6 +233,9 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 	m.seq = sn->seq;
 	m.pause_ms = now_ms() - sn->t_cut;
 	m.at_ready = sn->ready_save;
+	m.at_fail = sn->fail_save;
+	m.failed_rank = sn->fail_rank;
+	m.failed_code = sn->fail_code;
 	snprintf(m.cut_time, sizeof(m.cut_time), "%s", sn->cut_time);
 	qmp_version(sn->qmp, m.qemu_version, sizeof(m.qemu_version));
 	rc = manifest_collect(partial, &m, err, errlen);
@@ -248,7 +252,7 @@ static int publish(struct snapshot *sn, char *err, size_t errlen)
 }
 
 /* Rank 0: a message of the snapshot under way. */
-void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
+static void coordinate(struct snapshot *sn, const struct fabric_msg *m)
 {
 	char partial[4200], err[512] = "";
 	uint32_t n = (uint32_t)sn->c->nranks;
@@ -279,7 +283,7 @@ void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
 				 sn->c->snapshot);
 			broadcast(sn, FABRIC_CTL_ABORT, 0);
 			sn->t_cut = 0;
-			sn->ready_save = 0;
+			sn->ready_save = sn->fail_save = 0;
 		}
 		return;
 	}
@@ -327,8 +331,15 @@ void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
 			    (uint32_t)(sn->c->snapshot_stop || sn->ending));
 		}
 		sn->t_cut = 0;
-		sn->ready_save = 0;
+		sn->ready_save = sn->fail_save = 0;
 	}
+}
+
+void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m)
+{
+	fail_note(sn, m);
+	coordinate(sn, m);
+	fail_check(sn);
 }
 
 /* Rank 0: the save at ready cannot be made; every rank gives its wait up

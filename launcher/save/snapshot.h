@@ -87,6 +87,24 @@ void snapshot_on_ready(struct snapshot *sn);
  * by then, and a save at ready must hold none). */
 void snapshot_ready_timeout(struct snapshot *sn);
 
+/*
+ * --vm-snapshot-at=fail (snapshot_fail.c): this rank's command ended with
+ * code (124 for --vm-timeout, told before the command is stopped). Tells
+ * rank 0, which saves the step on the first non-zero code (the guests
+ * stop after it: the over hook with stop), and lets every rank go once
+ * all have ended (the over hook without stop, snapshot_exit_waiting()
+ * false). Returns 0, or -1 when rank 0 cannot be told (lost): no wait.
+ */
+int snapshot_on_exit(struct snapshot *sn, int code);
+
+/* True while this launcher waits for rank 0's word after
+ * snapshot_on_exit(). */
+int snapshot_exit_waiting(const struct snapshot *sn);
+
+/* --vm-snapshot-at=fail: opens the link to rank 0 as the command starts,
+ * so that rank 0 counts this launcher if it is lost; NULL-safe. */
+void snapshot_hello(struct snapshot *sn);
+
 /* True when the last save this launcher took part in (or waited for with
  * snapshot_on_ready()) did not complete. */
 int snapshot_failed(const struct snapshot *sn);

@@ -67,6 +67,16 @@ struct snapshot {
 	uint8_t *ready_seen;
 	uint32_t nready;
 	int ready_started, ready_save;
+	/* Rank 0, --vm-snapshot-at=fail: the ranks whose command ended or
+	 * whose launcher was lost (a bit each), how many; the save at fail
+	 * (started once, for the first failure: its rank and code); whether
+	 * the waiting ranks were let go. */
+	uint8_t *exit_seen;
+	uint32_t nexited, fail_rank;
+	int fail_started, fail_save, fail_code, released;
+	/* This launcher: its command ended and rank 0 was told; it waits
+	 * for rank 0's word (the save at fail, or being let go). */
+	int exit_wait;
 	/* This launcher's part. */
 	enum part_state state;
 	uint32_t part_seq;
@@ -91,6 +101,12 @@ int snap_qmp(struct snapshot *sn, const char *cmd, json_t *args, char *err,
 
 /* snapshot.c: rank 0, a message of the snapshot under way. */
 void snap_coordinate(struct snapshot *sn, const struct fabric_msg *m);
+
+/* snapshot_fail.c: rank 0's side of the save at fail, before and after
+ * each message (snap_coordinate); this launcher let go of its wait. */
+void fail_note(struct snapshot *sn, const struct fabric_msg *m);
+void fail_check(struct snapshot *sn);
+void fail_released(struct snapshot *sn, const char *why);
 
 /* snapshot_part.c: a message for this launcher's part; the writer ended;
  * a stop signal; the end; the wait for the save at ready given up. */

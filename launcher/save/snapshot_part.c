@@ -210,6 +210,12 @@ void part_on_msg(struct snapshot *sn, const struct fabric_msg *m)
 		return;
 	}
 	if (sn->state == PART_IDLE) {
+		if (sn->exit_wait && m->type == FABRIC_CTL_ABORT && !m->seq)
+			fail_released(sn, NULL);
+		else if (sn->exit_wait && m->type == FABRIC_MSG_LOST &&
+			 m->from == 0)
+			fail_released(sn, "rank 0's launcher was lost: no "
+					  "snapshot at fail");
 		if (sn->awaiting && m->type == FABRIC_MSG_LOST)
 			part_ready_failed(sn, "a rank's launcher ended before "
 					      "every guest was ready");

@@ -99,7 +99,21 @@ static json_t *manifest_json(const struct snap_manifest *m)
 		      (json_int_t)m->ntasks, "seq", (json_int_t)m->seq,
 		      "cut_time", m->cut_time, "pause_ms",
 		      (json_int_t)m->pause_ms, "qemu_version", m->qemu_version,
-		      "at", m->at_ready ? "ready" : "command", "ranks", ranks);
+		      "at",
+		      m->at_ready  ? "ready"
+		      : m->at_fail ? "fail"
+				   : "command",
+		      "ranks", ranks);
+	/* Saved at fail: which rank failed first, and how. */
+	if (o && m->at_fail &&
+	    (json_object_set_new(o, "failed_rank",
+				 json_integer((json_int_t)m->failed_rank)) <
+		 0 ||
+	     json_object_set_new(o, "failed_code",
+				 json_integer(m->failed_code)) < 0)) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }
 

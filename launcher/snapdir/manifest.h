@@ -90,7 +90,11 @@ struct snap_manifest {
 	char cut_time[40]; /* UTC, ISO 8601 */
 	long pause_ms;	   /* how long the guests were stopped */
 	char qemu_version[96];
-	int at_ready;		 /* "at": "ready": no command inside */
+	int at_ready; /* "at": "ready": no command inside */
+	/* "at": "fail": saved when rank failed_rank's command ended with
+	 * failed_code (the others' commands running or ended) */
+	int at_fail, failed_code;
+	uint32_t failed_rank;
 	struct snap_rank *ranks; /* ntasks entries, rank i at i; owned */
 };
 

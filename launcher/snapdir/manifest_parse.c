@@ -237,9 +237,20 @@ static int read_header(struct reader *rd, json_t *o, struct snap_manifest *m)
 	v = json_object_get(o, "at");
 	if (v &&
 	    (!json_is_string(v) || (strcmp(json_string_value(v), "command") &&
-				    strcmp(json_string_value(v), "ready"))))
-		return bad(rd, "at", "is not \"command\" or \"ready\"");
+				    strcmp(json_string_value(v), "ready") &&
+				    strcmp(json_string_value(v), "fail"))))
+		return bad(rd, "at",
+			   "is not \"command\", \"ready\" or \"fail\"");
 	m->at_ready = v && !strcmp(json_string_value(v), "ready");
+	m->at_fail = v && !strcmp(json_string_value(v), "fail");
+	if (m->at_fail) {
+		if (get_uint(rd, o, "failed_rank", "", m->ntasks - 1, &n) < 0)
+			return -EINVAL;
+		m->failed_rank = (uint32_t)n;
+		if (get_uint(rd, o, "failed_code", "", 255, &n) < 0)
+			return -EINVAL;
+		m->failed_code = (int)n;
+	}
 	v = json_object_get(o, "ranks");
 	if (!json_is_array(v))
 		return bad(rd, "ranks", "is missing or not an array");
