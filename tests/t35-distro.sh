@@ -67,10 +67,22 @@ like "$out" "0: peer=n0001 up" "rank 0 reaches n0001 by name"
 like "$out" "1: peer=n0000 up" "rank 1 reaches n0000 by name"
 assert_clean "distribution-image job"
 
-# --vm-cloud-init: the user's write_files adds to the seed's (its hosts).
-# The same guest has the outside network (egress=nat): its second NIC,
-# set up by the seed's network-config, reaches a server on the node's
-# address, as the fabric still names its peers.
+# A job as a user would run it: as that user (nobody), from its own
+# directory, mounted in the guest (the default mount of the submit
+# directory, over 9p: the image's kernel has the modules), reading its input
+# by a relative path and writing its result there, owned on the host by the
+# user. --vm-cloud-init: the user's write_files adds to the seed's (its
+# hosts). The same guest has the outside network (egress=nat): its second
+# NIC reaches a server on the node's address, as the fabric still names
+# its peers.
+user=nobody
+tmp=$(mktemp -d /tmp/slurm-vm-t35.XXXXXX)
+chmod 755 "$tmp"
+work=$tmp/work
+mkdir -p "$work"
+echo "the input $$" >"$work/input.dat"
+chown -R "$user:$(id -gn "$user")" "$work"
+chmod 1777 "$RUNDIR"
 W=$TESTS_DIR/t35.www
 mkdir -p "$W"
 ip=$(hostname -I | awk '{print $1}')
@@ -84,27 +96,33 @@ wait_for 30 bash -c "exec 3<>/dev/tcp/$ip/$port" 2>/dev/null
 set_plugstack "$(plugstack_line) egress=nat"
 fetch="timeout 60 bash -c 'until exec 3<>/dev/tcp/$ip/$port; do sleep 1; done
 printf \"GET /page.txt HTTP/1.0\\r\\n\\r\\n\" >&3; cat <&3' | grep hello || echo no way out"
-ci=$TESTS_DIR/t35.cloud-init
+ci=$tmp/cloud-init
 mkdir -p "$ci"
 cat >"$ci/user-data" <<'EOS'
 #cloud-config
 write_files:
-- path: /root/from-user
+- path: /etc/from-user
   content: |
     hello from user-data
 EOS
 t0=$(date +%s)
-out=$(srun -Q -N1 -n1 --vm-image="$DISTRO" --vm-mem=768 \
-	--vm-cloud-init="$ci" sh -c "cat /root/from-user; getent hosts n0000; $fetch" 2>&1)
+chmod -R a+rX "$ci"
+out=$(runuser -u "$user" -- env SLURM_CONF="$SLURM_CONF" sh -c 'cd "$0" && exec "$@"' "$work" \
+	srun -Q -N1 -n1 --vm-image="$DISTRO" --vm-mem=768 --vm-cloud-init="$ci" \
+	sh -c "cat /etc/from-user; getent hosts n0000
+	cat input.dat >result.txt && echo \"user=\$(id -un) in \$(pwd)\"; $fetch" 2>&1)
 is "$?" 0 "a job with --vm-cloud-init runs"
 diag "srun to exit with --vm-cloud-init: $(($(date +%s) - t0)) s"
+like "$out" "user=$user in $work" "the command runs as the job's user, in the submit directory"
+is "$(cat "$work/result.txt" 2>&1)" "the input $$" "it read input.dat and wrote result.txt by relative paths, through the mount"
+is "$(stat -c %U "$work/result.txt" 2>&1)" "$user" "the result is owned on the host by the job's user"
 like "$out" "hello from user-data" "the user's user-data applied"
 like "$out" "10.0.0.1 +n0000" "and the seed's own still did (/etc/hosts)"
 like "$out" "hello from the node $$" "egress=nat: the Debian guest fetches a page from a server on the node's address"
 like "$(cat "$TESTS_DIR/t35.http.log")" "GET /page.txt" "the server saw the request"
 [ -n "${out##*hello from the node*}" ] && diag "$out"
 set_plugstack "$(plugstack_line)"
-rm -rf "$ci" "$W"
+rm -rf "$tmp" "$W"
 assert_clean "--vm-cloud-init job"
 
 # A golden snapshot of two distribution guests (saved once both agents are
