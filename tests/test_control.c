@@ -286,7 +286,7 @@ static void never_reads(struct control *c)
  * not (opened here on purpose), SO_PEERCRED does. */
 static void other_uid(void)
 {
-	int p[2], st = 0, i;
+	int p[2], go[2], st = 0, i;
 	char buf[256] = "";
 	pid_t pid;
 	ssize_t n;
@@ -296,13 +296,15 @@ static void other_uid(void)
 		ok(1, "# SKIP another uid needs root");
 		return;
 	}
-	if (pipe(p) < 0)
+	if (pipe(p) < 0 || pipe(go) < 0)
 		return;
 	pid = fork();
 	if (pid == 0) {
+		struct pollfd g = {.fd = go[0], .events = POLLIN};
 		int fd, first;
 
 		close(p[0]);
+		close(go[1]);
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(2);
 		/* The run directory is 0700: no way in. */
@@ -312,14 +314,18 @@ static void other_uid(void)
 			close(fd);
 		if (write(p[1], first ? "A" : "a", 1) != 1)
 			_exit(3);
-		/* The parent opens it meanwhile: try again. */
-		usleep(300000);
+		/* The parent opens it meanwhile (it says when): try again. */
+		if (poll(&g, 1, 10000) != 1)
+			_exit(4);
 		fd = dial();
 		if (fd >= 0) {
 			struct pollfd q = {.fd = fd, .events = POLLIN};
 
-			if (write(fd, "status\n", 7) == 7 &&
-			    poll(&q, 1, 3000) == 1) {
+			if (write(fd, "status\n", 7) != 7) {
+				/* Refused (and closed) before the request
+				 * was written: the reason is still there. */
+			}
+			if (poll(&q, 1, 3000) == 1) {
 				n = read(fd, buf, sizeof(buf) - 1);
 				if (n > 0 && write(p[1], buf, (size_t)n) < 0)
 					_exit(5);
@@ -328,12 +334,16 @@ static void other_uid(void)
 		_exit(0);
 	}
 	close(p[1]);
+	close(go[0]);
 	for (i = 0; i < 20 && read(p[0], buf, 1) != 1; i++)
 		pump(10);
 	ok(buf[0] == 'A', "another uid cannot reach the socket in the 0700 "
 			  "run directory");
 	chmod(dir, 0711);
 	chmod(sock, 0666);
+	if (write(go[1], "g", 1) != 1)
+		ok(0, "the child is told to try again");
+	close(go[1]);
 	for (i = 0; i < 200 && waitpid(pid, &st, WNOHANG) == 0; i++)
 		pump(20);
 	memset(buf, 0, sizeof(buf));
