@@ -112,8 +112,10 @@ SYNC_SOURCES = launcher/agent/sync_proto.c launcher/agent/sync_proto.h \
 	launcher/agent/sync_client.c launcher/agent/sync_client.h
 # The guest agent: static, so it runs in any guest.
 pkglibexec_PROGRAMS += launcher/slurm-vm-agent
+AGENT_EXEC_SOURCES = launcher/agent/agent_exec.c launcher/agent/agent_exec.h
 launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c \
-	$(SYNC_SOURCES)
+	launcher/agent/agent_port.c launcher/agent/agent_port.h \
+	$(AGENT_EXEC_SOURCES) $(SYNC_SOURCES)
 launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
@@ -126,6 +128,7 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 # their threads (the snapshot writer) and read JSON.
 THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
+	tests/test_agent_exec \
 	tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
@@ -189,6 +192,9 @@ EXTRA_DIST += tests/mpi_check.c
 
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
+tests_test_agent_exec_SOURCES = tests/test_agent_exec.c tests/tap.h \
+	$(AGENT_EXEC_SOURCES)
+tests_test_agent_exec_LDADD = launcher/agent/libagent.a $(COMMON_LIBS)
 tests_test_agent_fresh_SOURCES = tests/test_agent_fresh.c tests/tap.h
 tests_test_agent_fresh_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h
