@@ -79,6 +79,7 @@ launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 # control: the launcher's control socket (slurm-vm(1) reaches it).
 noinst_LIBRARIES += launcher/control/libcontrol.a
 launcher_control_libcontrol_a_SOURCES = launcher/control/control.c \
+	launcher/control/control_stat.c \
 	launcher/control/control.h launcher/control/ctl_find.c \
 	launcher/control/ctl.h
 launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
@@ -97,7 +98,8 @@ launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
 launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 	launcher/run.h launcher/run_int.h launcher/run_control.c \
-	launcher/session.c launcher/session.h
+	launcher/session.c launcher/session.h launcher/session_tails.c \
+	launcher/exec_relay.c launcher/exec_relay.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
@@ -155,7 +157,7 @@ tests_test_keep_LDADD = $(BOOT_LIBS) $(JANSSON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
-	launcher/session.c launcher/session.h
+	launcher/session.c launcher/session.h launcher/session_tails.c
 tests_test_session_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_session_LDADD = launcher/report/libreport.a launcher/pmi/libpmi.a \
 	$(BOOT_LIBS) $(PMIX_LIBS)
