@@ -86,9 +86,11 @@ launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 # Its node-side program, run by slurm-vm(1) through srun as the user.
 pkglibexec_PROGRAMS += launcher/control/slurm-vm-control
-launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c
+launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c \
+	launcher/control/ctl_exec.c
 launcher_control_slurm_vm_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 launcher_control_slurm_vm_control_LDADD = launcher/control/libcontrol.a \
+	launcher/agent/libagent.a \
 	$(COMMON_LIBS) $(JANSSON_LIBS)
 
 # The launcher, one process per task: main, how a guest starts (run.c) and
@@ -184,6 +186,15 @@ tests_control_stub_SOURCES = tests/control_stub.c
 tests_control_stub_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_control_stub_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
 	$(JANSSON_LIBS)
+# ...and for exec and shell: the real relay, session and agent sessions
+# (tests/t07-exec.sh).
+noinst_PROGRAMS += tests/exec-stub
+tests_exec_stub_SOURCES = tests/exec_stub.c launcher/exec_relay.c \
+	launcher/session.c launcher/session_tails.c $(AGENT_EXEC_SOURCES)
+tests_exec_stub_CFLAGS = $(THREADED_TEST_CFLAGS)
+tests_exec_stub_LDADD = launcher/control/libcontrol.a \
+	launcher/report/libreport.a launcher/pmi/libpmi.a $(BOOT_LIBS) \
+	$(PMIX_LIBS) $(JANSSON_LIBS)
 
 # The PMI service against a real MPI library, without guests or Slurm
 # (tests/t08-pmi-mpich.sh).

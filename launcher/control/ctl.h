@@ -49,4 +49,27 @@ void ctl_free(struct ctl_guest *g, size_t n);
 int ctl_ask(const struct ctl_guest *g, const char *request, char **reply,
 	    int timeout_ms);
 
+/* Connects to g's control socket (again a few times while its backlog
+ * is full). Returns a blocking fd or -errno. */
+int ctl_dial(const struct ctl_guest *g);
+
+/* exec and shell: what to run and how (ctl_exec.c). */
+struct ctl_exec {
+	char **argv;	 /* the command, NULL-terminated */
+	int pty;	 /* shell: one guest, a terminal */
+	long stdin_rank; /* -1: stdin to every rank */
+	unsigned long job;
+};
+
+/*
+ * Runs the command beside the task's in each guest of g (exec: output
+ * labelled "RANK: " line by line, stdin to every rank or one, INT, TERM,
+ * HUP and QUIT passed on; shell: g[0] only, this terminal raw and its
+ * size passed on). After each rank's end, exec prints a line
+ * CTL_EXIT_MARK "RANK CODE" on stdout. Returns the exit code of the
+ * highest rank of g (125 when it could not run), or 2 for bad usage.
+ */
+#define CTL_EXIT_MARK "\036slurm-vm-exit "
+int ctl_exec_run(const struct ctl_exec *x, const struct ctl_guest *g, size_t n);
+
 #endif
