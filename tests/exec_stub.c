@@ -38,12 +38,15 @@ static void guest(int port)
 {
 	static struct agent_rx rx;
 	static struct agent_setup none;
-	char *env[] = {"PATH=/usr/bin:/bin", NULL};
-	struct agent_execs *e = agent_execs_create(port, env, &none);
+	static char procid[64];
+	char *env[] = {"PATH=/usr/bin:/bin", procid, NULL};
+	struct agent_execs *e;
 	long tick = now_ms();
 	unsigned long n = 0;
 	char line[64];
 
+	snprintf(procid, sizeof(procid), "SLURM_PROCID=%lu", rank);
+	e = agent_execs_create(port, env, &none);
 	for (;;) {
 		struct pollfd p[AGENT_EXEC_POLL + 1];
 		struct agent_msg m;

@@ -290,8 +290,10 @@ static void relay(struct conn *c, size_t n, int sfd, int pty)
 {
 	int open_in = 1;
 	struct pollfd *p = calloc(n + 2, sizeof(*p));
-	size_t i, live = n;
+	size_t i, live = 0;
 
+	for (i = 0; i < n; i++)
+		live += c[i].fd >= 0;
 	while (p && live) {
 		p[0] = (struct pollfd){.fd = sfd, .events = POLLIN};
 		p[1] =
