@@ -58,6 +58,7 @@ struct ctl_exec {
 	char **argv;	 /* the command, NULL-terminated */
 	int pty;	 /* shell: one guest, a terminal */
 	long stdin_rank; /* -1: stdin to every rank */
+	long code_of;	 /* exec: whose exit code is ours, -1: the last's */
 	unsigned long job;
 };
 
@@ -65,11 +66,10 @@ struct ctl_exec {
  * Runs the command beside the task's in each guest of g (exec: output
  * labelled "RANK: " line by line, stdin to every rank or one, INT, TERM,
  * HUP and QUIT passed on; shell: g[0] only, this terminal raw and its
- * size passed on). After each rank's end, exec prints a line
- * CTL_EXIT_MARK "RANK CODE" on stdout. Returns the exit code of the
- * highest rank of g (125 when it could not run), or 2 for bad usage.
+ * size passed on). Returns the exit code of rank code_of (0 when it is
+ * not among g; g's last, the highest, when code_of is -1), 125 when it
+ * could not run there.
  */
-#define CTL_EXIT_MARK "\036slurm-vm-exit "
 int ctl_exec_run(const struct ctl_exec *x, const struct ctl_guest *g, size_t n);
 
 #endif

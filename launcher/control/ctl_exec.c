@@ -362,11 +362,11 @@ int ctl_exec_run(const struct ctl_exec *x, const struct ctl_guest *g, size_t n)
 	relay(c, n, sfd, x->pty);
 	if (tty)
 		tcsetattr(0, TCSANOW, &saved);
-	for (i = 0; i < n; i++) {
-		if (!x->pty)
-			printf(CTL_EXIT_MARK "%lu %d\n", c[i].rank, c[i].code);
-		code = c[i].code; /* g is sorted: the highest rank's is last */
-	}
+	if (x->code_of >= 0)
+		code = 0; /* another node's rank: srun takes the highest */
+	for (i = 0; i < n; i++)
+		if (x->code_of < 0 || (unsigned long)x->code_of == c[i].rank)
+			code = c[i].code; /* g is sorted by rank */
 	fflush(stdout);
 	close(sfd);
 	free(c);

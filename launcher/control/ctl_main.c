@@ -36,6 +36,7 @@ struct opts {
 	long step;
 	char **cmd;	 /* exec, shell: the command */
 	long stdin_rank; /* exec: -1, every rank */
+	long code_of;	 /* exec: whose exit code, -1: the highest here */
 	int json, follow;
 	int slurm_node; /* node is Slurm's name for this node */
 	char node[256];
@@ -46,6 +47,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: slurm-vm-control [--rundir DIR] [--json] [--follow] "
 		"[--stdin RANK]\n"
+		"       [--code-of RANK] "
 		"       JOB[.STEP] RANKS REQUEST [ARG | [--] CMD...]\n"
 		"  RANKS    all, or a list of N, N-M, N- (e.g. 0,2-3)\n"
 		"  REQUEST  status | pause | resume | qmp JSON | console |\n"
@@ -276,6 +278,7 @@ static int run_exec(const struct opts *o, struct ctl_guest *g, size_t n)
 	struct ctl_exec x = {.argv = o->cmd,
 			     .pty = o->request[0] == 's',
 			     .stdin_rank = o->stdin_rank,
+			     .code_of = o->code_of,
 			     .job = o->job};
 
 	if (x.pty && !x.argv[0])
@@ -326,6 +329,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
 	int i = 1;
 
 	o->stdin_rank = -1;
+	o->code_of = -1;
 	o->rundir = LAUNCH_RUNDIR_DEFAULT;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -336,11 +340,14 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->rundir = argv[++i];
 		else if (!strcmp(argv[i], "--stdin") && i + 1 < argc)
 			o->stdin_rank = parse_rank(argv[++i]);
+		else if (!strcmp(argv[i], "--code-of") && i + 1 < argc)
+			o->code_of = parse_rank(argv[++i]);
 		else
 			return -1;
 	}
 	if (argc - i < 3 || parse_id(argv[i], o) < 0 ||
-	    ctl_rank_in(argv[i + 1], 0) < 0 || o->stdin_rank < -1)
+	    ctl_rank_in(argv[i + 1], 0) < 0 || o->stdin_rank < -1 ||
+	    o->code_of < -1)
 		return -1;
 	o->ranks = argv[i + 1];
 	o->request = argv[i + 2];
