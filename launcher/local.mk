@@ -132,7 +132,7 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 # their threads (the snapshot writer) and read JSON.
 THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
-	tests/test_agent_exec \
+	tests/test_agent_exec tests/test_exec_relay \
 	tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
@@ -208,6 +208,11 @@ tests_test_agent_proto_LDADD = launcher/agent/libagent.a
 tests_test_agent_exec_SOURCES = tests/test_agent_exec.c tests/tap.h \
 	$(AGENT_EXEC_SOURCES)
 tests_test_agent_exec_LDADD = launcher/agent/libagent.a $(COMMON_LIBS)
+tests_test_exec_relay_SOURCES = tests/test_exec_relay.c tests/tap.h \
+	launcher/exec_relay.c launcher/exec_relay.h
+tests_test_exec_relay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_exec_relay_LDADD = launcher/control/libcontrol.a \
+	launcher/agent/libagent.a $(COMMON_LIBS) $(JANSSON_LIBS)
 tests_test_agent_fresh_SOURCES = tests/test_agent_fresh.c tests/tap.h
 tests_test_agent_fresh_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h
