@@ -291,9 +291,11 @@ ssize_t exec_relay_input(struct exec_relay *x, int h, const void *buf,
 		n = agent_msg_parse(p + used, len - used, &m);
 		if (n <= 0)
 			break;
-		if (m.session != EXEC_LINK_SESSION || r->eof)
-			return -1; /* nothing after STDIN_EOF */
+		if (m.session != EXEC_LINK_SESSION)
+			return -1;
 		if (m.type == AGENT_STDIN || m.type == AGENT_STDIN_EOF) {
+			if (r->eof)
+				return -1; /* no stdin after its end */
 			if (r->in_len || r->in_credit < m.len)
 				break; /* one at a time, in the window */
 			if (m.type == AGENT_STDIN && !m.len)

@@ -106,6 +106,17 @@ wait $cpid 2>/dev/null
 wait_for 6 sh -c "! pgrep -f '^$tag-sleep'"
 ok $? "a client gone mid-session: its command ends"
 
+# Ctrl-C: SIGINT to the node program (srun --disable-status sends it
+# there) reaches the command, after stdin's end; SIGINT not ignored, as
+# from a terminal (a background job of a script has it ignored).
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+	"$SLURM_VM_CONTROL" --rundir "$tmp/run" 9.0 0 exec -- bash -c "exec -a $tag-int sleep 300" </dev/null >/dev/null 2>&1 &
+cpid=$!
+wait_for 5 pgrep -f "^$tag-int" >/dev/null
+kill -INT $cpid
+wait $cpid
+is "$?" 130 "Ctrl-C reaches the command: 128+2"
+
 # shell, on a terminal.
 printf 'stty size\nexit 4\n' | script -qec "stty rows 30 cols 100; $cmd shell 9.0:1" /dev/null >"$tmp/sh" 2>&1
 is "$?" 4 "shell: exit 4 ends it with 4"

@@ -127,7 +127,7 @@ static void guest(uint8_t sid, uint8_t type, const void *d, size_t len)
 static void frames_both_ways(void)
 {
 	char buf[256];
-	uint8_t f[16];
+	uint8_t f[32];
 	struct agent_msg m;
 	uint32_t n = 0;
 	int fd = client("exec {\"argv\": [\"cat\"], \"env\": [\"A=1\"]}\n", buf,
@@ -154,6 +154,16 @@ static void frames_both_ways(void)
 	ok(next(&m) == AGENT_CREDIT && agent_credit_decode(&m, &n) == 0 &&
 	       n == 5,
 	   "what the client got is credited back (%u)", n);
+	agent_msg_header_to(f, EXEC_LINK_SESSION, AGENT_STDIN_EOF, 0);
+	agent_msg_header_to(f + 8, EXEC_LINK_SESSION, AGENT_SIGNAL, 4);
+	agent_signal_encode(f + 16, SIGINT);
+	if (write(fd, f, 8) != 8 || write(fd, f + 8, 8) != 8 ||
+	    write(fd, f + 16, 4) != 4)
+		abort();
+	pump(20);
+	ok(next(&m) == AGENT_SIGNAL && agent_signal_decode(&m) == SIGINT,
+	   "a SIGNAL after STDIN_EOF is passed on (Ctrl-C after stdin's end)");
+	ok(next(&m) == AGENT_STDIN_EOF, "and the EOF too");
 	guest(1, AGENT_EXIT, "\0\0\0\0\0\0\0\3", 8);
 	pump(20);
 	ok(recv(fd, f, sizeof(f), MSG_DONTWAIT) == 16 && f[0] == AGENT_EXIT,

@@ -158,7 +158,12 @@ static void child(const struct agent_execs *e, const struct agent_spawn *sp,
 		close(fd[0]);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A command's signals as a fresh process has them. */
 	signal(SIGPIPE, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGQUIT, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	if (agent_setup_become(e->setup) < 0) {
 		fprintf(stderr, "slurm-vm-agent: cannot become the job's user "
 				"in the guest\n");
