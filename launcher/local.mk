@@ -81,15 +81,18 @@ launcher_save_libsave_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 # control: the launcher's control socket (slurm-vm(1) reaches it).
 noinst_LIBRARIES += launcher/control/libcontrol.a
 launcher_control_libcontrol_a_SOURCES = launcher/control/control.c \
+	launcher/control/control_stat.c \
 	launcher/control/control.h launcher/control/ctl_find.c \
 	launcher/control/ctl.h
 launcher_control_libcontrol_a_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 
 # Its node-side program, run by slurm-vm(1) through srun as the user.
 pkglibexec_PROGRAMS += launcher/control/slurm-vm-control
-launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c
+launcher_control_slurm_vm_control_SOURCES = launcher/control/ctl_main.c \
+	launcher/control/ctl_exec.c
 launcher_control_slurm_vm_control_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 launcher_control_slurm_vm_control_LDADD = launcher/control/libcontrol.a \
+	launcher/agent/libagent.a \
 	$(COMMON_LIBS) $(JANSSON_LIBS)
 
 # The launcher, one process per task: main, how a guest starts (run.c) and
@@ -99,7 +102,8 @@ launcher_report_slurm_vm_report_merge_SOURCES = launcher/report/merge_main.c
 launcher_report_slurm_vm_report_merge_LDADD = $(REPORT_LIBS)
 launcher_slurm_vm_launch_SOURCES = launcher/launch.c launcher/run.c \
 	launcher/run.h launcher/run_int.h launcher/run_control.c \
-	launcher/run_fail.c launcher/session.c launcher/session.h
+	launcher/run_fail.c launcher/session.c launcher/session.h \
+	launcher/session_tails.c launcher/exec_relay.c launcher/exec_relay.h
 launcher_slurm_vm_launch_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) \
 	$(HWLOC_CFLAGS) $(PMIX_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 launcher_slurm_vm_launch_LDADD = launcher/control/libcontrol.a \
@@ -114,10 +118,11 @@ SYNC_SOURCES = launcher/agent/sync_proto.c launcher/agent/sync_proto.h \
 	launcher/agent/sync_client.c launcher/agent/sync_client.h
 # The guest agent: static, so it runs in any guest.
 pkglibexec_PROGRAMS += launcher/slurm-vm-agent
+AGENT_EXEC_SOURCES = launcher/agent/agent_exec.c launcher/agent/agent_exec.h
 launcher_slurm_vm_agent_SOURCES = launcher/agent/guest_agent.c \
 	launcher/agent/agent_port.c launcher/agent/agent_port.h \
 	launcher/agent/agent_proc.c launcher/agent/agent_proc.h \
-	$(SYNC_SOURCES)
+	$(AGENT_EXEC_SOURCES) $(SYNC_SOURCES)
 launcher_slurm_vm_agent_LDADD = launcher/agent/libagent.a fabric/libfabric.a
 launcher_slurm_vm_agent_LDFLAGS = -all-static
 
@@ -130,6 +135,7 @@ EXTRA_DIST += launcher/agent/fuzz_agent_proto.c launcher/pmi/fuzz_pmi.c \
 # their threads (the snapshot writer) and read JSON.
 THREADED_TEST_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CRYPTO_CFLAGS) -pthread
 check_PROGRAMS += tests/test_agent_proto tests/test_agent_fresh \
+	tests/test_agent_exec tests/test_exec_relay \
 	tests/test_plan tests/test_pin \
 	tests/test_disk tests/test_manifest tests/test_seed_text \
 	tests/test_memory tests/test_snap_attack tests/test_qmp \
@@ -161,7 +167,7 @@ tests_test_keep_LDADD = $(BOOT_LIBS) $(JANSSON_LIBS)
 tests_test_loop_SOURCES = tests/test_loop.c tests/tap.h
 tests_test_loop_LDADD = $(COMMON_LIBS)
 tests_test_session_SOURCES = tests/test_session.c tests/tap.h \
-	launcher/session.c launcher/session.h
+	launcher/session.c launcher/session.h launcher/session_tails.c
 tests_test_session_CFLAGS = $(THREADED_TEST_CFLAGS)
 tests_test_session_LDADD = launcher/report/libreport.a launcher/pmi/libpmi.a \
 	$(BOOT_LIBS) $(PMIX_LIBS)
@@ -188,6 +194,15 @@ tests_control_stub_SOURCES = tests/control_stub.c
 tests_control_stub_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
 tests_control_stub_LDADD = launcher/control/libcontrol.a $(COMMON_LIBS) \
 	$(JANSSON_LIBS)
+# ...and for exec and shell: the real relay, session and agent sessions
+# (tests/t07-exec.sh).
+noinst_PROGRAMS += tests/exec-stub
+tests_exec_stub_SOURCES = tests/exec_stub.c launcher/exec_relay.c \
+	launcher/session.c launcher/session_tails.c $(AGENT_EXEC_SOURCES)
+tests_exec_stub_CFLAGS = $(THREADED_TEST_CFLAGS)
+tests_exec_stub_LDADD = launcher/control/libcontrol.a \
+	launcher/report/libreport.a launcher/pmi/libpmi.a $(BOOT_LIBS) \
+	$(PMIX_LIBS) $(JANSSON_LIBS)
 
 # The PMI service against a real MPI library, without guests or Slurm
 # (tests/t08-pmi-mpich.sh).
@@ -198,6 +213,14 @@ EXTRA_DIST += tests/mpi_check.c
 
 tests_test_agent_proto_SOURCES = tests/test_agent_proto.c tests/tap.h
 tests_test_agent_proto_LDADD = launcher/agent/libagent.a
+tests_test_agent_exec_SOURCES = tests/test_agent_exec.c tests/tap.h \
+	$(AGENT_EXEC_SOURCES)
+tests_test_agent_exec_LDADD = launcher/agent/libagent.a $(COMMON_LIBS)
+tests_test_exec_relay_SOURCES = tests/test_exec_relay.c tests/tap.h \
+	launcher/exec_relay.c launcher/exec_relay.h
+tests_test_exec_relay_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_test_exec_relay_LDADD = launcher/control/libcontrol.a \
+	launcher/agent/libagent.a $(COMMON_LIBS) $(JANSSON_LIBS)
 tests_test_agent_fresh_SOURCES = tests/test_agent_fresh.c tests/tap.h
 tests_test_agent_fresh_LDADD = launcher/agent/libagent.a
 tests_test_plan_SOURCES = tests/test_plan.c tests/tap.h

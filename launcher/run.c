@@ -28,6 +28,7 @@
 #include "launcher/boot/plan.h"
 #include "launcher/boot/qmp.h"
 #include "launcher/control/control.h"
+#include "launcher/exec_relay.h"
 #include "launcher/report/report.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/run.h"
@@ -459,7 +460,8 @@ static int runner_init(struct runner *r, struct launch *l)
 static void runner_fini(struct runner *r)
 {
 	snapshot_destroy(r->sn);
-	control_close(r->ctl);
+	control_close(r->ctl); /* its sessions' clients go first */
+	exec_relay_destroy(r->xr);
 	session_destroy(r->s);
 	if (r->loop) {
 		loop_del(&r->sig);

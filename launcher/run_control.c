@@ -17,6 +17,7 @@
 #include "launcher/boot/vm.h"
 #include "launcher/common/clock.h"
 #include "launcher/control/control.h"
+#include "launcher/exec_relay.h"
 #include "launcher/run_int.h"
 #include "launcher/save/snapshot.h"
 
@@ -138,15 +139,56 @@ static int ctl_qmp(void *arg, const char *cmd, json_t *args, json_t **ret,
 	return 0;
 }
 
+/* exec: only in a running guest (a paused one would hold it, a saved one
+ * would carry it into its snapshot). */
+static int ctl_exec_open(void *arg, json_t *req, unsigned client, char *err,
+			 size_t errlen)
+{
+	struct runner *r = arg;
+	const char *now = run_state(r);
+
+	if (!r->xr) {
+		snprintf(err, errlen, "exec: out of memory in the launcher");
+		return -ENOMEM;
+	}
+	if (strcmp(now, "running")) {
+		snprintf(err, errlen,
+			 "exec: rank %lu is %s: a command runs beside the "
+			 "task's only while it is running",
+			 r->l->c->rank, now);
+		return -EBUSY;
+	}
+	return exec_relay_open(r->xr, req, client, err, errlen);
+}
+
+static ssize_t ctl_exec_input(void *arg, int h, const void *buf, size_t len)
+{
+	return exec_relay_input(((struct runner *)arg)->xr, h, buf, len);
+}
+
+static void ctl_exec_written(void *arg, int h)
+{
+	exec_relay_written(((struct runner *)arg)->xr, h);
+}
+
+static void ctl_exec_gone(void *arg, int h)
+{
+	exec_relay_gone(((struct runner *)arg)->xr, h);
+}
+
 /* The control socket joins the loop; without it the guest runs on. */
 void run_control_join(struct runner *r)
 {
-	const struct control_ops ops = {ctl_status, ctl_pause, ctl_resume,
-					ctl_qmp, r};
+	const struct control_ops ops = {
+	    ctl_status,	   ctl_pause,	   ctl_resume,	     ctl_qmp,	   r,
+	    ctl_exec_open, ctl_exec_input, ctl_exec_written, ctl_exec_gone};
 	char err[512];
 
 	r->t0 = now_ms();
+	r->xr = exec_relay_create(r->loop, r->s);
 	r->ctl = control_open(r->loop, r->l->vm->dir, &ops, err, sizeof(err));
+	if (r->xr)
+		exec_relay_set_control(r->xr, r->ctl);
 	if (!r->ctl)
 		fprintf(stderr,
 			"slurm-vm-launch: %s; slurm-vm cannot reach "

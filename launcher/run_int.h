@@ -15,6 +15,7 @@ struct qmp;
 struct session;
 struct snapshot;
 struct control;
+struct exec_relay;
 
 struct runner {
 	struct launch *l;
@@ -22,10 +23,11 @@ struct runner {
 	struct qmp *qmp;
 	struct session *s;
 	struct snapshot *sn;
-	struct control *ctl; /* the control socket, or NULL */
-	long t0;	     /* when the guest's run began (ms) */
-	int started;	     /* the command was started or re-attached */
-	int paused;	     /* paused from the control socket */
+	struct control *ctl;   /* the control socket, or NULL */
+	struct exec_relay *xr; /* sessions beside the command, or NULL */
+	long t0;	       /* when the guest's run began (ms) */
+	int started;	       /* the command was started or re-attached */
+	int paused;	       /* paused from the control socket */
 	struct loop_fd sig, events;
 	struct loop_timer end_wait;
 	struct loop_timer ready_wait; /* the others' agents, at ready */

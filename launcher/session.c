@@ -32,7 +32,6 @@
 
 #include "launcher/agent/agent_proto.h"
 #include "launcher/common/clock.h"
-#include "launcher/common/file_tail.h"
 #include "launcher/common/io.h"
 #include "launcher/pmi/pmi_step.h"
 #include "launcher/report/report.h"
@@ -66,6 +65,7 @@ struct session {
 	struct loop_fd pmi_ev;
 	char *tail[3]; /* by fd: stdout's and stderr's tails, or NULL */
 	size_t tail_max;
+	struct session_aux aux; /* the sessions beside the command */
 };
 
 #define OF(p, type, member) ((type *)((char *)(p)-offsetof(type, member)))
@@ -115,27 +115,6 @@ static void finish(struct session *s, int code)
 	loop_timer_stop(s->loop, &s->deadline);
 	loop_timer_stop(s->loop, &s->stdin_tick);
 	loop_stop(s->loop, code);
-}
-
-static void append_tails(const struct session *s)
-{
-	char *err = s->err;
-	size_t errlen = s->errlen, n = strlen(err);
-
-	char path[4200];
-
-	snprintf(err + n, errlen - n, "\nlast console lines:\n");
-	if (vm_console_path(s->vm, path, sizeof(path)) == 0)
-		file_tail(path, 12, err, errlen);
-	n = strlen(err);
-	if (n + 40 < errlen &&
-	    vm_path(s->vm, VM_QEMU_LOG, path, sizeof(path)) == 0) {
-		char qemu[1024] = "";
-
-		file_tail(path, 5, qemu, sizeof(qemu));
-		if (qemu[0])
-			snprintf(err + n, errlen - n, "\nQEMU said:\n%s", qemu);
-	}
 }
 
 /* Writes all of buf to fd; after EPIPE, output is discarded. */
@@ -201,6 +180,11 @@ static void read_stdin(struct session *s)
 /* Returns 1 with *code set on EXIT, 0 to go on, -EPROTO. */
 static int handle_frame(struct session *s, const struct agent_msg *m, int *code)
 {
+	if (m->session) { /* not the task's: dropped without a relay */
+		if (s->aux.frame)
+			s->aux.frame(s->aux.arg, m);
+		return 0;
+	}
 	switch (m->type) {
 	case AGENT_STDOUT:
 		write_out(s, 1, m->data, m->len);
@@ -296,7 +280,7 @@ static void fail(struct session *s, int code, const char *why, int tails)
 {
 	snprintf(s->err, s->errlen, "%s", why);
 	if (tails)
-		append_tails(s);
+		session_console_tails(s->vm, s->err, s->errlen);
 	finish(s, code);
 }
 
@@ -339,6 +323,9 @@ static void pass_signals(struct session *s)
 	} else if (s->pmi && pmi_step_next(s->pmi, &data, &len, AGENT_CHUNK)) {
 		queue(s, AGENT_PMI, data, len);
 		pmi_step_sent(s->pmi, len);
+	} else if (s->aux.next) {
+		s->out_off = 0;
+		s->out_len = s->aux.next(s->aux.arg, s->out, sizeof(s->out));
 	}
 }
 
@@ -377,6 +364,17 @@ void session_signal(struct session *s, int sig)
 		s->pass_signal = sig;
 	else if (!s->stop_signal)
 		s->stop_signal = sig;
+	if (s->phase == RUN)
+		pump(s);
+}
+
+void session_set_aux(struct session *s, const struct session_aux *a)
+{
+	s->aux = *a;
+}
+
+void session_kick(struct session *s)
+{
 	if (s->phase == RUN)
 		pump(s);
 }

@@ -86,6 +86,27 @@ struct pmi_step;
 void session_set_pmi(struct session *s, struct pmi_step *p);
 
 /*
+ * The sessions beside the task's command (exec_relay.h): the agent's
+ * frames of sessions 1.. go to frame() (the message valid during the
+ * call); when the channel has room and the command's own frames do not
+ * wait, next() may write one whole frame of at most cap bytes to buf and
+ * return its length (0: none). Neither may call back into the session.
+ */
+struct agent_msg;
+struct session_aux {
+	void (*frame)(void *arg, const struct agent_msg *m);
+	size_t (*next)(void *arg, uint8_t *buf, size_t cap);
+	void *arg;
+};
+void session_set_aux(struct session *s, const struct session_aux *a);
+/* next() has frames again: they go when the channel has room (never
+ * call it from frame() or next()). */
+void session_kick(struct session *s);
+
+/* Appends the console's and QEMU's last lines to err (a message). */
+void session_console_tails(const struct vm *vm, char *err, size_t errlen);
+
+/*
  * Asks the guest's agent on agent_fd to power off: what the session s
  * still had to send (a frame in part written) goes out first, then
  * POWEROFF, each write retried while the channel is full, for at most

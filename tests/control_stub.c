@@ -79,8 +79,10 @@ static void on_end(struct loop_timer *t)
 
 int main(int argc, char **argv)
 {
-	const struct control_ops ops = {s_status, s_pause, s_resume, s_qmp,
-					NULL};
+	const struct control_ops ops = {.status = s_status,
+					.pause = s_pause,
+					.resume = s_resume,
+					.qmp = s_qmp};
 	struct loop_timer end = {.fn = on_end};
 	struct control *c;
 	struct loop *l;

@@ -10,7 +10,7 @@
 #   launcher/snapdir/       common (a snapshot's files and manifest)
 #   launcher/report/        common (a step's results as JUnit or TAP)
 #   launcher/pmi/           nothing of ours (the PMI-1 service; PMIx)
-#   launcher/control/       common (the control socket; slurm-vm's node side)
+#   launcher/control/       common, agent (the control socket; slurm-vm's node side)
 #   launcher/boot/          common agent snapdir, the fabric's public headers
 #   launcher/save/          common agent snapdir boot, the fabric's public headers
 #   launcher/ (main, loop)  all of launcher/, the fabric's public headers
@@ -30,7 +30,7 @@ allowed() {
 	launcher/snapdir/*) echo "launcher/snapdir/ launcher/common/" ;;
 	launcher/report/*) echo "launcher/report/ launcher/common/" ;;
 	launcher/pmi/*) echo "launcher/pmi/" ;;
-	launcher/control/*) echo "launcher/control/ launcher/common/" ;;
+	launcher/control/*) echo "launcher/control/ launcher/common/ launcher/agent/agent_proto.h fabric/be.h" ;;
 	launcher/boot/*) echo "launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ launcher/report/ $pub" ;;
 	launcher/save/*) echo "launcher/save/ launcher/boot/ launcher/common/ launcher/agent/ launcher/snapdir/ launcher/report/ $pub" ;;
 	launcher/*/*) echo "-" ;; # a folder with no rule: refused

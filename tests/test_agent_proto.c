@@ -54,9 +54,12 @@ static void test_parse(void)
 	agent_msg_header(f, AGENT_PMI, AGENT_CHUNK + 1);
 	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
 	   "a PMI frame longer than AGENT_CHUNK is refused from its header");
-	f[0] = AGENT_PMI + 1;
+	f[0] = AGENT_CREDIT + 1;
 	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
-	   "the type after PMI is still unknown");
+	   "the type after CREDIT is unknown");
+	f[0] = AGENT_WINCH + 1;
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "the type after WINCH is unknown");
 }
 
 static void test_exec(void)
@@ -156,9 +159,125 @@ static void test_exit_signal(void)
 	   "SIGNAL: another type is refused");
 }
 
+/* Which frames may name which session, and their lengths. */
+static void test_sessions(void)
+{
+	uint8_t f[16] = {0};
+	struct agent_msg m;
+
+	agent_msg_header_to(f, 3, AGENT_STDOUT, 2);
+	ok(agent_msg_parse(f, 10, &m) == 10 && m.session == 3 &&
+	       m.type == AGENT_STDOUT,
+	   "STDOUT of session 3 parses, its session kept");
+	agent_msg_header_to(f, AGENT_SESSIONS, AGENT_STDOUT, 2);
+	ok(agent_msg_parse(f, 10, &m) == -EPROTO,
+	   "session AGENT_SESSIONS (one too many) is refused");
+	agent_msg_header_to(f, 255, AGENT_STDIN, 2);
+	ok(agent_msg_parse(f, 10, &m) == -EPROTO, "session 255 is refused");
+	agent_msg_header_to(f, 1, AGENT_STDOUT, AGENT_CHUNK + 1);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "a session's STDOUT over AGENT_CHUNK is refused from its header");
+	agent_msg_header_to(f, 0, AGENT_STDOUT, AGENT_CHUNK + 1);
+	ok(agent_msg_parse(f, 8, &m) == 0,
+	   "the task's own STDOUT may be longer (it waits for its payload)");
+	agent_msg_header_to(f, 1, AGENT_PMI, 0);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO, "PMI of session 1: refused");
+	agent_msg_header_to(f, 2, AGENT_EXEC, 0);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO, "EXEC of session 2: refused");
+	agent_msg_header_to(f, 1, AGENT_POWEROFF, 0);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "POWEROFF of session 1: refused");
+	agent_msg_header_to(f, 0, AGENT_SPAWN, 16);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "SPAWN of session 0 (the task's) is refused");
+	agent_msg_header_to(f, 0, AGENT_CREDIT, 4);
+	ok(agent_msg_parse(f, 12, &m) == -EPROTO, "CREDIT of session 0 too");
+	agent_msg_header_to(f, 0, AGENT_WINCH, 4);
+	ok(agent_msg_parse(f, 12, &m) == -EPROTO, "WINCH of session 0 too");
+	agent_msg_header_to(f, 1, AGENT_CREDIT, 5);
+	ok(agent_msg_parse(f, 13, &m) == -EPROTO, "CREDIT of 5 bytes: refused");
+	agent_msg_header_to(f, 1, AGENT_WINCH, 3);
+	ok(agent_msg_parse(f, 11, &m) == -EPROTO, "WINCH of 3 bytes: refused");
+	agent_msg_header_to(f, 4, AGENT_SPAWN, AGENT_SPAWN_MAX + 1);
+	ok(agent_msg_parse(f, 8, &m) == -EPROTO,
+	   "SPAWN over AGENT_SPAWN_MAX is refused from its header");
+	agent_msg_header_to(f, 2, AGENT_SIGNAL, 4);
+	f[11] = 2;
+	ok(agent_msg_parse(f, 12, &m) == 12 && m.session == 2 &&
+	       agent_signal_decode(&m) == 2,
+	   "SIGNAL of session 2 parses");
+	agent_msg_header_to(f, 2, AGENT_SIGNAL, 4);
+	f[3] = 1;
+	ok(agent_msg_parse(f, 12, &m) == -EPROTO,
+	   "the padding after the session stays zero");
+}
+
+static void test_spawn(void)
+{
+	char *argv[] = {"hostname", "-s", NULL};
+	char *env[] = {"TERM=xterm", NULL};
+	struct agent_spawn sp;
+	struct agent_msg m = {.type = AGENT_SPAWN, .session = 1};
+	uint8_t *buf, w[AGENT_WINCH_LEN], c[AGENT_CREDIT_LEN];
+	unsigned rows = 0, cols = 0;
+	uint32_t n = 0;
+	size_t len;
+
+	ok(agent_spawn_encode(AGENT_SPAWN_PTY, 40, 132, argv, env, &buf,
+			      &len) == 0,
+	   "SPAWN encodes");
+	m.data = buf;
+	m.len = (uint32_t)len;
+	ok(agent_spawn_decode(&m, &sp) == 0, "SPAWN decodes");
+	ok(sp.flags == AGENT_SPAWN_PTY && sp.rows == 40 && sp.cols == 132,
+	   "its pty flag and window size survive");
+	is_str(sp.argv[1], "-s", "its argv survives");
+	ok(!sp.argv[2] && !sp.env[1], "its arrays end with NULL");
+	is_str(sp.env[0], "TERM=xterm", "its env survives");
+	agent_spawn_free(&sp);
+	m.len--;
+	ok(agent_spawn_decode(&m, &sp) == -EPROTO,
+	   "a truncated SPAWN is refused");
+	m.len++;
+	buf[3] = 2;
+	ok(agent_spawn_decode(&m, &sp) == -EPROTO,
+	   "an unknown flag is refused");
+	buf[3] = 1;
+	buf[8] = 0x7f; /* argc beyond the payload: no allocation */
+	ok(agent_spawn_decode(&m, &sp) == -EPROTO, "a huge argc is refused");
+	buf[8] = 0;
+	buf[11] = 0;
+	ok(agent_spawn_decode(&m, &sp) == -EPROTO, "argc 0 is refused");
+	free(buf);
+	ok(agent_spawn_encode(0, 1, 1, argv, (char *[]){"NOEQUALS", NULL}, &buf,
+			      &len) == 0,
+	   "an env entry without '=' encodes...");
+	m.data = buf;
+	m.len = (uint32_t)len;
+	ok(agent_spawn_decode(&m, &sp) == -EPROTO, "...and is refused");
+	free(buf);
+	ok(agent_spawn_encode(0, 70000, 1, argv, NULL, &buf, &len) == -EINVAL,
+	   "a window over 65535 rows cannot be encoded");
+	agent_winch_encode(w, 50, 200);
+	m = (struct agent_msg){.type = AGENT_WINCH, .len = 4, .data = w};
+	ok(agent_winch_decode(&m, &rows, &cols) == 0 && rows == 50 &&
+	       cols == 200,
+	   "WINCH round-trips");
+	agent_credit_encode(c, 4096);
+	m = (struct agent_msg){.type = AGENT_CREDIT, .len = 4, .data = c};
+	ok(agent_credit_decode(&m, &n) == 0 && n == 4096, "CREDIT round-trips");
+	agent_credit_encode(c, AGENT_WINDOW + 1);
+	ok(agent_credit_decode(&m, &n) == -EPROTO,
+	   "a CREDIT over the window is refused");
+	agent_credit_encode(c, 0);
+	ok(agent_credit_decode(&m, &n) == -EPROTO, "a CREDIT of 0 is refused");
+}
+
 int main(void)
 {
 	test_parse();
+	test_sessions();
+	test_spawn();
 	test_exec();
 	test_rx_partial();
 	test_exit_signal();

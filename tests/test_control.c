@@ -358,8 +358,10 @@ static void other_uid(void)
 
 int main(void)
 {
-	const struct control_ops ops = {f_status, f_pause, f_resume, f_qmp,
-					NULL};
+	const struct control_ops ops = {.status = f_status,
+					.pause = f_pause,
+					.resume = f_resume,
+					.qmp = f_qmp};
 	struct control *c;
 	unsigned long long ticks = 0;
 	char err[256] = "";

@@ -113,7 +113,8 @@ static int f_none(void *arg, char *err, size_t errlen)
 /* A server in a child for 3 s; the parent asks it. */
 static void ask(void)
 {
-	const struct control_ops ops = {f_status, f_none, f_none, NULL, NULL};
+	const struct control_ops ops = {
+	    .status = f_status, .pause = f_none, .resume = f_none};
 	struct ctl_guest *g;
 	char *reply = NULL, dir[256], err[256];
 	size_t n = 0;

@@ -232,7 +232,8 @@ static void test_stop_grace(void)
 static void test_attacks(void)
 {
 	char *argv[] = {"x", NULL}, *env[] = {NULL};
-	uint8_t bad[8] = {AGENT_STDOUT, 1, 0, 0, 0, 0, 0, 0};
+	uint8_t bad[8] = {AGENT_STDOUT, 0, 1, 0, 0, 0, 0, 0};
+	uint8_t far[8] = {AGENT_STDOUT, AGENT_SESSIONS, 0, 0, 0, 0, 0, 0};
 	struct rig r;
 	char out[64];
 
@@ -243,6 +244,14 @@ static void test_attacks(void)
 	ok(run_captured(&r, out, sizeof(out)) == -EPROTO,
 	   "a non-zero pad: -EPROTO");
 	ok(strstr(r.err, "broke the protocol") != NULL, "saying so");
+	rig_close(&r);
+
+	rig_open(&r);
+	session_begin_run(r.s, "n0000", "/", argv, env);
+	if (write(r.peer, far, sizeof(far)) != sizeof(far))
+		abort();
+	ok(run_captured(&r, out, sizeof(out)) == -EPROTO,
+	   "a session beyond AGENT_SESSIONS: -EPROTO");
 	rig_close(&r);
 
 	rig_open(&r);
@@ -312,7 +321,7 @@ static void test_unparsed_and_reattach(void)
 	ok(session_begin_reattach(r.s, pending, sizeof(pending), &code) == 1 &&
 	       code == 7,
 	   "restored bytes holding EXIT 7: the command is over, 7");
-	pending[1] = 1;
+	pending[2] = 1;
 	ok(session_begin_reattach(r.s, pending, sizeof(pending), &code) ==
 	       -EPROTO,
 	   "restored bytes that are not frames: -EPROTO");

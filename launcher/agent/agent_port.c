@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Finding the agent's virtio-serial port (agent_port.h). */
 #include "config.h"
 
 #include <dirent.h>
@@ -11,7 +12,7 @@
 #include "launcher/agent/agent_proto.h"
 
 /* Returns an open fd on the agent port, or -1 after about 30 s. */
-int open_port(void)
+int agent_open_port(void)
 {
 	char path[512], name[64];
 	int tries, fd = -1;

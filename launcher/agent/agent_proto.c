@@ -16,8 +16,57 @@
 
 static int type_known(uint8_t t)
 {
-	return (t >= AGENT_READY && t <= AGENT_PMI) ||
-	       (t >= AGENT_EXEC && t <= AGENT_FRESH);
+	return (t >= AGENT_READY && t <= AGENT_CREDIT) ||
+	       (t >= AGENT_EXEC && t <= AGENT_WINCH);
+}
+
+/* Which sessions a frame of type may name (agent_proto.h). */
+static int session_ok(uint8_t type, uint8_t sid)
+{
+	if (sid >= AGENT_SESSIONS)
+		return 0;
+	switch (type) {
+	case AGENT_CREDIT:
+	case AGENT_SPAWN:
+	case AGENT_WINCH:
+		return sid != 0;
+	case AGENT_STDOUT:
+	case AGENT_STDERR:
+	case AGENT_EXIT:
+	case AGENT_ERROR:
+	case AGENT_STDIN:
+	case AGENT_STDIN_EOF:
+	case AGENT_SIGNAL:
+		return 1;
+	default:
+		return sid == 0;
+	}
+}
+
+/* The length a frame of type may have (for session sid). */
+static int length_ok(uint8_t type, uint8_t sid, uint32_t len)
+{
+	switch (type) {
+	case AGENT_EXIT:
+		return len == AGENT_EXIT_LEN;
+	case AGENT_SIGNAL:
+		return len == AGENT_SIGNAL_LEN;
+	case AGENT_FRESH:
+		return len == AGENT_FRESH_LEN;
+	case AGENT_STDIN_EOF:
+	case AGENT_POWEROFF:
+		return len == 0;
+	case AGENT_PMI:
+		return len <= AGENT_CHUNK;
+	case AGENT_CREDIT:
+		return len == AGENT_CREDIT_LEN;
+	case AGENT_WINCH:
+		return len == AGENT_WINCH_LEN;
+	case AGENT_SPAWN:
+		return len <= AGENT_SPAWN_MAX;
+	default: /* a session beside the task's sends in chunks */
+		return !sid || len <= AGENT_CHUNK;
+	}
 }
 
 ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
@@ -26,31 +75,33 @@ ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg)
 
 	if (n < AGENT_HDR_LEN)
 		return 0;
-	if (!type_known(buf[0]) || buf[1] || buf[2] || buf[3])
+	if (!type_known(buf[0]) || !session_ok(buf[0], buf[1]) || buf[2] ||
+	    buf[3])
 		return -EPROTO;
 	len = fabric_get_be32(buf + 4);
-	if (len > AGENT_MAX_PAYLOAD)
-		return -EPROTO;
-	if ((buf[0] == AGENT_EXIT && len != AGENT_EXIT_LEN) ||
-	    (buf[0] == AGENT_SIGNAL && len != AGENT_SIGNAL_LEN) ||
-	    (buf[0] == AGENT_FRESH && len != AGENT_FRESH_LEN) ||
-	    ((buf[0] == AGENT_STDIN_EOF || buf[0] == AGENT_POWEROFF) &&
-	     len != 0) ||
-	    (buf[0] == AGENT_PMI && len > AGENT_CHUNK))
+	if (len > AGENT_MAX_PAYLOAD || !length_ok(buf[0], buf[1], len))
 		return -EPROTO;
 	if (n - AGENT_HDR_LEN < len)
 		return 0;
 	msg->type = buf[0];
+	msg->session = buf[1];
 	msg->len = len;
 	msg->data = buf + AGENT_HDR_LEN;
 	return (ssize_t)(AGENT_HDR_LEN + len);
 }
 
-void agent_msg_header(uint8_t hdr[AGENT_HDR_LEN], uint8_t type, uint32_t len)
+void agent_msg_header_to(uint8_t hdr[AGENT_HDR_LEN], uint8_t sid, uint8_t type,
+			 uint32_t len)
 {
 	hdr[0] = type;
-	hdr[1] = hdr[2] = hdr[3] = 0;
+	hdr[1] = sid;
+	hdr[2] = hdr[3] = 0;
 	fabric_put_be32(hdr + 4, len);
+}
+
+void agent_msg_header(uint8_t hdr[AGENT_HDR_LEN], uint8_t type, uint32_t len)
+{
+	agent_msg_header_to(hdr, 0, type, len);
 }
 
 /* Consumed frames are dropped only here, so a frame returned by
@@ -89,6 +140,12 @@ int agent_rx_next(struct agent_rx *rx, struct agent_msg *msg)
 
 int agent_send(int fd, uint8_t type, const void *data, size_t len)
 {
+	return agent_send_to(fd, 0, type, data, len);
+}
+
+int agent_send_to(int fd, uint8_t sid, uint8_t type, const void *data,
+		  size_t len)
+{
 	uint8_t hdr[AGENT_HDR_LEN];
 	const uint8_t *p[2] = {hdr, data};
 	size_t left[2] = {AGENT_HDR_LEN, len};
@@ -96,7 +153,7 @@ int agent_send(int fd, uint8_t type, const void *data, size_t len)
 
 	if (len > AGENT_MAX_PAYLOAD)
 		return -E2BIG;
-	agent_msg_header(hdr, type, (uint32_t)len);
+	agent_msg_header_to(hdr, sid, type, (uint32_t)len);
 	for (i = 0; i < 2; i++) {
 		while (left[i]) {
 			ssize_t n = write(fd, p[i], left[i]);
@@ -309,4 +366,114 @@ int agent_fresh_decode(const struct agent_msg *m, struct agent_fresh *f)
 	memcpy(f->machine_id, id, AGENT_MACHINE_ID_LEN);
 	f->machine_id[AGENT_MACHINE_ID_LEN] = 0;
 	return 0;
+}
+
+int agent_spawn_encode(uint32_t flags, unsigned rows, unsigned cols,
+		       char *const argv[], char *const env[], uint8_t **out,
+		       size_t *out_len)
+{
+	uint32_t argc, envc;
+	size_t total = 16;
+	uint8_t *buf, *p;
+	char *const *v;
+
+	total += strings_len(argv, &argc);
+	total += strings_len(env, &envc);
+	if (!argc || rows > 65535 || cols > 65535)
+		return -EINVAL;
+	if (total > AGENT_SPAWN_MAX)
+		return -E2BIG;
+	buf = malloc(total);
+	if (!buf)
+		return -ENOMEM;
+	fabric_put_be32(buf, flags);
+	fabric_put_be16(buf + 4, (uint16_t)rows);
+	fabric_put_be16(buf + 6, (uint16_t)cols);
+	fabric_put_be32(buf + 8, argc);
+	fabric_put_be32(buf + 12, envc);
+	p = buf + 16;
+	for (v = argv; *v; v++)
+		p = (uint8_t *)stpcpy((char *)p, *v) + 1;
+	for (v = env; v && *v; v++)
+		p = (uint8_t *)stpcpy((char *)p, *v) + 1;
+	*out = buf;
+	*out_len = total;
+	return 0;
+}
+
+int agent_spawn_decode(const struct agent_msg *m, struct agent_spawn *sp)
+{
+	const uint8_t *p = m->data + 16, *end = m->data + m->len;
+	uint32_t argc, envc, i;
+
+	memset(sp, 0, sizeof(*sp));
+	if (m->type != AGENT_SPAWN || m->len < 16 || m->len > AGENT_SPAWN_MAX)
+		return -EPROTO;
+	sp->flags = fabric_get_be32(m->data);
+	sp->rows = fabric_get_be16(m->data + 4);
+	sp->cols = fabric_get_be16(m->data + 6);
+	argc = fabric_get_be32(m->data + 8);
+	envc = fabric_get_be32(m->data + 12);
+	/* Each string takes a byte at least: bounds the allocations. */
+	if ((sp->flags & ~AGENT_SPAWN_PTY) || argc < 1 || argc > m->len ||
+	    envc > m->len || argc + envc > m->len - 16)
+		return -EPROTO;
+	sp->argv = calloc((size_t)argc + 1, sizeof(char *));
+	sp->env = calloc((size_t)envc + 1, sizeof(char *));
+	if (!sp->argv || !sp->env) {
+		agent_spawn_free(sp);
+		return -ENOMEM;
+	}
+	for (i = 0; i < argc; i++)
+		if (!(sp->argv[i] = (char *)next_string(&p, end)))
+			goto bad;
+	for (i = 0; i < envc; i++)
+		if (!(sp->env[i] = (char *)next_string(&p, end)) ||
+		    !strchr(sp->env[i], '=') || sp->env[i][0] == '=')
+			goto bad;
+	if (p != end)
+		goto bad;
+	return 0;
+bad:
+	agent_spawn_free(sp);
+	return -EPROTO;
+}
+
+void agent_spawn_free(struct agent_spawn *sp)
+{
+	if (!sp)
+		return;
+	free(sp->argv);
+	free(sp->env);
+	memset(sp, 0, sizeof(*sp));
+}
+
+void agent_winch_encode(uint8_t out[AGENT_WINCH_LEN], unsigned rows,
+			unsigned cols)
+{
+	fabric_put_be16(out, (uint16_t)rows);
+	fabric_put_be16(out + 2, (uint16_t)cols);
+}
+
+int agent_winch_decode(const struct agent_msg *m, unsigned *rows,
+		       unsigned *cols)
+{
+	if (m->type != AGENT_WINCH || m->len != AGENT_WINCH_LEN)
+		return -EPROTO;
+	*rows = fabric_get_be16(m->data);
+	*cols = fabric_get_be16(m->data + 2);
+	return 0;
+}
+
+void agent_credit_encode(uint8_t out[AGENT_CREDIT_LEN], uint32_t n)
+{
+	fabric_put_be32(out, n);
+}
+
+int agent_credit_decode(const struct agent_msg *m, uint32_t *n)
+{
+	if (m->type != AGENT_CREDIT || m->len != AGENT_CREDIT_LEN)
+		return -EPROTO;
+	*n = fabric_get_be32(m->data);
+	return *n >= 1 && *n <= AGENT_WINDOW ? 0 : -EPROTO;
 }

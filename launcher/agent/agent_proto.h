@@ -6,7 +6,9 @@
  * Every message is a frame: an 8-byte header, then the payload.
  *
  *	offset 0  u8   type (enum agent_msg_type)
- *	offset 1  u8   zero[3]
+ *	offset 1  u8   session: 0 the task's own command, 1 to
+ *		       AGENT_SESSIONS - 1 a command run beside it (below)
+ *	offset 2  u8   zero[2]
  *	offset 4  u32  payload length, big-endian, at most AGENT_MAX_PAYLOAD
  *
  * Guest -> launcher
@@ -54,6 +56,29 @@
  * for the agent (agent_setup.h): it acts on them before the command starts
  * and removes them from the command's environment.
  *
+ * Sessions beside the task's command (slurm-vm exec and shell). The
+ * launcher opens session N (1 to AGENT_SESSIONS - 1, not in use) with
+ * SPAWN; then STDIN, STDIN_EOF, SIGNAL (launcher -> guest) and STDOUT,
+ * STDERR, ERROR, EXIT (guest -> launcher) carry N in their header, with
+ * the same meaning as for the task's command; after EXIT the launcher may
+ * open N again. Only these, CREDIT and WINCH may name a session other
+ * than 0, and CREDIT, SPAWN and WINCH name one always.
+ *	SPAWN	payload: u32 flags (AGENT_SPAWN_PTY), u16 rows, u16 columns,
+ *		u32 argc, u32 envc, then argc + envc NUL-terminated strings:
+ *		argv, then env entries added to the task's environment.
+ *		Runs as the task's command does (its user, its directory),
+ *		in a pseudo-terminal of that window size with AGENT_SPAWN_PTY
+ *		(its stdout carries the terminal's bytes, STDERR is unused),
+ *		else with pipes. At most AGENT_SPAWN_MAX bytes.
+ *	WINCH	payload: u16 rows, u16 columns: the terminal's new size.
+ *	CREDIT	payload: u32 bytes, both ways: flow control. Each side may
+ *		have at most AGENT_WINDOW payload bytes of STDOUT and STDERR
+ *		(guest) or STDIN (launcher) of a session sent and not yet
+ *		credited back; the other side credits what it has passed on.
+ *		So a session whose reader is slow waits alone: the channel
+ *		and the task's command never do. Bytes beyond the window,
+ *		or a credit beyond what was sent, break the protocol.
+ *
  * One EXEC per boot. Either side treats any other byte sequence (an
  * unknown type, a non-zero pad, an oversized length, a malformed payload)
  * as a protocol error and ends the session.
@@ -70,6 +95,13 @@
 #define AGENT_MAX_PAYLOAD (1024 * 1024)
 /* STDOUT/STDERR/STDIN payloads are sent in chunks of at most this size. */
 #define AGENT_CHUNK (64 * 1024)
+/* Sessions: the task's command (0) and at most AGENT_SESSIONS - 1 beside. */
+#define AGENT_SESSIONS 5
+#define AGENT_WINDOW (64 * 1024)
+#define AGENT_SPAWN_MAX (64 * 1024)
+#define AGENT_SPAWN_PTY 1u
+#define AGENT_WINCH_LEN 4  /* u16 rows, u16 columns */
+#define AGENT_CREDIT_LEN 4 /* u32 bytes */
 
 enum agent_msg_type {
 	AGENT_READY = 1,
@@ -77,13 +109,16 @@ enum agent_msg_type {
 	AGENT_STDERR = 3,
 	AGENT_EXIT = 4,
 	AGENT_ERROR = 5,
-	AGENT_PMI = 6, /* both ways */
+	AGENT_PMI = 6,	  /* both ways */
+	AGENT_CREDIT = 7, /* both ways */
 	AGENT_EXEC = 16,
 	AGENT_STDIN = 17,
 	AGENT_STDIN_EOF = 18,
 	AGENT_SIGNAL = 19,
 	AGENT_POWEROFF = 20,
 	AGENT_FRESH = 21,
+	AGENT_SPAWN = 22,
+	AGENT_WINCH = 23,
 };
 
 enum agent_exit_how {
@@ -99,6 +134,7 @@ enum agent_exit_how {
 /* A parsed frame; data points into the caller's buffer. */
 struct agent_msg {
 	uint8_t type;
+	uint8_t session;
 	uint32_t len;
 	const uint8_t *data;
 };
@@ -120,6 +156,14 @@ struct agent_fresh {
 	char machine_id[AGENT_MACHINE_ID_LEN + 1]; /* NUL-terminated */
 };
 
+/* A decoded SPAWN payload; argv and env as in struct agent_exec. */
+struct agent_spawn {
+	uint32_t flags;
+	unsigned rows, cols;
+	char **argv;
+	char **env;
+};
+
 /* Receive buffer with the partial frame kept across reads. */
 struct agent_rx {
 	uint8_t buf[AGENT_HDR_LEN + AGENT_MAX_PAYLOAD];
@@ -136,6 +180,9 @@ ssize_t agent_msg_parse(const uint8_t *buf, size_t n, struct agent_msg *msg);
 
 /* Writes the header of a frame of type and payload length len to hdr. */
 void agent_msg_header(uint8_t hdr[AGENT_HDR_LEN], uint8_t type, uint32_t len);
+/* The same for session sid. */
+void agent_msg_header_to(uint8_t hdr[AGENT_HDR_LEN], uint8_t sid, uint8_t type,
+			 uint32_t len);
 
 /*
  * Reads from fd into rx. Returns the bytes read (> 0), 0 at end of file,
@@ -155,6 +202,9 @@ int agent_rx_next(struct agent_rx *rx, struct agent_msg *msg);
  * Returns 0 or -errno.
  */
 int agent_send(int fd, uint8_t type, const void *data, size_t len);
+/* The same for session sid. */
+int agent_send_to(int fd, uint8_t sid, uint8_t type, const void *data,
+		  size_t len);
 
 /*
  * Encodes an EXEC payload into a malloc'd buffer (*out, *out_len; the
@@ -199,5 +249,27 @@ int agent_fresh_encode(uint8_t out[AGENT_FRESH_LEN],
  * nanoseconds of 10^9 or more, a machine-id not 32 lowercase hex digits
  * or all zero). */
 int agent_fresh_decode(const struct agent_msg *m, struct agent_fresh *f);
+
+/*
+ * Encodes a SPAWN payload into a malloc'd buffer (*out, *out_len). Returns
+ * 0, -EINVAL (no argv[0], a size over 65535), -E2BIG beyond
+ * AGENT_SPAWN_MAX, or -ENOMEM.
+ */
+int agent_spawn_encode(uint32_t flags, unsigned rows, unsigned cols,
+		       char *const argv[], char *const env[], uint8_t **out,
+		       size_t *out_len);
+/* Decodes a SPAWN frame (pointing into its data). Returns 0, -EPROTO or
+ * -ENOMEM; agent_spawn_free() it. */
+int agent_spawn_decode(const struct agent_msg *m, struct agent_spawn *sp);
+void agent_spawn_free(struct agent_spawn *sp);
+
+/* WINCH's and CREDIT's payloads, and their decoders: 0, or -EPROTO (a
+ * wrong type or length, a credit of 0 or over AGENT_WINDOW). */
+void agent_winch_encode(uint8_t out[AGENT_WINCH_LEN], unsigned rows,
+			unsigned cols);
+int agent_winch_decode(const struct agent_msg *m, unsigned *rows,
+		       unsigned *cols);
+void agent_credit_encode(uint8_t out[AGENT_CREDIT_LEN], uint32_t n);
+int agent_credit_decode(const struct agent_msg *m, uint32_t *n);
 
 #endif

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz target for what either side parses: frames, EXEC payloads and
- * FRESH payloads (the agent's side). contrib/check-sanitizers builds and runs
- * it (its fuzz_targets list names the sources).
+ * FRESH payloads (the agent's side), SPAWN, WINCH and CREDIT.
+ * contrib/check-sanitizers builds and runs it (its fuzz_targets list names the
+ * sources).
  */
 #include "config.h"
 
@@ -18,6 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct agent_msg m;
 	struct agent_exec ex;
 	struct agent_fresh f;
+	struct agent_spawn sp;
+	unsigned rows, cols;
+	uint32_t credit;
 	size_t off = 0;
 	ssize_t n;
 
@@ -27,6 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			agent_exec_free(&ex);
 		if (m.type == AGENT_FRESH)
 			agent_fresh_decode(&m, &f);
+		if (m.type == AGENT_SPAWN && agent_spawn_decode(&m, &sp) == 0)
+			agent_spawn_free(&sp);
+		agent_winch_decode(&m, &rows, &cols);
+		agent_credit_decode(&m, &credit);
 		off += (size_t)n;
 	}
 	if (agent_exec_decode(data, size, &ex) == 0)

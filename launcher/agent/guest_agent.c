@@ -17,6 +17,9 @@
  *     produced; STDIN frames feed the command's stdin; SIGNAL frames are
  *     delivered to its process group; the command's PMI socket (when EXEC
  *     asks for one with PMI_RANK) and PMI frames carry each other's bytes;
+ *     sessions beside the command (slurm-vm exec and shell: SPAWN and
+ *     the frames of sessions 1..) run and relay meanwhile, each within
+ *     its own windows (agent_exec.h);
  *  5. when the command ends, send what is left of its output, then EXIT;
  *  6. wait for the launcher to power the guest off, reaping orphans.
  *
@@ -26,7 +29,6 @@
  */
 #include "config.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -41,6 +43,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launcher/agent/agent_exec.h"
 #include "launcher/agent/agent_fresh.h"
 #include "launcher/agent/agent_port.h"
 #include "launcher/agent/agent_proc.h"
@@ -145,7 +148,8 @@ struct session {
 	int pmi; /* our end of the command's PMI socket, or -1 */
 	const uint8_t *pmi_pending; /* PMI bytes not yet written */
 	size_t pmi_pending_len;
-	struct sync_server *sync; /* rank 0's barriers and values, or NULL */
+	struct sync_server *sync;  /* rank 0's barriers and values, or NULL */
+	struct agent_execs *execs; /* the sessions beside the command */
 };
 
 /* Frames wait in rx while bytes of the last one are not written. */
@@ -174,11 +178,15 @@ static void reap(struct session *s)
 		if (p == s->pid) {
 			s->status = st;
 			s->done = 1;
+		} else {
+			agent_execs_reaped(s->execs, p, st);
 		}
 }
 
 static int handle_frame(struct session *s, const struct agent_msg *m)
 {
+	if (m->session)
+		return agent_execs_frame(s->execs, m);
 	switch (m->type) {
 	case AGENT_STDIN:
 		if (s->in < 0) /* the command closed its stdin */
@@ -282,7 +290,7 @@ static int relay(struct session *s)
 	if (take_buffered(s) < 0)
 		return -1;
 	while (!s->done || s->out >= 0 || s->err >= 0) {
-		struct pollfd p[7 + SYNC_POLL_COUNT] = {
+		struct pollfd p[7 + SYNC_POLL_COUNT + AGENT_EXEC_POLL] = {
 		    {.fd = s->sfd, .events = POLLIN},
 		    {.fd = s->out, .events = POLLIN},
 		    {.fd = s->err, .events = POLLIN},
@@ -301,7 +309,8 @@ static int relay(struct session *s)
 		/* After the command ended, take what its pipes still hold
 		 * without waiting for writers it left behind. */
 		sync_server_pollfds(s->sync, p + 7);
-		if (poll(p, 7 + SYNC_POLL_COUNT,
+		agent_execs_pollfds(s->execs, p + 7 + SYNC_POLL_COUNT);
+		if (poll(p, 7 + SYNC_POLL_COUNT + AGENT_EXEC_POLL,
 			 s->done ? 0 : sync_server_timeout(s->sync, now_ms())) <
 			0 &&
 		    errno != EINTR)
@@ -311,6 +320,8 @@ static int relay(struct session *s)
 			break;
 		if (p[0].revents)
 			reap(s);
+		if (agent_execs_step(s->execs, p + 7 + SYNC_POLL_COUNT) < 0)
+			return -1;
 		if (p[1].revents) {
 			ssize_t n =
 			    forward_output(s->out, s->port, AGENT_STDOUT);
@@ -397,6 +408,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s", why);
 		agent_send(port, AGENT_ERROR, msg, strlen(msg));
 	}
+	s.execs = agent_execs_create(port, ex->env, &setup);
 	s.sync = sync_server_start(ex->env, why, sizeof(why));
 	if (why[0])
 		say("slurm-vm-sync: %s", why);
@@ -433,6 +445,8 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 	fcntl(s.err, F_SETFL, O_NONBLOCK);
 	r = relay(&s);
 	sync_server_destroy(s.sync);
+	agent_execs_destroy(s.execs);
+	s.execs = NULL;
 	if (r < 0 && have_next) {
 		end_command(&s);
 		return 2;
@@ -521,7 +535,7 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	port = open_port();
+	port = agent_open_port();
 	if (port < 0 || sfd < 0) {
 		say("no virtio-serial port named %s", AGENT_PORT_NAME);
 		goto out;

@@ -12,7 +12,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +30,12 @@ struct client {
 	struct loop_fd e; /* fd -1: the slot is free */
 	struct loop_timer idle;
 	struct control *c;
-	char in[CONTROL_LINE_MAX];
+	char in[CONTROL_EXEC_IN];
 	size_t inlen;
 	char *out;
 	size_t outlen, outoff;
 	int closing; /* no more requests: go once the output is written */
+	int exec;    /* a session's handle once it carries one, else -1 */
 };
 
 struct control {
@@ -52,8 +52,13 @@ struct control {
 
 static void client_close(struct client *k)
 {
+	int h = k->exec;
+
 	if (k->e.fd < 0)
 		return;
+	k->exec = -1;
+	if (h >= 0 && k->c->ops.exec_gone)
+		k->c->ops.exec_gone(k->c->ops.arg, h);
 	loop_del(&k->e);
 	loop_timer_stop(k->c->l, &k->idle);
 	close(k->e.fd);
@@ -70,9 +75,11 @@ static void client_arm(struct client *k)
 {
 	uint32_t ev = k->closing ? 0 : EPOLLIN;
 
+	if (k->exec >= 0 && k->inlen == sizeof(k->in))
+		ev = 0; /* the launcher takes no more now */
 	if (k->outoff < k->outlen)
 		ev |= EPOLLOUT;
-	if (!ev) {
+	if (!ev && k->exec < 0) {
 		client_close(k);
 		return;
 	}
@@ -83,6 +90,8 @@ static void client_arm(struct client *k)
 /* Writes what the socket takes now. Returns 0, or -1 when k is gone. */
 static int client_flush(struct client *k)
 {
+	size_t was = k->outoff;
+
 	while (k->outoff < k->outlen) {
 		ssize_t n = send(k->e.fd, k->out + k->outoff,
 				 k->outlen - k->outoff, MSG_NOSIGNAL);
@@ -90,15 +99,23 @@ static int client_flush(struct client *k)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0 && errno == EAGAIN)
-			return 0;
+			break;
 		if (n <= 0) {
 			client_close(k);
 			return -1;
 		}
 		k->outoff += (size_t)n;
-		loop_timer_in(k->c->l, &k->idle, CONTROL_IDLE_MS);
+		loop_timer_in(k->c->l, &k->idle,
+			      k->exec >= 0 ? CONTROL_EXEC_STALL_MS
+					   : CONTROL_IDLE_MS);
 	}
-	k->outoff = k->outlen = 0;
+	if (k->outoff == k->outlen) {
+		k->outoff = k->outlen = 0;
+		if (k->exec >= 0)
+			loop_timer_stop(k->c->l, &k->idle);
+	}
+	if (k->exec >= 0 && k->outoff != was && k->c->ops.exec_written)
+		k->c->ops.exec_written(k->c->ops.arg, k->exec);
 	return 0;
 }
 
@@ -207,7 +224,8 @@ static json_t *answer(struct control *c, char *line)
 		r = qmp_reply(c, line + 4, err, sizeof(err));
 	} else {
 		return error_reply("unknown request '%.64s': the requests are "
-				   "status, pause, resume and qmp JSON",
+				   "status, pause, resume, qmp JSON and exec "
+				   "JSON",
 				   line);
 	}
 	if (!r)
@@ -215,21 +233,67 @@ static json_t *answer(struct control *c, char *line)
 	return r;
 }
 
+/* Offers the session's input that waits. Returns 0 or -1 (k gone). */
+static int client_offer(struct client *k)
+{
+	ssize_t n;
+
+	if (k->exec < 0 || !k->inlen)
+		return 0;
+	n = k->c->ops.exec_input(k->c->ops.arg, k->exec, k->in, k->inlen);
+	if (n < 0 || (size_t)n > k->inlen) {
+		client_close(k);
+		return -1;
+	}
+	memmove(k->in, k->in + n, k->inlen - (size_t)n);
+	k->inlen -= (size_t)n;
+	return 0;
+}
+
+/* "exec {...}": the reply, and the connection carries the session. */
+static json_t *exec_open(struct client *k, const char *text)
+{
+	struct control *c = k->c;
+	json_t *req = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+	char err[512] = "";
+	int h = -ENOSYS;
+
+	if (!c->ops.exec_open)
+		snprintf(err, sizeof(err), "exec: not served here");
+	else if (!json_is_object(req))
+		snprintf(err, sizeof(err), "exec: give one JSON object");
+	else
+		h = c->ops.exec_open(c->ops.arg, req, (unsigned)(k - c->cl),
+				     err, sizeof(err));
+	json_decref(req);
+	if (h < 0)
+		return error_reply("%s", err[0] ? err : "exec failed");
+	k->exec = h;
+	loop_timer_stop(c->l, &k->idle);
+	return json_pack("{s{si}}", "return", "session", h);
+}
+
 /* Answers every complete line in the input. Returns 0 or -1 (k gone). */
 static int client_requests(struct client *k)
 {
 	char *nl;
 
-	while (!k->closing && (nl = memchr(k->in, '\n', k->inlen))) {
+	while (!k->closing && k->exec < 0 &&
+	       (nl = memchr(k->in, '\n', k->inlen))) {
 		size_t used = (size_t)(nl - k->in) + 1;
+		json_t *r;
 
 		*nl = 0;
-		if (client_reply(k, answer(k->c, k->in)) < 0)
+		r = strncmp(k->in, "exec ", 5) ? answer(k->c, k->in)
+					       : exec_open(k, k->in + 5);
+		if (client_reply(k, r) < 0)
 			return -1;
 		memmove(k->in, k->in + used, k->inlen - used);
 		k->inlen -= used;
 	}
-	if (!k->closing && k->inlen == sizeof(k->in)) {
+	if (k->exec >= 0)
+		return client_offer(k);
+	if (!k->closing && k->inlen >= CONTROL_LINE_MAX) {
 		k->closing = 1;
 		return client_reply(k, error_reply("request longer than %s "
 						   "bytes: dropped",
@@ -250,14 +314,25 @@ static void on_client(struct loop_fd *e, uint32_t events)
 	if ((events & EPOLLOUT) && client_flush(k) < 0)
 		return;
 	if (!k->closing && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
-		n = recv(e->fd, k->in + k->inlen, sizeof(k->in) - k->inlen,
-			 MSG_DONTWAIT);
+		size_t room =
+		    (k->exec >= 0 ? sizeof(k->in) : CONTROL_LINE_MAX) -
+		    k->inlen;
+
+		n = room ? recv(e->fd, k->in + k->inlen, room, MSG_DONTWAIT)
+			 : -1;
 		if (n > 0) {
 			k->inlen += (size_t)n;
-			loop_timer_in(k->c->l, &k->idle, CONTROL_IDLE_MS);
+			if (k->exec < 0)
+				loop_timer_in(k->c->l, &k->idle,
+					      CONTROL_IDLE_MS);
 			if (client_requests(k) < 0)
 				return;
-		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		} else if (k->exec >= 0 && room &&
+			   (n == 0 || (errno != EAGAIN && errno != EINTR))) {
+			client_close(k); /* the session's client is gone */
+			return;
+		} else if (room &&
+			   (n == 0 || (errno != EAGAIN && errno != EINTR))) {
 			k->closing = 1; /* EOF: what is asked is answered */
 		}
 	}
@@ -266,7 +341,12 @@ static void on_client(struct loop_fd *e, uint32_t events)
 
 static void on_idle(struct loop_timer *t)
 {
-	client_close(CLIENT_OF(t, idle));
+	struct client *k = CLIENT_OF(t, idle);
+
+	/* A session's client: only output that does not leave ends it. */
+	if (k->exec >= 0 && k->outoff == k->outlen)
+		return;
+	client_close(k);
 }
 
 /* A line for a connection that is refused, without waiting. */
@@ -307,6 +387,7 @@ static void take(struct control *c, int fd)
 		return;
 	}
 	k->e = (struct loop_fd){.fd = fd, .fn = on_client};
+	k->exec = -1;
 	if (loop_add(c->l, &k->e, EPOLLIN) < 0) {
 		k->e.fd = -1;
 		close(fd);
@@ -412,51 +493,74 @@ void control_close(struct control *c)
 	free(c);
 }
 
+static struct client *exec_client(const struct control *c, unsigned client)
+{
+	struct client *k;
+
+	if (!c || client >= CONTROL_CLIENTS)
+		return NULL;
+	k = (struct client *)&c->cl[client];
+	return k->e.fd >= 0 && k->exec >= 0 ? k : NULL;
+}
+
+int control_exec_output(struct control *c, unsigned client, const void *buf,
+			size_t len)
+{
+	struct client *k = exec_client(c, client);
+	size_t left;
+	char *p;
+
+	if (!k)
+		return -ENOTCONN;
+	left = k->outlen - k->outoff;
+	if (left + len > CONTROL_EXEC_OUT_MAX)
+		return -ENOBUFS;
+	if (k->outoff) {
+		memmove(k->out, k->out + k->outoff, left);
+		k->outlen = left;
+		k->outoff = 0;
+	}
+	p = realloc(k->out, k->outlen + len + 1);
+	if (!p)
+		return -ENOBUFS;
+	k->out = p;
+	memcpy(p + k->outlen, buf, len);
+	k->outlen += len;
+	if (!left)
+		loop_timer_in(c->l, &k->idle, CONTROL_EXEC_STALL_MS);
+	if (client_flush(k) == 0)
+		client_arm(k);
+	return 0;
+}
+
+size_t control_exec_pending(const struct control *c, unsigned client)
+{
+	const struct client *k = exec_client(c, client);
+
+	return k ? k->outlen - k->outoff : 0;
+}
+
+void control_exec_end(struct control *c, unsigned client)
+{
+	struct client *k = exec_client(c, client);
+
+	if (!k)
+		return;
+	k->exec = -1;
+	k->closing = 1;
+	loop_timer_in(c->l, &k->idle, CONTROL_IDLE_MS);
+	client_arm(k);
+}
+
+void control_exec_kick(struct control *c, unsigned client)
+{
+	struct client *k = exec_client(c, client);
+
+	if (k && client_offer(k) == 0)
+		client_arm(k);
+}
+
 unsigned control_clients(const struct control *c)
 {
 	return c ? c->n : 0;
-}
-
-int control_parse_stat(const char *line, unsigned long long *ticks)
-{
-	const char *p = strrchr(line, ')');
-	unsigned long long ut, st;
-	int field;
-
-	if (!p)
-		return -EPROTO;
-	/* After the name: state (field 3) ... utime (14), stime (15). */
-	p++;
-	for (field = 2; field < 14 && *p; p++)
-		if (*p == ' ')
-			field++;
-	if (field != 14 || sscanf(p, "%llu %llu", &ut, &st) != 2)
-		return -EPROTO;
-	*ticks = ut + st;
-	return 0;
-}
-
-int control_cpu_time(pid_t pid, double *seconds)
-{
-	char path[64], line[1024];
-	unsigned long long ticks;
-	long hz = sysconf(_SC_CLK_TCK);
-	ssize_t n;
-	int fd, rc;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	n = read(fd, line, sizeof(line) - 1);
-	rc = n < 0 ? -errno : 0;
-	close(fd);
-	if (rc < 0)
-		return rc;
-	line[n] = 0;
-	rc = control_parse_stat(line, &ticks);
-	if (rc < 0)
-		return rc;
-	*seconds = (double)ticks / (double)(hz > 0 ? hz : 100);
-	return 0;
 }

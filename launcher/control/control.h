@@ -11,6 +11,19 @@
  *            {"error": "text"} on failure (as QMP's own replies).
  * A connection may carry several requests, one after the other.
  *
+ * "exec {JSON}" opens a session beside the task's command (the launcher
+ * says what JSON it takes). Its reply {"return": {"session": N}} is the
+ * last line: the connection then carries the session's frames both ways,
+ * in the launcher's agent format (its header's session EXEC_LINK_SESSION),
+ * which
+ * this layer passes on without reading them: the client's bytes go to
+ * ops.exec_input as the launcher takes them (at most CONTROL_EXEC_IN
+ * bytes wait here), the launcher's go out through control_exec_output()
+ * (at most CONTROL_EXEC_OUT_MAX bytes wait). The connection has no idle
+ * limit then; output not taken for CONTROL_EXEC_STALL_MS drops it. Its
+ * end (EOF, an error, a drop) is the session's end (ops.exec_gone), and
+ * the session's end (control_exec_end()) is the connection's.
+ *
  * Bounds: at most CONTROL_CLIENTS connections (one more is closed at
  * once); a connection idle (nothing read or written) for CONTROL_IDLE_MS
  * is dropped; replies wait in a buffer of at most CONTROL_OUT_MAX bytes,
@@ -37,6 +50,13 @@
 #define CONTROL_CLIENTS 8
 #define CONTROL_IDLE_MS 5000
 #define CONTROL_OUT_MAX (256 * 1024)
+/* A client's STDIN frame carries at most this many bytes; every frame on
+ * a session's connection names this session in its header. */
+#define CONTROL_EXEC_CHUNK 4096
+#define EXEC_LINK_SESSION 1
+#define CONTROL_EXEC_IN (CONTROL_LINE_MAX + 16)
+#define CONTROL_EXEC_OUT_MAX (1024 * 1024)
+#define CONTROL_EXEC_STALL_MS 60000
 
 /* What "status" reports, filled by the launcher. */
 struct control_status {
@@ -65,6 +85,21 @@ struct control_ops {
 	int (*qmp)(void *arg, const char *cmd, json_t *args, json_t **ret,
 		   char *err, size_t errlen);
 	void *arg;
+	/*
+	 * exec (all NULL: refused). exec_open gets the request's JSON
+	 * (borrowed) and the connection's number (client, for the
+	 * control_exec_*() calls) and returns the session's handle (>= 0)
+	 * or -errno with a message in err. exec_input returns how many of
+	 * the len bytes it took (0: none now, ask again after
+	 * control_exec_kick()), or -1 to drop the connection. exec_written:
+	 * output left for the client. exec_gone: the connection is gone
+	 * (the handle is dead). None of them may call control_close().
+	 */
+	int (*exec_open)(void *arg, json_t *req, unsigned client, char *err,
+			 size_t errlen);
+	ssize_t (*exec_input)(void *arg, int h, const void *buf, size_t len);
+	void (*exec_written)(void *arg, int h);
+	void (*exec_gone)(void *arg, int h);
 };
 
 struct control;
@@ -81,6 +116,22 @@ struct control *control_open(struct loop *l, const char *dir,
 /* Closes every connection and the socket and removes its file;
  * NULL-safe. */
 void control_close(struct control *c);
+
+/*
+ * A session's bytes for connection client: queued and written as the
+ * socket takes them. Returns 0, -ENOBUFS when more than
+ * CONTROL_EXEC_OUT_MAX would wait (nothing queued), -ENOTCONN when the
+ * connection is not a session's.
+ */
+int control_exec_output(struct control *c, unsigned client, const void *buf,
+			size_t len);
+/* The bytes waiting for client (0 for a connection that is gone). */
+size_t control_exec_pending(const struct control *c, unsigned client);
+/* The session ended: client closes once its output is written (no
+ * exec_gone). */
+void control_exec_end(struct control *c, unsigned client);
+/* The launcher takes input again: what waits is offered at once. */
+void control_exec_kick(struct control *c, unsigned client);
 
 /* How many connections are open (for tests). */
 unsigned control_clients(const struct control *c);

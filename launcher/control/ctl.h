@@ -49,4 +49,27 @@ void ctl_free(struct ctl_guest *g, size_t n);
 int ctl_ask(const struct ctl_guest *g, const char *request, char **reply,
 	    int timeout_ms);
 
+/* Connects to g's control socket (again a few times while its backlog
+ * is full). Returns a blocking fd or -errno. */
+int ctl_dial(const struct ctl_guest *g);
+
+/* exec and shell: what to run and how (ctl_exec.c). */
+struct ctl_exec {
+	char **argv;	 /* the command, NULL-terminated */
+	int pty;	 /* shell: one guest, a terminal */
+	long stdin_rank; /* -1: stdin to every rank */
+	long code_of;	 /* exec: whose exit code is ours, -1: the last's */
+	unsigned long job;
+};
+
+/*
+ * Runs the command beside the task's in each guest of g (exec: output
+ * labelled "RANK: " line by line, stdin to every rank or one, INT, TERM,
+ * HUP and QUIT passed on; shell: g[0] only, this terminal raw and its
+ * size passed on). Returns the exit code of rank code_of (0 when it is
+ * not among g; g's last, the highest, when code_of is -1), 125 when it
+ * could not run there.
+ */
+int ctl_exec_run(const struct ctl_exec *x, const struct ctl_guest *g, size_t n);
+
 #endif

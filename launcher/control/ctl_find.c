@@ -171,13 +171,13 @@ void ctl_free(struct ctl_guest *g, size_t n)
 	free(g);
 }
 
-static int dial(int dfd)
+int ctl_dial(const struct ctl_guest *g)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int fd, tries, rc = -EAGAIN;
 
 	snprintf(a.sun_path, sizeof(a.sun_path),
-		 "/proc/self/fd/%d/" CONTROL_SOCKET, dfd);
+		 "/proc/self/fd/%d/" CONTROL_SOCKET, g->dfd);
 	/* A launcher whose backlog is full is asked again a little later;
 	 * one that is not listening (ECONNREFUSED, ENOENT) is gone. */
 	for (tries = 0; tries < 5 && rc == -EAGAIN; tries++) {
@@ -239,7 +239,7 @@ static int ask_once(const struct ctl_guest *g, const char *request,
 		    char **reply, long until)
 {
 	size_t n = strlen(request);
-	int fd = dial(g->dfd), rc;
+	int fd = ctl_dial(g), rc;
 
 	*reply = NULL;
 	if (fd < 0)

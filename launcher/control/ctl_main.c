@@ -34,6 +34,9 @@ struct opts {
 	const char *rundir, *ranks, *request, *arg;
 	unsigned long job;
 	long step;
+	char **cmd;	 /* exec, shell: the command */
+	long stdin_rank; /* exec: -1, every rank */
+	long code_of;	 /* exec: whose exit code, -1: the highest here */
 	int json, follow;
 	int slurm_node; /* node is Slurm's name for this node */
 	char node[256];
@@ -43,9 +46,12 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: slurm-vm-control [--rundir DIR] [--json] [--follow] "
-		"JOB[.STEP] RANKS REQUEST [ARG]\n"
+		"[--stdin RANK]\n"
+		"       [--code-of RANK] "
+		"       JOB[.STEP] RANKS REQUEST [ARG | [--] CMD...]\n"
 		"  RANKS    all, or a list of N, N-M, N- (e.g. 0,2-3)\n"
-		"  REQUEST  status | pause | resume | qmp JSON | console\n"
+		"  REQUEST  status | pause | resume | qmp JSON | console |\n"
+		"           exec CMD... | shell [CMD...]\n"
 		"Asks the launchers of this node (run directories in DIR, "
 		"default %s) of\nthe step's guests; run it through srun "
 		"--jobid=JOB --overlap (slurm-vm(1)).\n",
@@ -262,6 +268,31 @@ static size_t keep_mine(const struct opts *o, struct ctl_guest *g, size_t n)
 	return k;
 }
 
+/* The login shell of the guest's user, or sh, for shell without CMD. */
+static char *default_shell[] = {
+    "/bin/sh", "-c",
+    "if [ -x \"$SHELL\" ]; then exec \"$SHELL\" -l; fi; exec /bin/sh -l", NULL};
+
+static int run_exec(const struct opts *o, struct ctl_guest *g, size_t n)
+{
+	struct ctl_exec x = {.argv = o->cmd,
+			     .pty = o->request[0] == 's',
+			     .stdin_rank = o->stdin_rank,
+			     .code_of = o->code_of,
+			     .job = o->job};
+
+	if (x.pty && !x.argv[0])
+		x.argv = default_shell;
+	if (!n) {
+		fprintf(stderr,
+			"slurm-vm-control: no guest of %lu.%ld with "
+			"ranks %s on this node\n",
+			o->job, o->step, o->ranks);
+		return 125;
+	}
+	return ctl_exec_run(&x, g, n);
+}
+
 static int parse_id(const char *s, struct opts *o)
 {
 	char *end;
@@ -280,10 +311,25 @@ static int parse_id(const char *s, struct opts *o)
 	return *end ? -1 : 0;
 }
 
+/* A rank number, or -2. */
+static long parse_rank(const char *s)
+{
+	char *end;
+	long r;
+
+	if (!strcmp(s, "all"))
+		return -1;
+	errno = 0;
+	r = strtol(s, &end, 10);
+	return errno || end == s || *end || r < 0 ? -2 : r;
+}
+
 static int parse_args(int argc, char **argv, struct opts *o)
 {
 	int i = 1;
 
+	o->stdin_rank = -1;
+	o->code_of = -1;
 	o->rundir = LAUNCH_RUNDIR_DEFAULT;
 	for (; i < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--json"))
@@ -292,14 +338,29 @@ static int parse_args(int argc, char **argv, struct opts *o)
 			o->follow = 1;
 		else if (!strcmp(argv[i], "--rundir") && i + 1 < argc)
 			o->rundir = argv[++i];
+		else if (!strcmp(argv[i], "--stdin") && i + 1 < argc)
+			o->stdin_rank = parse_rank(argv[++i]);
+		else if (!strcmp(argv[i], "--code-of") && i + 1 < argc)
+			o->code_of = parse_rank(argv[++i]);
 		else
 			return -1;
 	}
-	if (argc - i < 3 || argc - i > 4 || parse_id(argv[i], o) < 0 ||
-	    ctl_rank_in(argv[i + 1], 0) < 0)
+	if (argc - i < 3 || parse_id(argv[i], o) < 0 ||
+	    ctl_rank_in(argv[i + 1], 0) < 0 || o->stdin_rank < -1 ||
+	    o->code_of < -1)
 		return -1;
 	o->ranks = argv[i + 1];
 	o->request = argv[i + 2];
+	if (!strcmp(o->request, "exec") || !strcmp(o->request, "shell")) {
+		i += 3;
+		if (i < argc && !strcmp(argv[i], "--"))
+			i++;
+		o->cmd = argv + i;
+		return o->step >= 0 && (i < argc || o->request[0] == 's') ? 0
+									  : -1;
+	}
+	if (argc - i > 4)
+		return -1;
 	o->arg = argc - i == 4 ? argv[i + 3] : NULL;
 	if (!strcmp(o->request, "qmp") != !!o->arg)
 		return -1;
@@ -334,7 +395,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	n = keep_mine(&o, g, n);
-	if (!strcmp(o.request, "console"))
+	if (o.cmd)
+		rc = run_exec(&o, g, n);
+	else if (!strcmp(o.request, "console"))
 		rc = n == 1 ? console(&o, g) : n != 0;
 	else if (strcmp(o.request, "status") && strcmp(o.request, "pause") &&
 		 strcmp(o.request, "resume") && strcmp(o.request, "qmp"))
