@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,4 +69,35 @@ int agent_pmi_socket(const struct agent_exec *ex, int sv[2], char ***env,
 	snprintf(fdvar, fdlen, "PMI_FD=%d", PMI_CHILD_FD);
 	(*env)[n] = fdvar;
 	return 0;
+}
+
+void agent_run_command(const struct agent_exec *ex,
+		       const struct agent_setup *setup, int in, int out,
+		       int err, int pmi)
+{
+	extern char **environ;
+
+	setsid();
+	dup2(in, 0);
+	dup2(out, 1);
+	dup2(err, 2);
+	/* The PMI socket is fd PMI_CHILD_FD, the one more the command gets
+	 * (dup2 clears close-on-exec; the same number keeps it). */
+	if (pmi == PMI_CHILD_FD)
+		fcntl(pmi, F_SETFD, 0);
+	else if (pmi >= 0)
+		dup2(pmi, PMI_CHILD_FD);
+	signal(SIGPIPE, SIG_DFL);
+	if (agent_setup_become(setup) < 0) {
+		fprintf(stderr,
+			"slurm-vm-agent: cannot become the job's user %s in "
+			"the guest: %s\n",
+			setup->name, strerror(errno));
+		_exit(126);
+	}
+	environ = ex->env; /* execvp searches the command's own PATH */
+	execvp(ex->argv[0], ex->argv);
+	fprintf(stderr, "slurm-vm-agent: cannot run '%s' in the guest: %s\n",
+		ex->argv[0], strerror(errno));
+	_exit(errno == ENOENT ? 127 : 126);
 }

@@ -92,37 +92,6 @@ static void fail(int port, const char *what)
 	agent_send(port, AGENT_EXIT, code, sizeof(code));
 }
 
-/* Runs in the child: never returns. */
-static void exec_command(const struct agent_exec *ex, int in, int out, int err,
-			 int pmi)
-{
-	extern char **environ;
-
-	setsid();
-	dup2(in, 0);
-	dup2(out, 1);
-	dup2(err, 2);
-	/* The PMI socket is fd PMI_CHILD_FD, the one more the command gets
-	 * (dup2 clears close-on-exec; the same number keeps it). */
-	if (pmi == PMI_CHILD_FD)
-		fcntl(pmi, F_SETFD, 0);
-	else if (pmi >= 0)
-		dup2(pmi, PMI_CHILD_FD);
-	signal(SIGPIPE, SIG_DFL);
-	if (agent_setup_become(&setup) < 0) {
-		fprintf(stderr,
-			"slurm-vm-agent: cannot become the job's user %s in "
-			"the guest: %s\n",
-			setup.name, strerror(errno));
-		_exit(126);
-	}
-	environ = ex->env; /* execvp searches the command's own PATH */
-	execvp(ex->argv[0], ex->argv);
-	fprintf(stderr, "slurm-vm-agent: cannot run '%s' in the guest: %s\n",
-		ex->argv[0], strerror(errno));
-	_exit(errno == ENOENT ? 127 : 126);
-}
-
 /* Sends everything readable on fd as frames of type. Returns bytes read,
  * 0 at EOF, -1 on a port error. */
 static ssize_t forward_output(int fd, int port, uint8_t type)
@@ -384,20 +353,16 @@ static void end_command(struct session *s)
 	close_pmi(s);
 }
 
-static int run(int port, int sfd, const struct agent_exec *ex)
+/* The hostname, the job's mounts and user (before the working directory:
+ * it may be on a mount). Returns 0, or -1 after telling the launcher. */
+static int set_up(int port, const struct agent_exec *ex)
 {
-	struct session s = {.port = port, .sfd = sfd, .pmi = -1};
-	int in[2], out[2], err[2], pmi[2], r;
-	uint8_t code[AGENT_EXIT_LEN];
-	uint32_t how, val;
-	struct agent_exec cmd = *ex;
-	char fdvar[32];
 	char why[512], msg[600];
+	int r;
 
 	if (ex->hostname[0] &&
 	    sethostname(ex->hostname, strlen(ex->hostname)) < 0)
 		say("sethostname: %s", strerror(errno));
-	/* Before the working directory: it may be on a mount. */
 	if (agent_setup_take(ex->env, &setup, why, sizeof(why)) < 0 ||
 	    (r = agent_setup_apply(&setup, why, sizeof(why))) < 0) {
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s\n", why);
@@ -408,6 +373,21 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		snprintf(msg, sizeof(msg), "slurm-vm-agent: %s", why);
 		agent_send(port, AGENT_ERROR, msg, strlen(msg));
 	}
+	return 0;
+}
+
+static int run(int port, int sfd, const struct agent_exec *ex)
+{
+	struct session s = {.port = port, .sfd = sfd, .pmi = -1};
+	int in[2], out[2], err[2], pmi[2], r;
+	uint8_t code[AGENT_EXIT_LEN];
+	uint32_t how, val;
+	struct agent_exec cmd = *ex;
+	char fdvar[32];
+	char why[512];
+
+	if (set_up(port, ex) < 0)
+		return -1;
 	s.execs = agent_execs_create(port, ex->env, &setup);
 	s.sync = sync_server_start(ex->env, why, sizeof(why));
 	if (why[0])
@@ -426,7 +406,7 @@ static int run(int port, int sfd, const struct agent_exec *ex)
 		return -1;
 	}
 	if (!s.pid)
-		exec_command(&cmd, in[0], out[1], err[1], pmi[1]);
+		agent_run_command(&cmd, &setup, in[0], out[1], err[1], pmi[1]);
 	if (cmd.env != ex->env)
 		free(cmd.env);
 	close(in[0]);
