@@ -340,9 +340,9 @@ void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 		p->dead = p->close_sent = 1;
 		return;
 	}
-	p->spoke = 1;
-	if (take_pmix(p) < 0)
+	if (take_pmix(p) < 0) /* the reason is said; the command fails */
 		return;
+	p->spoke = 1;
 	if (len > sizeof(p->backlog) - p->backlog_len) {
 		snprintf(why, sizeof(why),
 			 "the command sent more than %d bytes of requests "
