@@ -10,7 +10,7 @@
  *
  * Before MPI_Finalize every rank waits in a barrier, then a moment: the
  * MPICH 4.0.2 and UCX 1.13.1 of Debian 12 over TCP deadlock in
- * MPI_Finalize in about a third of the runs of 4 ranks or more (one rank
+ * MPI_Finalize in about a third of the runs of 4 ranks (one rank
  * waits for its endpoints' wire-up while the others sit in the PMI
  * barrier without progress; the same with MPICH's own mpiexec on a bare
  * host, README "MPI in guests"), and a quiet moment first makes that rare.
