@@ -429,11 +429,10 @@ static void keep_evidence(const struct launch *l, int code)
 }
 
 /*
- * The PMI service for the command in the guest (pmi_step.h): after
- * QEMU's fork, since PMIx starts threads, and before the fabric, since it
- * keeps the PMIx reference the fabric's bootstrap leaves. A restored
- * guest's command is past its wire-up; host mode runs on the node.
- * Returns 0, or -1 with l->err set (the guest is then stopped).
+ * The PMI service for the command in the guest (pmi_step.h). It takes
+ * PMIx only when the command first speaks PMI, long after QEMU's fork. A
+ * restored guest's command is past its wire-up; host mode runs on the
+ * node. Returns 0, or -1 with l->err set (the guest is then stopped).
  */
 static int pmi_up(struct launch *l)
 {
@@ -489,8 +488,8 @@ int main(int argc, char *argv[])
 	if (c.endpoint)
 		return run_endpoint(&c, l.sfd, l.argv);
 	if (guest_up(&l, &c, accel) == 0) {
-		/* The guest boots while the PMI service (after QEMU's fork:
-		 * PMIx starts threads) and the fabric come up. */
+		/* The guest boots while the PMI service and the fabric come
+		 * up. */
 		if (pmi_up(&l) == 0) {
 			l.fabric =
 			    join_fabric(l.vm->net_fd, &c, l.rs,

@@ -255,3 +255,14 @@ tests_test_report_LDADD = $(REPORT_LIBS)
 check_PROGRAMS += tests/test_sync
 tests_test_sync_SOURCES = tests/test_sync.c tests/tap.h $(SYNC_SOURCES)
 tests_test_sync_LDADD = fabric/libfabric.a
+
+# The PMI exchange alone, for contrib/bench-mpi: a stand-in launcher (the
+# service without a guest) and a stand-in MPI rank.
+noinst_PROGRAMS += launcher/pmi/bench/slurm-vm-pmi-standin \
+	launcher/pmi/bench/slurm-vm-pmi-client
+launcher_pmi_bench_slurm_vm_pmi_standin_SOURCES = \
+	launcher/pmi/bench/pmi_standin.c
+launcher_pmi_bench_slurm_vm_pmi_standin_LDADD = launcher/pmi/libpmi.a \
+	$(PMIX_LIBS)
+launcher_pmi_bench_slurm_vm_pmi_client_SOURCES = \
+	launcher/pmi/bench/pmi_client.c

@@ -89,7 +89,7 @@ static struct spank_option options[] = {
      1, REQ_CLOUD_INIT, option_cb},
     {"vm-pmi", "pmi1|none",
      "The PMI service MPI libraries find in each guest (PMI_FD, PMI_RANK, "
-     "PMI_SIZE): pmi1, served by the launchers, or none (the default)",
+     "PMI_SIZE): pmi1, served by the launchers (the default), or none",
      1, REQ_PMI, option_cb},
     {"vm-qemu-args", "STRING",
      "Extra QEMU arguments, split on whitespace (only where the site sets "

@@ -18,9 +18,10 @@ leaked=$(printf '%s\n' "$out" | grep -E '^(PMIX_|SLURM_PMIXP_|SLURM_PMIX_|SLURM_
 is "$leaked" "" "no host-only variable (PMIx, PMI-2, srun ports) reaches a guest"
 assert_clean "environment job"
 
-# The PMI service for the command in each guest: PMI_RANK and PMI_SIZE are
-# the task's, PMI_FD an open socket; --vm-pmi=none gives none of them.
-out=$(vsrun -N2 -n2 --vm-pmi=pmi1 sh -c 'echo "pmi $SLURM_PROCID $PMI_RANK/$PMI_SIZE fd $([ -S /proc/self/fd/$PMI_FD ] && echo socket)"' 2>&1)
+# The PMI service for the command in each guest, on by default: PMI_RANK
+# and PMI_SIZE are the task's, PMI_FD an open socket; --vm-pmi=none gives
+# none of them.
+out=$(vsrun -N2 -n2 sh -c 'echo "pmi $SLURM_PROCID $PMI_RANK/$PMI_SIZE fd $([ -S /proc/self/fd/$PMI_FD ] && echo socket)"' 2>&1)
 like "$out" "^pmi 0 0/2 fd socket$" "rank 0's guest command gets PMI_RANK=0, PMI_SIZE=2 and a PMI socket"
 like "$out" "^pmi 1 1/2 fd socket$" "rank 1's gets PMI_RANK=1 of 2"
 out=$(vsrun -n1 --vm-pmi=none env 2>&1)
@@ -30,13 +31,10 @@ out=$(vsrun -n1 --vm-pmi=pmix true 2>&1)
 ok "$([ $? -ne 0 ]; echo $?)" "--vm-pmi=pmix is refused"
 like "$out" "vm-pmi=pmix: give pmi1" "naming the choices"
 
-# The service keeps PMIx open for the whole step: a launcher killed
-# (SIGKILL, no PMIx_Finalize) makes Slurm cancel the step (measured here;
-# with --vm-pmi=none the launchers leave PMIx after the fabric's bootstrap
-# and the other ranks go on).
-vsrun -N2 -n2 --vm-pmi=pmi1 -J t63-kill sh -c 'sleep 25; echo "rank $SLURM_PROCID survived"' \
-	>"$TESTS_DIR/t63.kill.out" 2>&1 &
-step=$!
+# A launcher takes PMIx only once its command speaks PMI. Killed then
+# (SIGKILL, no PMIx_Finalize), it makes Slurm end the step, which is what
+# a lost MPI rank means; killed while its command never spoke PMI, the
+# other rank goes on, as with --vm-pmi=none (the service is on by default).
 rank1() {
 	for p in $(pgrep -x slurm-vm-launch); do
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "SLURM_PROCID=1" &&
@@ -44,16 +42,26 @@ rank1() {
 	done
 	return 1
 }
-wait_for 120 rank1
-sleep 15 # past the fabric's bootstrap: rank 1 holds PMIx alone now
-kill -9 "$(rank1)"
-wait_pid 900 "$step"
+kill_rank1() { # COMMAND: rank 1's launcher killed 15 s into a two-rank step
+	vsrun -N2 -n2 -J t63-kill sh -c "$1" >"$TESTS_DIR/t63.kill.out" 2>&1 &
+	step=$!
+	wait_for 120 rank1
+	sleep 15 # the guests have booted and the command has begun
+	kill -9 "$(rank1)"
+	wait_pid 900 "$step"
+}
+kill_rank1 'printf "cmd=init pmi_version=1 pmi_subversion=1\n" >&$PMI_FD; head -n1 <&$PMI_FD
+sleep 25; echo "rank $SLURM_PROCID survived"'
 # Whether Slurm then cancels the other rank depends on its PMIx plugin
 # noticing the lost client (both were seen on this lab): either way the
 # step ends, and the loss is reported.
 like "$(cat "$TESTS_DIR/t63.kill.out")" "task 1: Killed" \
-	"a launcher killed holding PMIx: the step ends and srun names the lost task"
-assert_clean "killed launcher"
+	"a launcher killed holding PMIx (its command spoke PMI): the step ends and srun names the lost task"
+assert_clean "killed launcher holding PMIx"
+kill_rank1 'sleep 25; echo "rank $SLURM_PROCID survived"'
+like "$(cat "$TESTS_DIR/t63.kill.out")" "^rank 0 survived$" \
+	"a launcher killed whose command never spoke PMI holds no PMIx: the other rank goes on"
+assert_clean "killed launcher without PMIx"
 
 # A command that breaks the protocol gets its PMI socket closed, with the
 # reason on stderr naming the rank; the command and the launcher go on.

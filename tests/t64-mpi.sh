@@ -1,24 +1,22 @@
 #!/bin/sh
 # A real MPI program (MPICH) in guests under srun alone, 4 ranks on 2
-# nodes: NOT in make check. On this lab, in the merged tree, the ranks wire
-# up through the PMI service (each gets its rank, size and the Allreduce
-# where it gets that far), but UCX's TCP connections between the guests
-# time out ("connection establishment ... was unsuccessful"), so the run
-# fails; on the PMI service's own branch it passed. Kept to reproduce that.
-#   make check TESTS=tests/t64-mpi.sh   (or run it by hand)
+# nodes, with the PMI service on by default: each rank's MPI rank is its
+# SLURM_PROCID, MPI_Allreduce gives the right sum, rank 0 and rank 3
+# play ping-pong across the two nodes; MPI_Abort(..., 7) and a rank that
+# dies end the step with a message naming the rank.
+#
+# MPICH is the host's, reached over 9p (the guests mount the host's root
+# read-only and run it chrooted): a distribution image with MPICH inside
+# (slurm-vm-mkguest --distro --packages ...) takes minutes to build.
 . "${top_srcdir:-$(dirname "$0")/..}/tests/lib.sh"
+command -v mpicc >/dev/null ||
+	skip_all "no mpicc (Debian: apt-get install mpich libmpich-dev)"
 lab_start 2
-# A real MPI program (MPICH, the host's, reached over 9p: the guests mount
-# the host's root read-only and run it chrooted), 4 ranks on 2 nodes.
-command -v mpicc >/dev/null || {
-	ok 0 "# SKIP no mpicc (apt-get install mpich libmpich-dev)"
-	exit 0
-}
 PG=$TESTS_DIR/pmi-guest
 "$top_srcdir/contrib/slurm-vm-mkguest" --agent "$AGENT" --out "$PG" \
-	--extra-modules "9p 9pnet_virtio" >"$TESTS_DIR/t63-guest.log" 2>&1 ||
+	--extra-modules "9p 9pnet_virtio" >"$TESTS_DIR/t64-guest.log" 2>&1 ||
 	{ echo "Bail out! cannot build the 9p guest"; exit 1; }
-mpicc -o "$TESTS_DIR/t63.mpi_check" "$top_srcdir/tests/mpi_check.c" ||
+mpicc -o "$TESTS_DIR/t64.mpi_check" "$top_srcdir/tests/mpi_check.c" ||
 	{ echo "Bail out! mpicc cannot build tests/mpi_check.c"; exit 1; }
 set_plugstack "$(plugstack_line) allow_qemu_args=yes"
 inhost='mkdir -p /host &&
@@ -27,22 +25,37 @@ mount -t proc proc /host/proc && mount -t sysfs sysfs /host/sys &&
 mount -t devtmpfs devtmpfs /host/dev && mkdir -p /host/dev/shm &&
 mount -t tmpfs tmpfs /host/dev/shm &&
 exec chroot /host env TMPDIR=/dev/shm "$@"'
-mpirun_vm() { # NODES TASKS ARGS...
+mpirun_vm() { # NODES TASKS ARGS... (no --vm-pmi: the service is on by default)
 	local nodes=$1 tasks=$2
 	shift 2
-	srun -Q -t 8 -N"$nodes" -n"$tasks" --vm-pmi=pmi1 --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
+	srun -Q -t 2 -N"$nodes" -n"$tasks" --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
 		--vm-mem=384 --vm-qemu-args="-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
-		sh -c "$inhost" sh "$TESTS_DIR/t63.mpi_check" "$@"
+		sh -c "$inhost" sh "$TESTS_DIR/t64.mpi_check" "$@"
+}
+# Every rank printed its right line and rank 0 the ping-pong, and then the
+# step ran into its time limit: MPICH 4.0.2 + UCX 1.13.1's own deadlock in
+# MPI_Finalize over TCP (tests/mpi_check.c, README), not the wire-up.
+finalize_hang() {
+	[ "$(printf '%s\n' "$1" | grep -c '^mpi rank [0-3] of 4 .* right$')" = 4 ] &&
+		printf '%s\n' "$1" | grep -q '^pingpong .* right$' &&
+		printf '%s\n' "$1" | grep -q 'DUE TO TIME LIMIT'
 }
 t0=$(date +%s)
 out=$(mpirun_vm 2 4 2>&1)
 rc=$?
+if [ "$rc" != 0 ] && finalize_hang "$out"; then
+	diag "the MPI library hung in MPI_Finalize after a right run (its known deadlock over TCP); once more"
+	out=$(mpirun_vm 2 4 2>&1)
+	rc=$?
+fi
 diag "srun -N2 -n4 of the MPI program: $(($(date +%s) - t0)) s"
 is "$rc" 0 "srun -N2 -n4 of an MPI program in guests exits 0"
 for r in 0 1 2 3; do
 	like "$out" "^mpi rank $r of 4 on n000$r procid $r sum 6 right$" \
 		"rank $r: MPI_Comm_rank is SLURM_PROCID, in guest n000$r, and MPI_Allreduce gives 6"
 done
+like "$out" "^pingpong rank 0 node 0 <-> rank 3 node 1: 100 round trips right$" \
+	"rank 0 (node 0) and rank 3 (node 1) play 100 round trips of ping-pong, each one back as sent"
 [ "$rc" = 0 ] || diag "$out"
 out=$(mpirun_vm 2 4 2 2>&1)
 rc=$?
@@ -53,5 +66,5 @@ rc=$?
 ok "$([ "$rc" -ne 0 ]; echo $?)" "rank 1 killed after MPI_Init fails the step (exit $rc)"
 like "$out" "rank 1: PMI: the command ended \(exit code 137\) without PMI finalize" \
 	"with a message naming rank 1"
-rm -f "$TESTS_DIR/t63.mpi_check" "$TESTS_DIR/t63.kill.out"
+rm -f "$TESTS_DIR/t64.mpi_check"
 assert_clean "MPI jobs"

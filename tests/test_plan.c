@@ -304,6 +304,25 @@ static void test_egress(void)
 	plan_argv_free(argv);
 }
 
+/* The PMI service is on unless SLURMVM_PMI=none turns it off. */
+static void test_pmi_default(void)
+{
+	char *unset[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x", NULL};
+	char *pmi1[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+			"SLURMVM_PMI=pmi1", NULL};
+	char *none[] = {"SLURMVM_KERNEL=/k", "SLURMVM_ARGV0=x",
+			"SLURMVM_PMI=none", NULL};
+	struct launch_config c;
+	char err[256];
+
+	ok(config_from_env(&c, unset, 1, err, sizeof(err)) == 0 && c.pmi,
+	   "no SLURMVM_PMI: the PMI service is on");
+	ok(config_from_env(&c, pmi1, 1, err, sizeof(err)) == 0 && c.pmi,
+	   "SLURMVM_PMI=pmi1: on");
+	ok(config_from_env(&c, none, 1, err, sizeof(err)) == 0 && !c.pmi,
+	   "SLURMVM_PMI=none: off");
+}
+
 int main(void)
 {
 	char *env[] = {"SLURMVM_KERNEL=/g/vmlinux",
@@ -414,6 +433,7 @@ int main(void)
 	test_disks_and_args();
 	test_mounts();
 	test_egress();
+	test_pmi_default();
 	is_str(plan_accel("auto", 0), "tcg", "auto without a KVM module: tcg");
 	is_str(plan_accel("auto", 1), "kvm", "auto with a KVM module: kvm");
 	is_str(plan_accel("tcg", 1), "tcg", "tcg as asked");

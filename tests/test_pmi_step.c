@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,47 @@ static const char *drain(struct pmi_step *p)
 static void in(struct pmi_step *p, const char *text)
 {
 	pmi_step_input(p, (const uint8_t *)text, strlen(text));
+}
+
+/* Threads of this process: PMIx_Init starts its own. */
+static int threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* A step of two tasks: PMIx is taken on the first PMI line, not before
+ * (a launcher holding PMIx that is killed ends the whole step). */
+static void test_lazy_pmix(void)
+{
+	char err[256];
+	int before = threads();
+	struct pmi_step *p = pmi_step_create(1, 2, 42, 3, err, sizeof(err));
+
+	ok(p && pmi_step_fd(p) >= 0,
+	   "a service for rank 1 of 2 comes up without Slurm's PMIx: %s",
+	   p ? "" : err);
+	ok(threads() == before,
+	   "and takes no PMIx on the way (no new thread: %d, %d before)",
+	   threads(), before);
+	pmi_step_destroy(p);
+	ok(threads() == before, "nor when it ends unused");
+	closed = 0;
+	p = pmi_step_create(1, 2, 42, 3, err, sizeof(err));
+	in(p, "cmd=init pmi_version=1 pmi_subversion=1\n");
+	drain(p);
+	ok(threads() > before || closed,
+	   "the first PMI line takes PMIx (a thread of PMIx's, %d, or the "
+	   "service gave up without a server: %s)",
+	   threads(), closed ? "closed" : "open");
+	pmi_step_destroy(p);
 }
 
 int main(void)
@@ -134,5 +176,6 @@ int main(void)
 	ok(!pmi_step_create(1, 1, 42, 3, err, sizeof(err)) && err[0],
 	   "rank 1 of 1 is refused: %s", err);
 	pmi_step_destroy(NULL);
+	test_lazy_pmix();
 	return done_testing();
 }

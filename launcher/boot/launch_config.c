@@ -238,10 +238,10 @@ int config_from_env(struct launch_config *c, char *const env[],
 	strings_from_env(c, env);
 	c->pin = !env_lookup(env, ENV_PIN) ||
 		 strcmp(env_lookup(env, ENV_PIN), "none");
-	/* Asked for only: the service holds PMIx, and a launcher killed
-	 * holding it makes Slurm end the whole step (README). */
-	c->pmi = env_lookup(env, ENV_PMI) &&
-		 !strcmp(env_lookup(env, ENV_PMI), "pmi1");
+	/* On unless turned off: the service takes PMIx only when the
+	 * command speaks PMI (launcher/pmi/pmi_step.h). */
+	c->pmi = !env_lookup(env, ENV_PMI) ||
+		 strcmp(env_lookup(env, ENV_PMI), "none");
 	c->egress = env_lookup(env, ENV_EGRESS) &&
 		    !strcmp(env_lookup(env, ENV_EGRESS), "nat");
 	c->host = env_lookup(env, ENV_EXEC) &&

@@ -59,7 +59,6 @@ struct pmi_step *pmi_step_create(unsigned rank, unsigned size,
 	struct pmi_server_config c = {
 	    .rank = rank, .size = size, .kvsname = kvs};
 	struct pmi_step *p = calloc(1, sizeof(*p));
-	pmix_status_t rc;
 
 	if (!p) {
 		snprintf(err, errlen, "PMI: out of memory");
@@ -75,18 +74,7 @@ struct pmi_step *pmi_step_create(unsigned rank, unsigned size,
 			 strerror(errno));
 		goto fail;
 	}
-	if (size > 1) {
-		rc = PMIx_Init(&p->me, NULL, 0);
-		if (rc != PMIX_SUCCESS) {
-			snprintf(err, errlen,
-				 "PMI: PMIx_Init: %s (the PMI service and "
-				 "the fabric need Slurm's PMIx: the mpi/pmix "
-				 "plugin with libpmix-dev, and no --mpi other "
-				 "than pmix)",
-				 PMIx_Error_string(rc));
-			goto fail;
-		}
-		p->pmix = 1;
+	if (size > 1) { /* PMIx itself is taken on the first PMI line */
 		p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 		if (p->efd < 0) {
 			snprintf(err, errlen, "PMI: eventfd: %s",
@@ -236,7 +224,7 @@ static void start_barrier(struct pmi_step *p)
 	pmix_status_t rc;
 	bool collect = true;
 
-	if (!p->pmix) { /* alone in the step */
+	if (p->size < 2) { /* alone in the step */
 		finish_barrier(p, puts, len);
 		return;
 	}
@@ -315,6 +303,33 @@ static void serve(struct pmi_step *p)
 	}
 }
 
+/*
+ * The command speaks PMI: take Slurm's PMIx for the step's exchanges. Not
+ * before: a launcher that holds PMIx and is killed outright makes Slurm
+ * end the whole step, which only a step whose command is an MPI rank
+ * should pay for. Returns 0, or -1 when the service gave up.
+ */
+static int take_pmix(struct pmi_step *p)
+{
+	char why[300];
+	pmix_status_t rc;
+
+	if (p->pmix || p->size < 2)
+		return 0;
+	rc = PMIx_Init(&p->me, NULL, 0);
+	if (rc != PMIX_SUCCESS) {
+		snprintf(why, sizeof(why),
+			 "PMIx_Init: %s (the PMI service needs Slurm's PMIx: "
+			 "the mpi/pmix plugin with libpmix-dev, and no --mpi "
+			 "other than pmix)",
+			 PMIx_Error_string(rc));
+		give_up(p, why);
+		return -1;
+	}
+	p->pmix = 1;
+	return 0;
+}
+
 void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 {
 	char why[200];
@@ -325,6 +340,8 @@ void pmi_step_input(struct pmi_step *p, const uint8_t *data, size_t len)
 		p->dead = p->close_sent = 1;
 		return;
 	}
+	if (take_pmix(p) < 0) /* the reason is said; the command fails */
+		return;
 	p->spoke = 1;
 	if (len > sizeof(p->backlog) - p->backlog_len) {
 		snprintf(why, sizeof(why),

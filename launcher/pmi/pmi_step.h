@@ -8,21 +8,24 @@
  * Why PMIx and not the fabric's links: the launchers are PMIx clients of
  * the node's Slurm already (the fabric's bootstrap), PMIx_Fence with
  * collected data is exactly a barrier with an all-gather, and its time
- * limit is Slurm's (SLURM_PMIX_TIMEOUT, 300 s by default). The service
- * takes its own PMIx reference before the fabric's bootstrap, so the
- * fabric's PMIx_Finalize leaves PMIx open for it. The price: a launcher
- * killed while it holds PMIx makes Slurm cancel the whole step (t63
- * measures it, Slurm 22.05, PMIx 4), which for MPI is what a lost rank
- * means anyway; --vm-pmi=none keeps the old behaviour (the launchers
- * leave PMIx after the fabric's bootstrap and the other ranks go on).
+ * limit is Slurm's (SLURM_PMIX_TIMEOUT, 300 s by default).
  *
- * Lifecycle: pmi_step_create() after QEMU starts and before the fabric
- * joins (it takes PMIx when the step has more than one task);
+ * When PMIx is held: from the command's first PMI line to the service's
+ * end, and never before. A launcher killed outright while it holds PMIx
+ * makes Slurm end the whole step (Slurm 22.05, PMIx 4), which for an MPI
+ * rank is what a lost rank means anyway; a command that never speaks PMI
+ * leaves the launcher out of PMIx after the fabric's bootstrap, so its
+ * step keeps the property that one lost launcher does not end the others
+ * (t96). The fabric's bootstrap has left PMIx by then, so taking it is a
+ * second PMIx_Init of the process.
+ *
+ * Lifecycle: pmi_step_create() before the command starts (no PMIx yet);
  * pmi_step_env() adds PMI_RANK and PMI_SIZE to the command's environment
- * (the agent adds PMI_FD); the
- * session hands PMI frames to pmi_step_input(), sends what
- * pmi_step_next() gives, and calls pmi_step_on_event() when
- * pmi_step_fd() is readable; pmi_step_destroy() leaves PMIx.
+ * (the agent adds PMI_FD); the session hands PMI frames to
+ * pmi_step_input() (the first one takes PMIx when the step has more than
+ * one task), sends what pmi_step_next() gives, and calls
+ * pmi_step_on_event() when pmi_step_fd() is readable; pmi_step_destroy()
+ * leaves PMIx when it was taken.
  * Failures of the command's PMI client are reported on stderr, naming the
  * rank, and end the service (the command's PMI socket is closed), never
  * the session.
@@ -39,7 +42,8 @@
 struct pmi_step;
 
 /* Returns a service for rank RANK of SIZE in job JOB, step STEP, or NULL
- * with a reason in ERR (PMIx_Init failed, no memory). */
+ * with a reason in ERR (a bad rank, no memory, no eventfd). Takes no
+ * PMIx. */
 struct pmi_step *pmi_step_create(unsigned rank, unsigned size,
 				 unsigned long job, unsigned long step,
 				 char *err, size_t errlen);
