@@ -28,23 +28,19 @@ exec chroot /host env TMPDIR=/dev/shm "$@"'
 mpirun_vm() { # NODES TASKS ARGS... (no --vm-pmi: the service is on by default)
 	local nodes=$1 tasks=$2
 	shift 2
-	srun -Q -t 2 -N"$nodes" -n"$tasks" --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
+	srun -Q -t 3 -N"$nodes" -n"$tasks" --vm-kernel="$PG/vmlinux" --vm-initrd="$PG/initrd.img" \
 		--vm-mem=384 --vm-qemu-args="-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		sh -c "$inhost" sh "$TESTS_DIR/t64.mpi_check" "$@"
 }
-# Every rank printed its right line and rank 0 the ping-pong, and then the
-# step ran into its time limit: MPICH 4.0.2 + UCX 1.13.1's own deadlock in
-# MPI_Finalize over TCP (tests/mpi_check.c, README), not the wire-up.
-finalize_hang() {
-	[ "$(printf '%s\n' "$1" | grep -c '^mpi rank [0-3] of 4 .* right$')" = 4 ] &&
-		printf '%s\n' "$1" | grep -q '^pingpong .* right$' &&
-		printf '%s\n' "$1" | grep -q 'DUE TO TIME LIMIT'
-}
+# The MPI library's TCP transport can hang (in MPI_Finalize after a right
+# run, rarer in its first connections; README "MPI in guests"): a step that
+# hits its time limit runs once more. A fault of ours fails both times.
+hit_limit() { printf '%s\n' "$1" | grep -q 'DUE TO TIME LIMIT'; }
 t0=$(date +%s)
 out=$(mpirun_vm 2 4 2>&1)
 rc=$?
-if [ "$rc" != 0 ] && finalize_hang "$out"; then
-	diag "the MPI library hung in MPI_Finalize after a right run (its known deadlock over TCP); once more"
+if [ "$rc" != 0 ] && hit_limit "$out"; then
+	diag "the step hit its time limit ($(printf '%s\n' "$out" | grep -c '^mpi rank [0-3] of 4 .* right$') of 4 ranks had printed a right line); once more"
 	out=$(mpirun_vm 2 4 2>&1)
 	rc=$?
 fi
