@@ -49,7 +49,11 @@ case $SLURM_PROCID in
 	sleep 5
 	traceroute -n -m 1 -q 3 -w 1 10.0.0.1 2>&1 | tail -1 | sed "s/^/trace: /"
 	ping -c 20 -i 0.5 10.0.0.1 | grep -o "[0-9]*% packet loss" | sed "s/^/v4: /"
-	ping6 -c 3 -I eth0 fe80::5055:ff:fe00:0 | grep -o "[0-9]*% packet loss" | sed "s/^/v6: /"
+	ping6 -c 3 -I eth0 fe80::5055:ff:fe00:0 >/tmp/v6 2>&1
+	grep -o "[0-9]*% packet loss" /tmp/v6 | sed "s/^/v6: /"
+	# When it fails: the address and what the kernel said of it.
+	grep -q " 0% packet loss" /tmp/v6 || { cat /tmp/v6; ip -6 addr show dev eth0
+		dmesg | grep -i -E "ipv6|duplicate|eth0" | tail -5; } | sed "s/^/v6 why: /"
 	sleep 15
 	echo "unreach=$(($(snmp Icmp InDestUnreachs) - du0))"
 	;;
