@@ -32,18 +32,10 @@ mpirun_vm() { # NODES TASKS ARGS... (no --vm-pmi: the service is on by default)
 		--vm-mem=384 --vm-qemu-args="-virtfs local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap" \
 		sh -c "$inhost" sh "$TESTS_DIR/t64.mpi_check" "$@"
 }
-# Every rank printed its right line and rank 0 the ping-pong, and then the
-# step ran into its time limit: MPICH 4.0.2 + UCX 1.13.1's own deadlock in
-# MPI_Finalize over TCP (tests/mpi_check.c, README), not the wire-up.
-finalize_hang() {
-	[ "$(printf '%s\n' "$1" | grep -c '^mpi rank [0-3] of 4 .* right$')" = 4 ] &&
-		printf '%s\n' "$1" | grep -q '^pingpong .* right$' &&
-		printf '%s\n' "$1" | grep -q 'DUE TO TIME LIMIT'
-}
 t0=$(date +%s)
 out=$(mpirun_vm 2 4 2>&1)
 rc=$?
-if [ "$rc" != 0 ] && finalize_hang "$out"; then
+if [ "$rc" != 0 ] && mpi_finalize_hang "$out" 4; then
 	diag "the MPI library hung in MPI_Finalize after a right run (its known deadlock over TCP); once more"
 	out=$(mpirun_vm 2 4 2>&1)
 	rc=$?
