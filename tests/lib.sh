@@ -150,6 +150,14 @@ mpi_finalize_hang() {
 		printf '%s\n' "$1" | grep -qE 'DUE TO TIME LIMIT|ran past --vm-timeout'
 }
 
+# mpi_ucx_cm_abort OUTPUT: a rank died of UCX 1.13.1's own assertion in
+# its TCP connection manager, on connections two ranks open to each other
+# at once (README "MPI in guests"): the library's fault, not the wire-up.
+mpi_ucx_cm_abort() {
+	printf '%s\n' "$1" |
+		grep -qE "tcp_cm\.c:[0-9]+ +Assertion .connect_ep->stale_fd == -1. failed"
+}
+
 lab_start() { # lab_start NODES [slurm-vm-lab up options]
 	local nodes=$1
 	shift

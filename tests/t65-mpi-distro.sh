@@ -50,15 +50,24 @@ mpi_srun() {
 	fi
 	slurm-vm-sync built && exec ./mpi_check'
 }
+# A run that failed by one of the MPI library's own known faults (README
+# "MPI in guests") is run again, three runs at most; each is said.
 t0=$(date +%s)
-out=$(mpi_srun 2>&1)
-rc=$?
-if [ "$rc" != 0 ] && mpi_finalize_hang "$out" 4; then
-	diag "the MPI library hung in MPI_Finalize after a right run (its known deadlock over TCP); once more"
+runs=1
+while :; do
 	out=$(mpi_srun 2>&1)
 	rc=$?
-fi
-diag "srun -N2 -n4 on the distribution image, mpicc in the guest: $(($(date +%s) - t0)) s"
+	[ "$rc" != 0 ] && [ "$runs" -lt 3 ] || break
+	if mpi_finalize_hang "$out" 4; then
+		diag "run $runs: the MPI library hung in MPI_Finalize after a right run (its known deadlock over TCP); once more"
+	elif mpi_ucx_cm_abort "$out"; then
+		diag "run $runs: a rank died of UCX's assertion in its TCP connection manager (its known fault on simultaneous connections); once more"
+	else
+		break
+	fi
+	runs=$((runs + 1))
+done
+diag "srun -N2 -n4 on the distribution image, mpicc in the guest: $(($(date +%s) - t0)) s, $runs run(s)"
 is "$rc" 0 "srun -N2 -n4 of an MPI program compiled in a distribution guest exits 0"
 ok "$([ -x mpi_check ]; echo $?)" "mpicc in rank 0's guest wrote mpi_check into the submit directory"
 for r in 0 1 2 3; do
