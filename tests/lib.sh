@@ -150,12 +150,15 @@ mpi_finalize_hang() {
 		printf '%s\n' "$1" | grep -qE 'DUE TO TIME LIMIT|ran past --vm-timeout'
 }
 
-# mpi_ucx_cm_abort OUTPUT: a rank died of UCX 1.13.1's own assertion in
-# its TCP connection manager, on connections two ranks open to each other
-# at once (README "MPI in guests"): the library's fault, not the wire-up.
-mpi_ucx_cm_abort() {
+# mpi_ucx_tcp_fault OUTPUT: a rank died of UCX 1.13.1's own faults in its
+# TCP connection manager when ranks open connections to each other at once
+# (README "MPI in guests"): its assertion on a stale socket, or an endpoint
+# timeout after it found an accepted connection already reset.
+mpi_ucx_tcp_fault() {
 	printf '%s\n' "$1" |
-		grep -qE "tcp_cm\.c:[0-9]+ +Assertion .connect_ep->stale_fd == -1. failed"
+		grep -qE "tcp_cm\.c:[0-9]+ +Assertion .connect_ep->stale_fd == -1. failed" ||
+		{ printf '%s\n' "$1" | grep -q 'UCX  WARN .*connection establishment .* was unsuccessful' &&
+			printf '%s\n' "$1" | grep -q 'UCX netmod.*Endpoint timeout'; }
 }
 
 lab_start() { # lab_start NODES [slurm-vm-lab up options]
