@@ -153,10 +153,12 @@ mpi_finalize_hang() {
 # mpi_ucx_tcp_fault OUTPUT: a rank died of UCX 1.13.1's own faults in its
 # TCP connection manager when ranks open connections to each other at once
 # (README "MPI in guests"): its assertion on a stale socket, or an endpoint
-# timeout after it found an accepted connection already reset.
+# timeout after it found an accepted connection already reset, or a
+# connection of its wire-up that timed out (and the peers' refused once
+# that rank was gone).
 mpi_ucx_tcp_fault() {
 	printf '%s\n' "$1" |
-		grep -qE "tcp_cm\.c:[0-9]+ +Assertion .connect_ep->stale_fd == -1. failed" ||
+		grep -qE "tcp_cm\.c:[0-9]+ +Assertion .connect_ep->stale_fd == -1. failed|sock\.c:[0-9]+ +UCX +ERROR +connect\(.*\) failed: Connection (timed out|refused)" ||
 		{ printf '%s\n' "$1" | grep -q 'UCX  WARN .*connection establishment .* was unsuccessful' &&
 			printf '%s\n' "$1" | grep -q 'UCX netmod.*Endpoint timeout'; }
 }
